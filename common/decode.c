@@ -1,0 +1,697 @@
+/* decode.c - error-correcting decoder for real linear codes (see gp_decode.h).
+ *
+ * Cheapest first:
+ *  1. Fast path: pick a well-conditioned base S of K responders, evaluate the
+ *     wanted functionals from S and check every other responder against S, in
+ *     one pass over the data (gp_combine). Done when all agree.
+ *  2. If S agrees with at least one other output (which cannot happen by
+ *     chance when S holds an error), the disagreeing ones are the wrong ones.
+ *  3. Otherwise locate on projections: every output is projected on two fixed
+ *     pseudo-random vectors, and bases are tried until one is consistent with
+ *     K + 1 or more outputs; the support is then cleaned from well-spread
+ *     bases and the result recomputed and re-checked on the full vectors.
+ * When more than t outputs disagree with the codeword found, a search on the
+ * projections looks for a second codeword agreeing with P' - s or more
+ * outputs (for polynomial codes by divided differences over (K+1)-subsets,
+ * otherwise by bases); one confirmed on the full vectors wins if it lies
+ * within t, else the decode reports "detected, not correctable". Every choice
+ * depends only on the inputs, in a fixed order, so every node decodes
+ * identically.
+ */
+#include "gp_decode.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gp_dla.h"
+#include "gp_kernel.h"
+#include "gp_rng.h"
+
+#define UROUND (DBL_EPSILON / 2)
+#define MAXN GP_MAX_NODES
+
+typedef struct ctx {
+    const gp_decode_req *rq;
+    const double *pts; /* points of a polynomial code, by node id; NULL otherwise */
+    int n, K;
+    int node[MAXN];        /* node id at sorted position i */
+    const double *y[MAXN]; /* output at position i */
+    double ninf[MAXN];     /* max |y|, +Inf when not finite */
+    bool projected;
+    double pz[2][MAXN]; /* projections */
+    double g1[2];       /* sum |g| of each projection vector */
+    double eta_proj;    /* extra relative noise of a projection: its own rounding */
+} ctx;
+
+static inline int pop(uint64_t x)
+{
+    return __builtin_popcountll(x);
+}
+
+static inline const double *grow(const ctx *c, int pos)
+{
+    return c->rq->code->G + (size_t)c->node[pos] * c->K;
+}
+
+static uint64_t pos_to_nodes(const ctx *c, uint64_t pos_mask)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < c->n; i++)
+        if (pos_mask >> i & 1) m |= 1ull << c->node[i];
+    return m;
+}
+
+static uint64_t base_mask(const int *base, int K)
+{
+    uint64_t m = 0;
+    for (int k = 0; k < K; k++) m |= 1ull << base[k];
+    return m;
+}
+
+double gp_decode_bound(double kappa, int K)
+{
+    return kappa * (2.0 * K + 2.0) * UROUND;
+}
+
+void gp_decode_policy_ts(gp_policy policy, int n, int K, int *t, int *s)
+{
+    int r = n - K, tt, ss;
+    if (r <= 0) {
+        tt = ss = 0;
+    } else if (r == 1) {
+        tt = 0;
+        ss = 1;
+    } else if (policy == GP_POLICY_CORRECT) {
+        tt = r / 2;
+        ss = r - tt;
+    } else if (policy == GP_POLICY_DETECT) {
+        ss = r - 1;
+        tt = 1;
+    } else {
+        ss = r / 2 + 1 < r - 1 ? r / 2 + 1 : r - 1;
+        tt = r - ss;
+    }
+    *t = tt;
+    *s = ss;
+}
+
+/* ---- interpolation weights ------------------------------------------------------------ */
+
+typedef struct basefac {
+    int K;
+    const int *base;          /* positions */
+    const double *rows[MAXN]; /* G rows of the base */
+    bool have_lu;
+    double lu[MAXN * MAXN]; /* LU of A = G_B^T (general codes, or functionals) */
+    int piv[MAXN];
+    double kinf; /* kappa_inf(A), when have_lu */
+} basefac;
+
+static bool base_lu(basefac *f)
+{
+    int K = f->K;
+    double anorm = 0;
+    for (int i = 0; i < K; i++) {
+        double s = 0;
+        for (int j = 0; j < K; j++) {
+            f->lu[i * K + j] = f->rows[j][i];
+            s += fabs(f->rows[j][i]);
+        }
+        anorm = fmax(anorm, s);
+    }
+    if (gp_lu_factor(K, f->lu, K, f->piv) != 0) return false;
+    double rowsum[MAXN] = {0}, col[MAXN]; /* ||A^{-1}||_inf from the explicit inverse */
+    for (int j = 0; j < K; j++) {
+        memset(col, 0, sizeof(double) * K);
+        col[j] = 1;
+        gp_lu_solve(K, f->lu, K, f->piv, col);
+        for (int i = 0; i < K; i++) rowsum[i] += fabs(col[i]);
+    }
+    double inorm = 0;
+    for (int i = 0; i < K; i++) inorm = fmax(inorm, rowsum[i]);
+    f->kinf = anorm * inorm;
+    f->have_lu = isfinite(f->kinf);
+    return f->have_lu;
+}
+
+/* Prepares base B. Polynomial codes need no factorisation for checks. */
+static bool base_factor(const ctx *c, const int *base, basefac *f)
+{
+    f->K = c->K;
+    f->base = base;
+    f->have_lu = false;
+    for (int j = 0; j < c->K; j++) f->rows[j] = grow(c, base[j]);
+    if (c->pts) {
+        for (int j = 0; j < c->K; j++)
+            for (int k = j + 1; k < c->K; k++)
+                if (c->pts[c->node[base[j]]] == c->pts[c->node[base[k]]]) return false;
+        return true;
+    }
+    return base_lu(f);
+}
+
+/* d = x G_B^{-1} (solves G_B^T d = x) by LU. Returns false if the residual
+ * shows the solve cannot be trusted: a normwise backward error far beyond
+ * what a stable LU solve produces (a guard against breakdown). */
+static bool lu_weights(const basefac *f, const double *x, double *d)
+{
+    int K = f->K;
+    memcpy(d, x, sizeof(double) * K);
+    gp_lu_solve(K, f->lu, K, f->piv, d);
+    double dn = 0, gmax = 0;
+    for (int k = 0; k < K; k++) {
+        dn += fabs(d[k]);
+        for (int j = 0; j < K; j++) gmax = fmax(gmax, fabs(f->rows[k][j]));
+    }
+    if (!isfinite(dn)) return false;
+    for (int j = 0; j < K; j++) {
+        double s = 0;
+        for (int k = 0; k < K; k++) s += d[k] * f->rows[k][j];
+        if (!(fabs(s - x[j]) <= 64.0 * K * UROUND * (dn * gmax + fabs(x[j])))) return false;
+    }
+    return true;
+}
+
+/* Weights that interpolate position q from base B. Polynomial codes use the
+ * Lagrange formula, accurate to 2K u relative per weight however ill
+ * conditioned the base; general codes solve with the LU. */
+static bool check_weights(const ctx *c, const basefac *f, int q, double *lam)
+{
+    if (c->pts) {
+        double xq = c->pts[c->node[q]], xb[MAXN];
+        for (int k = 0; k < c->K; k++) xb[k] = c->pts[c->node[f->base[k]]];
+        for (int k = 0; k < c->K; k++) {
+            double l = 1.0;
+            for (int j = 0; j < c->K; j++)
+                if (j != k) l *= (xq - xb[j]) / (xb[k] - xb[j]);
+            lam[k] = l;
+        }
+        return true;
+    }
+    return lu_weights(f, grow(c, q), lam);
+}
+
+/* Noise level for checks against this base: the outputs' own, plus the
+ * rounding of the interpolation weights. */
+static double check_eta(const ctx *c, const basefac *f)
+{
+    if (c->pts) return c->rq->eta + 4.0 * c->K * UROUND;
+    return c->rq->eta + 8.0 * c->K * UROUND * f->kinf;
+}
+
+/* ---- one full pass: outputs from base B, every other responder checked ------------------ */
+
+typedef struct pass {
+    uint64_t agree; /* positions consistent with the base (the base included) */
+    bool base_finite;
+    double kappa; /* kappa_2 of the base */
+} pass;
+
+static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_msg *why)
+{
+    const gp_decode_req *rq = c->rq;
+    int K = c->K, n = c->n, nchk = 0, chk[MAXN];
+    uint64_t inbase = base_mask(base, K);
+    for (int i = 0; i < n; i++)
+        if (!(inbase >> i & 1)) chk[nchk++] = i;
+
+    basefac *f = malloc(sizeof *f);
+    int nout = write_out ? rq->nfun : 0;
+    double *D = malloc(sizeof(double) * (size_t)(nout + nchk + 1) * K);
+    gp_err err = GP_OK;
+    if (!f || !D) {
+        err = GP_ENOMEM;
+        goto out;
+    }
+    if (!base_factor(c, base, f) || ((nout > 0 || !c->pts) && !f->have_lu && !base_lu(f))) {
+        err = gp_fail(why, GP_ENUMERIC, "decoding base is numerically singular");
+        goto out;
+    }
+    for (int r = 0; r < nout; r++)
+        if (!lu_weights(f, rq->F + (size_t)r * K, D + (size_t)r * K)) {
+            err = gp_fail(why, GP_ENUMERIC, "decoding weights failed their residual check");
+            goto out;
+        }
+    for (int r = 0; r < nchk; r++)
+        if (!check_weights(c, f, chk[r], D + (size_t)(nout + r) * K)) {
+            err = gp_fail(why, GP_ENUMERIC, "checking weights failed their residual check");
+            goto out;
+        }
+
+    const double *ys[MAXN], *zs[MAXN];
+    double res[MAXN], yn[MAXN], zn[MAXN];
+    for (int k = 0; k < K; k++) ys[k] = c->y[base[k]];
+    for (int r = 0; r < nchk; r++) zs[r] = c->y[chk[r]];
+    gp_combine(K, ys, rq->len, nout, D, rq->out, nchk, D + (size_t)nout * K, zs, res, yn, zn);
+
+    ps->base_finite = true;
+    for (int k = 0; k < K; k++) {
+        c->ninf[base[k]] = yn[k];
+        if (isinf(yn[k])) ps->base_finite = false;
+    }
+    for (int r = 0; r < nchk; r++) c->ninf[chk[r]] = zn[r];
+    ps->agree = inbase;
+    double eta = check_eta(c, f);
+    if (ps->base_finite)
+        for (int r = 0; r < nchk; r++) {
+            const double *d = D + (size_t)(nout + r) * K;
+            double s = zn[r];
+            for (int k = 0; k < K; k++) s += fabs(d[k]) * yn[k];
+            double tol = eta * s;
+            if (res[r] <= tol && isfinite(tol)) ps->agree |= 1ull << chk[r];
+        }
+    double gb[MAXN * MAXN];
+    for (int i = 0; i < K; i++) memcpy(gb + i * K, f->rows[i], sizeof(double) * K);
+    ps->kappa = gp_cond2(K, K, gb, K);
+out:
+    free(f);
+    free(D);
+    return err;
+}
+
+/* ---- projections ------------------------------------------------------------------------ */
+
+/* Entry l of projection vector j: +-[1, 2), from a hash of (l, j). */
+static inline double gvec(size_t l, int j)
+{
+    uint64_t h = gp_mix64((uint64_t)l * 2 + (uint64_t)j + 0x5DEECE66Dull);
+    double v = 1.0 + (double)(h >> 12) * 0x1.0p-52;
+    return (h >> 63) ? -v : v;
+}
+
+static void project(ctx *c)
+{
+    if (c->projected) return;
+    size_t len = c->rq->len;
+    for (int j = 0; j < 2; j++) {
+        double s = 0;
+        for (size_t l = 0; l < len; l++) s += fabs(gvec(l, j));
+        c->g1[j] = s;
+    }
+    for (int i = 0; i < c->n; i++) {
+        if (!isfinite(c->ninf[i])) continue;
+        const double *y = c->y[i];
+        double s0 = 0, s1 = 0;
+        for (size_t l = 0; l < len; l++) {
+            s0 += gvec(l, 0) * y[l];
+            s1 += gvec(l, 1) * y[l];
+        }
+        c->pz[0][i] = s0;
+        c->pz[1][i] = s1;
+    }
+    /* A projected deviation of a consistent output is at most g1 times its
+     * full-vector bound; the projection sums add their own rounding. */
+    c->eta_proj = 1.01 * (double)(len + 2 * c->K + 4) * UROUND;
+    c->projected = true;
+}
+
+/* Is position q consistent with base B on both projections? */
+static bool proj_agrees(const ctx *c, const basefac *f, int q)
+{
+    int K = c->K;
+    double lam[MAXN];
+    if (!check_weights(c, f, q, lam)) return false;
+    double s = c->ninf[q];
+    for (int k = 0; k < K; k++) s += fabs(lam[k]) * c->ninf[f->base[k]];
+    double eta = check_eta(c, f) + c->eta_proj;
+    for (int j = 0; j < 2; j++) {
+        double pred = lam[0] * c->pz[j][f->base[0]];
+        for (int k = 1; k < K; k++) pred = pred + lam[k] * c->pz[j][f->base[k]];
+        if (!(fabs(c->pz[j][q] - pred) <= eta * c->g1[j] * s)) return false;
+    }
+    return true;
+}
+
+/* Support of the codeword through base B on the projections: B plus every
+ * available position that agrees with it. 0 if the base is singular. */
+static uint64_t support_of(const ctx *c, const int *base, uint64_t avail)
+{
+    basefac f;
+    if (!base_factor(c, base, &f)) return 0;
+    uint64_t sup = base_mask(base, c->K);
+    for (int q = 0; q < c->n; q++)
+        if ((avail >> q & 1) && !(sup >> q & 1) && proj_agrees(c, &f, q)) sup |= 1ull << q;
+    return sup;
+}
+
+static void select_base(const ctx *c, uint64_t from, int *base)
+{
+    int cand[MAXN], nc = 0, sel[MAXN], posof[MAXN];
+    for (int i = 0; i < c->n; i++)
+        if (from >> i & 1) {
+            posof[nc] = i;
+            cand[nc++] = c->node[i];
+        }
+    int got = gp_select_rows(c->K, c->rq->code->G, c->K, cand, nc, sel);
+    for (int k = 0, j = 0; k < got; k++) {
+        while (cand[j] != sel[k]) j++;
+        base[k] = posof[j];
+    }
+    for (int k = got; k < c->K; k++) base[k] = base[got > 0 ? got - 1 : 0]; /* singular: caught later */
+}
+
+/* Cleans a support estimate: the support from a well-spread base of it, or
+ * from the bases that leave out one member of that base (in case it was a
+ * wrong output with a small error), whichever is largest; until stable. */
+static uint64_t refine(const ctx *c, uint64_t sup, uint64_t avail)
+{
+    int K = c->K, base[MAXN], alt[MAXN];
+    for (int round = 0; round <= K; round++) {
+        select_base(c, sup, base);
+        uint64_t best = support_of(c, base, avail);
+        for (int k = 0; k < K; k++) {
+            uint64_t s = sup & ~(1ull << base[k]);
+            if (pop(s) < K) continue;
+            select_base(c, s, alt);
+            uint64_t cand = support_of(c, alt, avail);
+            if (pop(cand) > pop(best)) best = cand;
+        }
+        if (best == sup || pop(best) < K + 1) return pop(best) >= pop(sup) ? best : sup;
+        sup = best;
+    }
+    return sup;
+}
+
+/* Full-vector agreement of the codeword through a well-conditioned base of
+ * `sup`: the available positions consistent with it. */
+static uint64_t confirm(ctx *c, uint64_t sup, uint64_t avail)
+{
+    int base[MAXN];
+    pass ps;
+    select_base(c, sup, base);
+    if (full_pass(c, base, false, &ps, NULL) != GP_OK || !ps.base_finite) return 0;
+    return ps.agree & avail;
+}
+
+/* ---- searches ---------------------------------------------------------------------------- */
+
+/* Search state: (K+1)-sets with at least `need` members in `bad` that are
+ * consistent on the projections; a candidate is a hit when its cleaned
+ * support, confirmed on full vectors, has min_support members or more, at
+ * least `need_bad` of them in `bad`. */
+typedef struct search {
+    ctx *c;
+    uint64_t avail, bad;
+    int need, need_bad, min_support;
+    uint64_t hit;
+} search;
+
+static bool on_candidate(search *s, uint64_t qmask)
+{
+    ctx *c = s->c;
+    uint64_t sup = refine(c, qmask, s->avail);
+    if (pop(sup) < s->min_support) return false;
+    uint64_t conf = confirm(c, sup, s->avail);
+    if (pop(conf) < s->min_support || pop(conf & s->bad) < s->need_bad) return false;
+    s->hit = conf;
+    return true;
+}
+
+/* Polynomial codes: depth first over (K+1)-subsets in lexicographic order,
+ * carrying the divided-difference weights w_i = 1 / prod_{j != i} (x_i - x_j).
+ * A set is consistent when |sum w_i z_i| <= eta' g1 sum |w_i| |y_i|_inf on both
+ * projections; the weights are accurate to (K+1) u relative, so eta' only
+ * adds 4 (K+2) u to the output and projection noise. */
+typedef struct dd {
+    search *s;
+    int m, K1;
+    int pos[MAXN];
+    uint8_t isbad[MAXN];
+    int badafter[MAXN + 1]; /* bad candidates at index >= v */
+    double inv[MAXN][MAXN];
+    double w[MAXN + 2][MAXN + 1]; /* w[d][i]: weights of the first d chosen */
+    int sel[MAXN + 1];
+    double eta;
+} dd;
+
+static bool dd_rec(dd *t, int depth, int start, int nbad)
+{
+    ctx *c = t->s->c;
+    if (depth == t->K1) {
+        const double *w = t->w[depth];
+        double scale = 0;
+        for (int i = 0; i < depth; i++) scale += fabs(w[i]) * c->ninf[t->pos[t->sel[i]]];
+        for (int j = 0; j < 2; j++) {
+            double sum = 0;
+            for (int i = 0; i < depth; i++) sum += w[i] * c->pz[j][t->pos[t->sel[i]]];
+            if (!(fabs(sum) <= t->eta * c->g1[j] * scale)) return false;
+        }
+        uint64_t q = 0;
+        for (int i = 0; i < depth; i++) q |= 1ull << t->pos[t->sel[i]];
+        return on_candidate(t->s, q);
+    }
+    int left = t->K1 - depth;
+    for (int v = start; v <= t->m - left; v++) {
+        int reach = t->badafter[v] < left ? t->badafter[v] : left;
+        if (nbad + reach < t->s->need) return false; /* later v can only do worse */
+        const double *pw = t->w[depth];
+        double *nw = t->w[depth + 1], wv = 1.0;
+        for (int i = 0; i < depth; i++) {
+            nw[i] = pw[i] * t->inv[t->sel[i]][v];
+            wv *= t->inv[v][t->sel[i]];
+        }
+        nw[depth] = wv;
+        t->sel[depth] = v;
+        if (dd_rec(t, depth + 1, v + 1, nbad + t->isbad[v])) return true;
+    }
+    return false;
+}
+
+static bool dd_search(search *s)
+{
+    ctx *c = s->c;
+    dd *t = malloc(sizeof *t);
+    if (!t) return false;
+    t->s = s;
+    t->m = 0;
+    t->K1 = c->K + 1;
+    for (int i = 0; i < c->n; i++)
+        if (s->avail >> i & 1) {
+            t->isbad[t->m] = (uint8_t)(s->bad >> i & 1);
+            t->pos[t->m++] = i;
+        }
+    t->badafter[t->m] = 0;
+    for (int v = t->m - 1; v >= 0; v--) t->badafter[v] = t->badafter[v + 1] + t->isbad[v];
+    for (int i = 0; i < t->m; i++)
+        for (int j = 0; j < t->m; j++)
+            t->inv[i][j] =
+                i == j ? 0 : 1.0 / (c->pts[c->node[t->pos[i]]] - c->pts[c->node[t->pos[j]]]);
+    t->eta = c->rq->eta + c->eta_proj + 4.0 * (c->K + 2) * UROUND;
+    bool found = t->m >= t->K1 && dd_rec(t, 0, 0, 0);
+    free(t);
+    return found;
+}
+
+static bool next_comb(int *a, int K, int n)
+{
+    int i = K - 1;
+    while (i >= 0 && a[i] == n - K + i) i--;
+    if (i < 0) return false;
+    a[i]++;
+    for (int j = i + 1; j < K; j++) a[j] = a[j - 1] + 1;
+    return true;
+}
+
+/* General codes: every base B, then every larger q, as the set B + {q}. */
+static bool base_search(search *s)
+{
+    ctx *c = s->c;
+    int K = c->K, pos[MAXN], m = 0, idx[MAXN], base[MAXN];
+    for (int i = 0; i < c->n; i++)
+        if (s->avail >> i & 1) pos[m++] = i;
+    if (m < K + 1) return false;
+    basefac *f = malloc(sizeof *f);
+    if (!f) return false;
+    for (int k = 0; k < K; k++) idx[k] = k;
+    bool found = false;
+    do {
+        int nb = 0;
+        for (int k = 0; k < K; k++) {
+            base[k] = pos[idx[k]];
+            nb += (int)(s->bad >> base[k] & 1);
+        }
+        if (nb + 1 < s->need || !base_factor(c, base, f)) continue;
+        for (int t = idx[K - 1] + 1; t < m && !found; t++) {
+            int q = pos[t];
+            if (nb + (int)(s->bad >> q & 1) < s->need) continue;
+            if (proj_agrees(c, f, q)) found = on_candidate(s, base_mask(base, K) | 1ull << q);
+        }
+    } while (!found && next_comb(idx, K, m));
+    free(f);
+    return found;
+}
+
+static uint64_t run_search(ctx *c, uint64_t avail, uint64_t bad, int need, int need_bad,
+                           int min_support)
+{
+    project(c);
+    search s = {c, avail, bad, need, need_bad, min_support, 0};
+    bool found = c->pts ? dd_search(&s) : base_search(&s);
+    return found ? s.hit : 0;
+}
+
+/* A codeword consistent with K + 1 or more available outputs: interleaved
+ * disjoint bases first (if fewer than floor(m/K) outputs are wrong one of them
+ * is clean), then a fixed pseudo-random sample, then the exhaustive search. */
+static uint64_t find_support(ctx *c, uint64_t avail)
+{
+    int K = c->K, pos[MAXN], m = 0, base[MAXN];
+    project(c);
+    for (int i = 0; i < c->n; i++)
+        if (avail >> i & 1) pos[m++] = i;
+    if (m < K + 1) return 0;
+    int stride = m / K;
+    for (int s = 0; s < stride; s++) {
+        for (int k = 0; k < K; k++) base[k] = pos[s + k * stride];
+        uint64_t sup = support_of(c, base, avail);
+        if (pop(sup) >= K + 1) return refine(c, sup, avail);
+    }
+    gp_rng rng;
+    gp_rng_seed(&rng, 0x6770646F74ull + (uint64_t)m * 131 + (uint64_t)K);
+    for (int t = 0; t < 32; t++) {
+        uint64_t pick = 0;
+        while (pop(pick) < K) pick |= 1ull << gp_rng_below(&rng, (uint64_t)m);
+        for (int i = 0, k = 0; i < m; i++)
+            if (pick >> i & 1) base[k++] = pos[i];
+        uint64_t sup = support_of(c, base, avail);
+        if (pop(sup) >= K + 1) return refine(c, sup, avail);
+    }
+    return run_search(c, avail, 0, 0, 0, K + 1);
+}
+
+/* ---- the decoder --------------------------------------------------------------------------- */
+
+static gp_err detected(gp_decode_report *rep, const ctx *c, uint64_t suspects, gp_msg *why,
+                       const char *text)
+{
+    rep->wrong = pos_to_nodes(c, suspects);
+    rep->nwrong = pop(suspects);
+    return gp_fail(why, GP_EDETECTED, "%s: errors detected, not correctable", text);
+}
+
+gp_err gp_decode(const gp_decode_req *rq, gp_decode_report *rep, gp_msg *why)
+{
+    gp_decode_report dummy;
+    if (!rep) rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    const gp_lincode *code = rq->code;
+    if (!code || code->K < 1 || code->P < code->K || code->P > MAXN || !code->G)
+        return rep->status = gp_fail(why, GP_EINVAL, "bad code description");
+    if (rq->nresp < 0 || rq->nresp > code->P || rq->nfun < 0 ||
+        (rq->nfun > 0 && (!rq->F || !rq->out)) || !(rq->eta > 0) ||
+        (rq->nresp > 0 && (!rq->resp || !rq->y)))
+        return rep->status = gp_fail(why, GP_EINVAL, "bad decode request");
+
+    ctx *c = calloc(1, sizeof *c);
+    if (!c) return rep->status = GP_ENOMEM;
+    c->rq = rq;
+    c->pts = code->points;
+    c->K = code->K;
+    uint64_t seen = 0;
+    for (int i = 0; i < rq->nresp; i++) { /* sort by node id */
+        int id = rq->resp[i];
+        if (id < 0 || id >= code->P || (seen >> id & 1) || !rq->y[i]) {
+            free(c);
+            return rep->status = gp_fail(why, GP_EINVAL, "responder %d invalid or repeated", id);
+        }
+        seen |= 1ull << id;
+        int j = c->n++;
+        while (j > 0 && c->node[j - 1] > id) {
+            c->node[j] = c->node[j - 1];
+            c->y[j] = c->y[j - 1];
+            j--;
+        }
+        c->node[j] = id;
+        c->y[j] = rq->y[i];
+    }
+    int n = c->n, K = c->K;
+    uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
+    gp_err err = GP_OK;
+    if (n < K) {
+        free(c);
+        return rep->status = gp_fail(why, GP_ENODES, "%d responders, %d needed", n, K);
+    }
+    int cap = n - K - 1, t, s;
+    if (rq->max_errors >= 0 && rq->max_errors < cap) cap = rq->max_errors;
+    gp_decode_policy_ts(rq->policy, n, K, &t, &s);
+    if (t > cap) t = cap;
+    int min_rival = n - s; /* a codeword with this much support could be the truth */
+
+    /* 1. Fast path. */
+    int base[MAXN];
+    pass ps;
+    select_base(c, all, base);
+    if ((err = full_pass(c, base, true, &ps, why)) != GP_OK) goto out;
+    rep->kappa = ps.kappa;
+    if (ps.base_finite && ps.agree == all) {
+        rep->used = pos_to_nodes(c, base_mask(base, K));
+        rep->agreed = pos_to_nodes(c, all);
+        rep->fast = true;
+        rep->bound = gp_decode_bound(ps.kappa, K);
+        if (n == K && !rq->allow_unverified)
+            err = gp_fail(why, GP_EUNVERIFIED, "only %d = K outputs: not verified", n);
+        goto out;
+    }
+    if (n == K) {
+        err = detected(rep, c, all, why, "a non-finite output and no redundancy");
+        goto out;
+    }
+    uint64_t avail = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(c->ninf[i])) avail |= 1ull << i;
+
+    /* 2./3. The support of the codeword. */
+    uint64_t T = ps.base_finite && pop(ps.agree) >= K + 1 ? ps.agree : find_support(c, avail);
+    bool fresh = ps.base_finite && T == ps.agree; /* ps is the full pass of a base in T */
+    for (int iter = 0;; iter++) {
+        if (pop(T) < K + 1) {
+            err = detected(rep, c, all, why, "no K + 1 of the outputs agree");
+            goto out;
+        }
+        uint64_t D = all & ~T;
+        if (pop(D) > t) {
+            /* A second codeword that could be the truth? It agrees with K - 1
+             * or fewer of T, so it brings this many of D. */
+            int need_bad = min_rival - (K - 1) > 2 ? min_rival - (K - 1) : 2;
+            int need = need_bad < K + 1 ? need_bad : K + 1;
+            uint64_t R = pop(D & avail) >= need ? run_search(c, avail, D & avail, need, need_bad, min_rival) : 0;
+            if (R) {
+                if (pop(all & ~R) <= t && iter < n) {
+                    T = R;
+                    fresh = false;
+                    continue;
+                }
+                err = detected(rep, c, all, why,
+                               "two different results each agree with enough outputs to be right");
+                goto out;
+            }
+            if (pop(D) > cap) {
+                err = detected(rep, c, D, why, "more outputs disagree than can be corrected");
+                goto out;
+            }
+        }
+        if (!fresh) { /* result from a well-conditioned base inside T, on full vectors */
+            select_base(c, T, base);
+            if ((err = full_pass(c, base, true, &ps, why)) != GP_OK) goto out;
+        }
+        uint64_t T2 = ps.base_finite ? ps.agree & avail : 0;
+        if (T2 == T) break;
+        if (iter >= n) {
+            err = detected(rep, c, all, why, "decoding did not settle");
+            goto out;
+        }
+        T = T2;
+        fresh = true;
+    }
+    rep->used = pos_to_nodes(c, base_mask(base, K));
+    rep->agreed = pos_to_nodes(c, T);
+    rep->wrong = pos_to_nodes(c, all & ~T);
+    rep->nwrong = n - pop(T);
+    rep->kappa = ps.kappa;
+    rep->bound = gp_decode_bound(ps.kappa, K);
+out:
+    free(c);
+    return rep->status = err;
+}

@@ -1,0 +1,26 @@
+/* gp_kernel.h - the decoder's one hot loop.
+ *
+ * Given K base outputs y[0..K-1] (each len doubles), computes
+ *
+ *   out[r][l] = sum_k c[r*K + k] * y[k][l]                      for r < nout
+ *   res[r]    = max_l | z[r][l] - sum_k d[r*K + k] * y[k][l] |   for r < nchk
+ *   ynorm[k]  = max_l |y[k][l]|,   znorm[r] = max_l |z[r][l]|
+ *
+ * in one pass over the data. The sums run over k in increasing order with a
+ * separate multiply and add for every term (no FMA), so the bits of the
+ * result do not depend on the vector width the CPU offers. A NaN or Inf in
+ * z[r] or in the sum makes res[r] = +Inf; one in y[k] makes ynorm[k] = +Inf.
+ */
+#ifndef GP_KERNEL_H
+#define GP_KERNEL_H
+
+#include <stddef.h>
+
+void gp_combine(int K, const double *const *y, size_t len, int nout, const double *c,
+                double *const *out, int nchk, const double *d, const double *const *z,
+                double *res, double *ynorm, double *znorm);
+
+/* Name of the instruction set the dispatcher picked ("avx512f", "avx2", "sse2"). */
+const char *gp_combine_isa(void);
+
+#endif

@@ -1,0 +1,68 @@
+#include "gp_mat.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+double *gp_alloc_doubles(size_t n)
+{
+    if (n == 0) n = 1;
+    if (n > (SIZE_MAX - 63) / sizeof(double)) return NULL;
+    size_t bytes = (n * sizeof(double) + 63) & ~(size_t)63;
+    double *p = aligned_alloc(64, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+gp_err gp_rmat_alloc(gp_rmat *m, size_t rows, size_t cols)
+{
+    memset(m, 0, sizeof *m);
+    if (cols != 0 && rows > SIZE_MAX / sizeof(double) / cols) return GP_ERANGE;
+    double *d = gp_alloc_doubles(rows * cols);
+    if (!d) return GP_ENOMEM;
+    *m = gp_rmat_view(d, rows, cols, cols);
+    return GP_OK;
+}
+
+void gp_rmat_free(gp_rmat *m)
+{
+    if (!m) return;
+    free(m->data);
+    memset(m, 0, sizeof *m);
+}
+
+void gp_rmat_zero(gp_rmat m)
+{
+    for (size_t i = 0; i < m.rows; i++) memset(m.data + i * m.ld, 0, m.cols * sizeof(double));
+}
+
+void gp_rmat_copy(gp_rmat dst, gp_rmat src)
+{
+    for (size_t i = 0; i < src.rows; i++)
+        memcpy(dst.data + i * dst.ld, src.data + i * src.ld, src.cols * sizeof(double));
+}
+
+double gp_rmat_maxabs(gp_rmat m)
+{
+    double mx = 0.0;
+    for (size_t i = 0; i < m.rows; i++) {
+        const double *r = m.data + i * m.ld;
+        for (size_t j = 0; j < m.cols; j++) {
+            double a = fabs(r[j]);
+            if (!(a <= mx)) mx = a; /* also takes NaN */
+            if (isnan(mx)) return mx;
+        }
+    }
+    return mx;
+}
+
+bool gp_rmat_finite(gp_rmat m)
+{
+    for (size_t i = 0; i < m.rows; i++) {
+        const double *r = m.data + i * m.ld;
+        for (size_t j = 0; j < m.cols; j++)
+            if (!isfinite(r[j])) return false;
+    }
+    return true;
+}
