@@ -995,16 +995,37 @@ gp_err gp_code_check_weights(const gp_code_t *c, size_t rows, size_t cols,
     int member[2 * GP_MAX_NODES][GP_MAX_NODES];
     double ones[GP_MAX_NODES];
     int ng = storage_groups(c, gs, member, ones);
+    gp_err st[2 * GP_MAX_NODES];
+    gp_decode_report gr[2 * GP_MAX_NODES];
+    gp_msg gw[2 * GP_MAX_NODES];
+    uint64_t located = 0;
+    for (int g = 0; g < ng; g++) {
+        st[g] = group_run(&gs[g], member[g], blocks, nblocks, -1, len, 0, NULL, NULL, eta, &gr[g], &gw[g]);
+        if (st[g] == GP_ENODES || st[g] == GP_EUNVERIFIED) st[g] = GP_OK; /* too few to check */
+        if (st[g] == GP_OK) located |= gr[g].wrong;
+    }
+    /* A group that could only detect may be resolved by what the other groups
+     * located (an mds block lies in a row and a column group). */
     gp_err worst = GP_OK;
     for (int g = 0; g < ng; g++) {
-        gp_decode_report gr;
-        gp_msg gw;
-        e = group_run(&gs[g], member[g], blocks, nblocks, -1, len, 0, NULL, NULL, eta, &gr, &gw);
-        if (e == GP_ENODES || e == GP_EUNVERIFIED) e = GP_OK; /* too few to check this group */
-        merge_report(rep, &gr, g == 0);
-        if (err_rank(e) > err_rank(worst)) {
-            worst = e;
-            if (why) *why = gw;
+        if (st[g] == GP_EDETECTED && located) {
+            gp_node_output rest[GP_MAX_NODES];
+            int nr = 0;
+            for (int i = 0; i < nblocks; i++)
+                if (!(located >> blocks[i].node & 1)) rest[nr++] = blocks[i];
+            gp_decode_report again;
+            gp_msg gw2;
+            gp_err e2 = group_run(&gs[g], member[g], rest, nr, -1, len, 0, NULL, NULL, eta, &again, &gw2);
+            if (e2 == GP_OK || e2 == GP_ENODES || e2 == GP_EUNVERIFIED) {
+                st[g] = GP_OK;
+                gr[g].wrong = again.wrong | (gr[g].wrong & located);
+                gr[g].nwrong = __builtin_popcountll(gr[g].wrong);
+            }
+        }
+        merge_report(rep, &gr[g], g == 0);
+        if (err_rank(st[g]) > err_rank(worst)) {
+            worst = st[g];
+            if (why) *why = gw[g];
         }
     }
     return rep->status = worst;
@@ -1040,7 +1061,18 @@ gp_err gp_code_regenerate(const gp_code_t *c, int p, size_t rows, size_t cols,
         double ones[GP_MAX_NODES], F[GP_MAX_SPLIT];
         if (c->info.scheme == GP_SCHEME_MDS) {
             int a = c->na[p], b = c->nb[p];
-            if (a < c->qr) {
+            /* A block in both a row and a column group: use the one with more
+             * of its other blocks at hand beyond the code dimension. */
+            bool use_row = a < c->qr;
+            if (a < c->qr && b < c->qc) {
+                int hr = -c->qc, hc = -c->qr;
+                for (int t = 0; t < c->Pc; t++)
+                    hr += c->node_at[a][t] != p && find_output(blocks, nblocks, c->node_at[a][t]) != NULL;
+                for (int t = 0; t < c->Pr; t++)
+                    hc += c->node_at[t][b] != p && find_output(blocks, nblocks, c->node_at[t][b]) != NULL;
+                use_row = hr >= hc;
+            }
+            if (use_row) {
                 g = (group){c->qc, c->Pc, c->Gc, 1, false};
                 for (int t = 0; t < c->Pc; t++) member[t] = c->node_at[a][t];
                 memcpy(F, c->Gc + (size_t)b * c->qc, sizeof(double) * c->qc);

@@ -201,6 +201,35 @@ static double check_eta(const ctx *c, const basefac *f)
     return c->rq->eta + 8.0 * c->K * UROUND * f->kinf;
 }
 
+/* kappa_2 of the base rows, remembered per thread for the last few bases:
+ * decodes repeat the same base (usually every node answers). */
+static double base_kappa(const ctx *c, const int *base)
+{
+    static _Thread_local struct {
+        uint64_t key;
+        double kappa;
+    } memo[8];
+    static _Thread_local int next;
+    int K = c->K;
+    uint64_t nodes = 0, key = 0x9E3779B97F4A7C15ull + (uint64_t)K;
+    for (int k = 0; k < K; k++) nodes |= 1ull << c->node[base[k]];
+    double gb[MAXN * MAXN];
+    for (int i = 0, k = 0; i < c->rq->code->P; i++) /* rows in node order: kappa does not depend on it */
+        if (nodes >> i & 1) memcpy(gb + (k++) * K, c->rq->code->G + (size_t)i * K, sizeof(double) * K);
+    for (int i = 0; i < K * K; i++) { /* keyed by the rows' bits, not by where they live */
+        uint64_t b;
+        memcpy(&b, gb + i, sizeof b);
+        key = gp_mix64(key ^ b);
+    }
+    for (int i = 0; i < 8; i++)
+        if (memo[i].key == key && memo[i].kappa > 0) return memo[i].kappa;
+    double kappa = gp_cond2(K, K, gb, K);
+    memo[next].key = key;
+    memo[next].kappa = kappa;
+    next = (next + 1) % 8;
+    return kappa;
+}
+
 /* ---- one full pass: outputs from base B, every other responder checked ------------------ */
 
 typedef struct pass {
@@ -262,9 +291,7 @@ static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_ms
             double tol = eta * s;
             if (res[r] <= tol && isfinite(tol)) ps->agree |= 1ull << chk[r];
         }
-    double gb[MAXN * MAXN];
-    for (int i = 0; i < K; i++) memcpy(gb + i * K, f->rows[i], sizeof(double) * K);
-    ps->kappa = gp_cond2(K, K, gb, K);
+    ps->kappa = write_out ? base_kappa(c, base) : 0; /* for the report; checks do not need it */
 out:
     free(f);
     free(D);
@@ -361,6 +388,7 @@ static uint64_t refine(const ctx *c, uint64_t sup, uint64_t avail)
     for (int round = 0; round <= K; round++) {
         select_base(c, sup, base);
         uint64_t best = support_of(c, base, avail);
+        if (best == sup) return sup; /* self-consistent: a codeword's support */
         for (int k = 0; k < K; k++) {
             uint64_t s = sup & ~(1ull << base[k]);
             if (pop(s) < K) continue;
@@ -388,25 +416,37 @@ static uint64_t confirm(ctx *c, uint64_t sup, uint64_t avail)
 /* ---- searches ---------------------------------------------------------------------------- */
 
 /* Search state: (K+1)-sets with at least `need` members in `bad` that are
- * consistent on the projections; a candidate is a hit when its cleaned
- * support, confirmed on full vectors, has min_support members or more, at
- * least `need_bad` of them in `bad`. */
+ * consistent on the projections. A candidate's cleaned support, confirmed on
+ * full vectors, qualifies with min_support members or more, at least
+ * `need_bad` of them in `bad`. A qualifying codeword within `within` of all
+ * outputs ends the search (it is the only one); otherwise the first
+ * qualifying one is kept and the search goes on in case such a codeword
+ * exists. */
 typedef struct search {
     ctx *c;
     uint64_t avail, bad;
-    int need, need_bad, min_support;
-    uint64_t hit;
+    int need, need_bad, min_support, within;
+    const int *order; /* visit order of the available positions, or NULL */
+    uint64_t hit, first;
+    uint64_t seen[16]; /* supports already confirmed: their subsets add nothing */
+    int nseen;
 } search;
 
 static bool on_candidate(search *s, uint64_t qmask)
 {
     ctx *c = s->c;
+    for (int i = 0; i < s->nseen; i++)
+        if ((qmask & ~s->seen[i]) == 0) return false;
     uint64_t sup = refine(c, qmask, s->avail);
-    if (pop(sup) < s->min_support) return false;
-    uint64_t conf = confirm(c, sup, s->avail);
+    uint64_t conf = pop(sup) >= s->min_support ? confirm(c, sup, s->avail) : 0;
+    if (s->nseen < 16) s->seen[s->nseen++] = conf | qmask;
     if (pop(conf) < s->min_support || pop(conf & s->bad) < s->need_bad) return false;
-    s->hit = conf;
-    return true;
+    if (c->n - pop(conf) <= s->within) {
+        s->hit = conf;
+        return true;
+    }
+    if (!s->first) s->first = conf;
+    return false;
 }
 
 /* Polynomial codes: depth first over (K+1)-subsets in lexicographic order,
@@ -420,34 +460,61 @@ typedef struct dd {
     int pos[MAXN];
     uint8_t isbad[MAXN];
     int badafter[MAXN + 1]; /* bad candidates at index >= v */
+    double z0[MAXN], z1[MAXN], nf[MAXN]; /* projections and norms by candidate index */
     double inv[MAXN][MAXN];
     double w[MAXN + 2][MAXN + 1]; /* w[d][i]: weights of the first d chosen */
     int sel[MAXN + 1];
-    double eta;
+    double tol0, tol1; /* eta' g1 for each projection */
+    int lim;           /* candidates are taken from [0, lim) */
 } dd;
+
+/* The last level: with K members chosen (weights w over them), every
+ * completion v at once. Adding v divides member i's weight by (x_i - x_v),
+ * that is multiplies it by inv[i][v], and gives v the weight
+ * prod_i inv[v][i] = prod_i -inv[i][v]: contiguous rows, so the loops over v
+ * vectorise. */
+static bool dd_last(dd *t, int depth, int start, int nbad)
+{
+    int m = t->lim;
+    double s0[MAXN], s1[MAXN], sc[MAXN], wv[MAXN];
+    for (int v = start; v < m; v++) {
+        s0[v] = s1[v] = sc[v] = 0;
+        wv[v] = 1.0;
+    }
+    const double *w = t->w[depth];
+    for (int i = 0; i < depth; i++) {
+        int u = t->sel[i];
+        const double *row = t->inv[u];
+        double a0 = w[i] * t->z0[u], a1 = w[i] * t->z1[u], an = fabs(w[i]) * t->nf[u];
+        for (int v = start; v < m; v++) {
+            s0[v] += a0 * row[v];
+            s1[v] += a1 * row[v];
+            sc[v] += an * fabs(row[v]);
+            wv[v] *= -row[v];
+        }
+    }
+    for (int v = start; v < m; v++) {
+        if (nbad + t->isbad[v] < t->s->need) continue;
+        double a = s0[v] + wv[v] * t->z0[v], b = s1[v] + wv[v] * t->z1[v];
+        double scale = sc[v] + fabs(wv[v]) * t->nf[v];
+        if (!(fabs(a) <= t->tol0 * scale) || !(fabs(b) <= t->tol1 * scale)) continue;
+        uint64_t q = 1ull << t->pos[v];
+        for (int i = 0; i < depth; i++) q |= 1ull << t->pos[t->sel[i]];
+        if (on_candidate(t->s, q)) return true;
+    }
+    return false;
+}
 
 static bool dd_rec(dd *t, int depth, int start, int nbad)
 {
-    ctx *c = t->s->c;
-    if (depth == t->K1) {
-        const double *w = t->w[depth];
-        double scale = 0;
-        for (int i = 0; i < depth; i++) scale += fabs(w[i]) * c->ninf[t->pos[t->sel[i]]];
-        for (int j = 0; j < 2; j++) {
-            double sum = 0;
-            for (int i = 0; i < depth; i++) sum += w[i] * c->pz[j][t->pos[t->sel[i]]];
-            if (!(fabs(sum) <= t->eta * c->g1[j] * scale)) return false;
-        }
-        uint64_t q = 0;
-        for (int i = 0; i < depth; i++) q |= 1ull << t->pos[t->sel[i]];
-        return on_candidate(t->s, q);
-    }
     int left = t->K1 - depth;
-    for (int v = start; v <= t->m - left; v++) {
+    if (left == 1) return dd_last(t, depth, start, nbad);
+    const double *pw = t->w[depth];
+    double *nw = t->w[depth + 1];
+    for (int v = start; v <= t->lim - left; v++) {
         int reach = t->badafter[v] < left ? t->badafter[v] : left;
         if (nbad + reach < t->s->need) return false; /* later v can only do worse */
-        const double *pw = t->w[depth];
-        double *nw = t->w[depth + 1], wv = 1.0;
+        double wv = 1.0;
         for (int i = 0; i < depth; i++) {
             nw[i] = pw[i] * t->inv[t->sel[i]][v];
             wv *= t->inv[v][t->sel[i]];
@@ -467,19 +534,41 @@ static bool dd_search(search *s)
     t->s = s;
     t->m = 0;
     t->K1 = c->K + 1;
-    for (int i = 0; i < c->n; i++)
+    for (int k = 0; k < c->n; k++) {
+        int i = s->order ? s->order[k] : k;
+        if (s->order && k >= pop(s->avail)) break;
         if (s->avail >> i & 1) {
             t->isbad[t->m] = (uint8_t)(s->bad >> i & 1);
+            t->z0[t->m] = c->pz[0][i];
+            t->z1[t->m] = c->pz[1][i];
+            t->nf[t->m] = c->ninf[i];
             t->pos[t->m++] = i;
         }
+    }
     t->badafter[t->m] = 0;
     for (int v = t->m - 1; v >= 0; v--) t->badafter[v] = t->badafter[v + 1] + t->isbad[v];
     for (int i = 0; i < t->m; i++)
         for (int j = 0; j < t->m; j++)
             t->inv[i][j] =
                 i == j ? 0 : 1.0 / (c->pts[c->node[t->pos[i]]] - c->pts[c->node[t->pos[j]]]);
-    t->eta = c->rq->eta + c->eta_proj + 4.0 * (c->K + 2) * UROUND;
-    bool found = t->m >= t->K1 && dd_rec(t, 0, 0, 0);
+    double eta = c->rq->eta + c->eta_proj + 4.0 * (c->K + 2) * UROUND;
+    t->tol0 = eta * c->g1[0];
+    t->tol1 = eta * c->g1[1];
+    bool found = false;
+    if (t->m >= t->K1 && s->order) {
+        /* Most trusted first: sets in order of their least trusted member
+         * (colexicographic), so a consistent set among the first few is found
+         * after few others. */
+        t->w[1][0] = 1.0;
+        for (int M = t->K1 - 1; M < t->m && !found; M++) {
+            t->sel[0] = M;
+            t->lim = M;
+            found = dd_rec(t, 1, 0, t->isbad[M]);
+        }
+    } else if (t->m >= t->K1) {
+        t->lim = t->m;
+        found = dd_rec(t, 0, 0, 0);
+    }
     free(t);
     return found;
 }
@@ -524,17 +613,174 @@ static bool base_search(search *s)
 }
 
 static uint64_t run_search(ctx *c, uint64_t avail, uint64_t bad, int need, int need_bad,
-                           int min_support)
+                           int min_support, int within, const int *order)
 {
     project(c);
-    search s = {c, avail, bad, need, need_bad, min_support, 0};
+    search s = {.c = c, .avail = avail, .bad = bad, .need = need, .need_bad = need_bad,
+                .min_support = min_support, .within = within, .order = order};
     bool found = c->pts ? dd_search(&s) : base_search(&s);
-    return found ? s.hit : 0;
+    return found ? s.hit : s.first;
+}
+
+/* Syndrome locator (the subspace decoder of the design notes). H is an
+ * orthonormal basis of the left null space of the available rows of G
+ * (H G_a = 0), so S = H Y = H E, and output i is wrong iff h_i, column i of
+ * H, lies in the column space of S: exactly so when the error vectors are
+ * independent, which needs as many columns as errors. Y is min(len, m - K)
+ * fixed projections of the outputs. Scores each available output by the
+ * relative distance of h_i from that space (near 0: suspect) and returns the
+ * suspects. A proposal only: the caller checks what it suggests. */
+static uint64_t locate(ctx *c, uint64_t avail, double *score)
+{
+    int K = c->K, pos[MAXN], m = 0;
+    for (int i = 0; i < c->n; i++)
+        if (avail >> i & 1) pos[m++] = i;
+    for (int i = 0; i < c->n; i++) score[i] = 1.0;
+    int r = m - K;
+    size_t len = c->rq->len;
+    if (r < 2) return 0;
+    /* Householder QR of G_a (m x K); Q built explicitly, H = Q[:, K:]^T. */
+    static const int N = MAXN;
+    double (*A)[MAXN] = malloc(sizeof(double[MAXN][MAXN]) * 4);
+    if (!A) return 0;
+    double (*Q)[MAXN] = A + N, (*Yp)[MAXN] = A + 2 * N, (*S)[MAXN] = A + 3 * N;
+    double vk[MAXN][MAXN], beta[MAXN];
+    for (int i = 0; i < m; i++) memcpy(A[i], grow(c, pos[i]), sizeof(double) * K);
+    for (int k = 0; k < K; k++) {
+        double nrm = 0;
+        for (int i = k; i < m; i++) nrm += A[i][k] * A[i][k];
+        nrm = sqrt(nrm);
+        double alpha = A[k][k] > 0 ? -nrm : nrm, vn = 0;
+        for (int i = 0; i < m; i++) vk[k][i] = i < k ? 0 : A[i][k];
+        vk[k][k] -= alpha;
+        for (int i = k; i < m; i++) vn += vk[k][i] * vk[k][i];
+        beta[k] = vn > 0 ? 2.0 / vn : 0;
+        for (int j = k; j < K; j++) {
+            double d = 0;
+            for (int i = k; i < m; i++) d += vk[k][i] * A[i][j];
+            for (int i = k; i < m; i++) A[i][j] -= beta[k] * d * vk[k][i];
+        }
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++) Q[i][j] = i == j;
+    for (int k = K - 1; k >= 0; k--)
+        for (int j = 0; j < m; j++) {
+            double d = 0;
+            for (int i = k; i < m; i++) d += vk[k][i] * Q[i][j];
+            for (int i = k; i < m; i++) Q[i][j] -= beta[k] * d * vk[k][i];
+        }
+    /* projections Yp (m x L) and S = H Yp (r x L) */
+    int L = len < (size_t)r ? (int)len : r;
+    double gn[MAXN], tol[MAXN], eta = c->rq->eta + c->eta_proj + 4.0 * (m + 2) * UROUND, nsq = 0;
+    for (int i = 0; i < m; i++) nsq += c->ninf[pos[i]] * c->ninf[pos[i]];
+    for (int l = 0; l < L; l++) {
+        gn[l] = (double)len;
+        if (len != (size_t)L) {
+            double g = 0;
+            for (size_t t = 0; t < len; t++) g += fabs(gvec(t, 2 + l));
+            gn[l] = g;
+        }
+        for (int i = 0; i < m; i++) {
+            const double *y = c->y[pos[i]];
+            if (len == (size_t)L) {
+                Yp[i][l] = y[l];
+                continue;
+            }
+            double acc = 0;
+            for (size_t t = 0; t < len; t++) acc += gvec(t, 2 + l) * y[t];
+            Yp[i][l] = acc;
+        }
+        /* ||H noise||_2 <= ||noise||_2 since H has orthonormal rows */
+        tol[l] = 4.0 * eta * gn[l] * sqrt(nsq) / (len == (size_t)L ? (double)len : 1.0);
+        for (int j = 0; j < r; j++) {
+            double acc = 0;
+            for (int i = 0; i < m; i++) acc += Q[i][K + j] * Yp[i][l];
+            S[j][l] = acc;
+        }
+    }
+    /* orthonormal basis of the significant column space: pivoted Gram-Schmidt */
+    double B[MAXN][MAXN];
+    int nb = 0;
+    bool used[MAXN] = {false};
+    while (nb < r - 1) {
+        int best = -1;
+        double bn = 1.0;
+        for (int l = 0; l < L; l++) {
+            if (used[l]) continue;
+            double nrm = 0;
+            for (int j = 0; j < r; j++) nrm += S[j][l] * S[j][l];
+            double ratio = sqrt(nrm) / fmax(tol[l], DBL_MIN);
+            if (ratio > bn) {
+                bn = ratio;
+                best = l;
+            }
+        }
+        if (best < 0) break;
+        used[best] = true;
+        double nrm = 0;
+        for (int j = 0; j < r; j++) nrm += S[j][best] * S[j][best];
+        nrm = sqrt(nrm);
+        for (int j = 0; j < r; j++) B[nb][j] = S[j][best] / nrm;
+        for (int l = 0; l < L; l++) {
+            if (used[l]) continue;
+            for (int twice = 0; twice < 2; twice++) {
+                double d = 0;
+                for (int j = 0; j < r; j++) d += B[nb][j] * S[j][l];
+                for (int j = 0; j < r; j++) S[j][l] -= d * B[nb][j];
+            }
+        }
+        nb++;
+    }
+    uint64_t J = 0;
+    for (int i = 0; nb > 0 && i < m; i++) {
+        double h[MAXN], hn = 0;
+        for (int j = 0; j < r; j++) {
+            h[j] = Q[i][K + j];
+            hn += h[j] * h[j];
+        }
+        for (int twice = 0; twice < 2; twice++)
+            for (int b = 0; b < nb; b++) {
+                double d = 0;
+                for (int j = 0; j < r; j++) d += B[b][j] * h[j];
+                for (int j = 0; j < r; j++) h[j] -= d * B[b][j];
+            }
+        double res = 0;
+        for (int j = 0; j < r; j++) res += h[j] * h[j];
+        score[pos[i]] = hn > 0 ? sqrt(res / hn) : 1.0;
+        if (score[pos[i]] <= 1e-6) J |= 1ull << pos[i];
+    }
+    free(A);
+    return J;
+}
+
+/* Support from bases drawn from `from`: a well-spread one, then a fixed
+ * pseudo-random sample. 0 if none has K + 1 agreeing outputs. */
+static uint64_t try_bases(ctx *c, uint64_t from, uint64_t avail, int tries)
+{
+    int K = c->K, pos[MAXN], m = 0, base[MAXN];
+    for (int i = 0; i < c->n; i++)
+        if (from >> i & 1) pos[m++] = i;
+    if (m < K) return 0;
+    select_base(c, from, base);
+    uint64_t sup = support_of(c, base, avail);
+    if (pop(sup) >= K + 1) return sup;
+    gp_rng rng;
+    gp_rng_seed(&rng, 0x6770646F74ull + (uint64_t)m * 131 + (uint64_t)K);
+    for (int t = 0; t < tries; t++) {
+        uint64_t pick = 0;
+        while (pop(pick) < K) pick |= 1ull << gp_rng_below(&rng, (uint64_t)m);
+        for (int i = 0, k = 0; i < m; i++)
+            if (pick >> i & 1) base[k++] = pos[i];
+        sup = support_of(c, base, avail);
+        if (pop(sup) >= K + 1) return sup;
+    }
+    return 0;
 }
 
 /* A codeword consistent with K + 1 or more available outputs: interleaved
  * disjoint bases first (if fewer than floor(m/K) outputs are wrong one of them
- * is clean), then a fixed pseudo-random sample, then the exhaustive search. */
+ * is clean), then a fixed pseudo-random sample, then (polynomial codes) the
+ * syndrome locator's proposal, then the exhaustive search. */
 static uint64_t find_support(ctx *c, uint64_t avail)
 {
     int K = c->K, pos[MAXN], m = 0, base[MAXN];
@@ -548,20 +794,51 @@ static uint64_t find_support(ctx *c, uint64_t avail)
         uint64_t sup = support_of(c, base, avail);
         if (pop(sup) >= K + 1) return refine(c, sup, avail);
     }
-    gp_rng rng;
-    gp_rng_seed(&rng, 0x6770646F74ull + (uint64_t)m * 131 + (uint64_t)K);
-    for (int t = 0; t < 32; t++) {
-        uint64_t pick = 0;
-        while (pop(pick) < K) pick |= 1ull << gp_rng_below(&rng, (uint64_t)m);
-        for (int i = 0, k = 0; i < m; i++)
-            if (pick >> i & 1) base[k++] = pos[i];
-        uint64_t sup = support_of(c, base, avail);
-        if (pop(sup) >= K + 1) return refine(c, sup, avail);
+    uint64_t sup = try_bases(c, avail, avail, 32);
+    if (sup) return refine(c, sup, avail);
+    double score[MAXN];
+    uint64_t J = locate(c, avail, score);
+    if (J && pop(avail & ~J) >= K + 1 && (sup = try_bases(c, avail & ~J, avail, 32)) != 0)
+        return refine(c, sup, avail);
+    /* Exhaustive, visiting the outputs the locator trusts most first. */
+    int order[MAXN];
+    for (int i = 0; i < m; i++) {
+        int j = i;
+        while (j > 0 && score[pos[i]] > score[order[j - 1]]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = pos[i];
     }
-    return run_search(c, avail, 0, 0, 0, K + 1);
+    return run_search(c, avail, 0, 0, 0, K + 1, c->n, order);
 }
 
 /* ---- the decoder --------------------------------------------------------------------------- */
+
+/* Largest number of (K+1)-sets the optional tie search may visit. */
+#define TIE_BUDGET 5000.0
+
+static double binom(int n, int k)
+{
+    if (k < 0 || k > n) return 0;
+    double r = 1;
+    for (int i = 1; i <= k; i++) r = r * (n - k + i) / i;
+    return r;
+}
+
+/* (k)-subsets of m positions with at least `need` of the `nbad` bad ones. */
+static double candidate_sets(int m, int nbad, int k, int need)
+{
+    double total = 0;
+    for (int j = need; j <= k && j <= nbad; j++) total += binom(nbad, j) * binom(m - nbad, k - j);
+    return total;
+}
+
+/* Outputs of D a second codeword with support `sup` must agree with. */
+static int need_of(int sup, int K)
+{
+    return sup - (K - 1) > 2 ? sup - (K - 1) : 2;
+}
 
 static gp_err detected(gp_decode_report *rep, const ctx *c, uint64_t suspects, gp_msg *why,
                        const char *text)
@@ -652,13 +929,24 @@ gp_err gp_decode(const gp_decode_req *rq, gp_decode_report *rep, gp_msg *why)
         }
         uint64_t D = all & ~T;
         if (pop(D) > t) {
-            /* A second codeword that could be the truth? It agrees with K - 1
-             * or fewer of T, so it brings this many of D. */
-            int need_bad = min_rival - (K - 1) > 2 ? min_rival - (K - 1) : 2;
-            int need = need_bad < K + 1 ? need_bad : K + 1;
-            uint64_t R = pop(D & avail) >= need ? run_search(c, avail, D & avail, need, need_bad, min_rival) : 0;
+            /* Is there a second codeword that could be the truth (support
+             * n - s or more)? And, where the search is affordable, one at
+             * least as well supported as T (errors that are not independent
+             * and continuous, such as the same bit flipped at the same place
+             * in several outputs, can line up)? A second codeword shares at
+             * most K - 1 outputs with T, so it brings need_bad of D. */
+            int min_sup = min_rival < pop(T) ? min_rival : pop(T);
+            if (min_sup < K + 1) min_sup = K + 1;
+            if (min_sup < min_rival &&
+                candidate_sets(pop(avail), pop(D & avail), K + 1, need_of(min_sup, K)) > TIE_BUDGET)
+                min_sup = min_rival;
+            int need_bad = need_of(min_sup, K);
+            uint64_t R = pop(D & avail) >= need_bad
+                             ? run_search(c, avail, D & avail, need_bad < K + 1 ? need_bad : K + 1,
+                                          need_bad, min_sup, t, NULL)
+                             : 0;
             if (R) {
-                if (pop(all & ~R) <= t && iter < n) {
+                if (pop(R) > pop(T) && iter < n) { /* better supported: it wins, then is checked alike */
                     T = R;
                     fresh = false;
                     continue;

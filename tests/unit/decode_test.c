@@ -297,6 +297,9 @@ static void adversarial(void)
                         corr++;
                     else
                         wrong++;
+                    if (getenv("DBG") && e <= tt && !(st == GP_OK && rep.wrong == bad))
+                        fprintf(stderr, "adv P=%d K=%d e=%d st=%s wrong=%llx bad=%llx pts=%d\n", P, K, e,
+                                gp_errname(st), (unsigned long long)rep.wrong, (unsigned long long)bad, f.points != NULL);
                 }
                 CHECKF(wrong == 0, "P=%d K=%d policy=%d e=%d: %d wrong results", P, K, pol, e, wrong);
                 if (e <= tt) CHECKF(corr == trials, "P=%d K=%d policy=%d e=%d <= t: %d of %d corrected", P, K, pol, e, corr, trials);
