@@ -8,6 +8,7 @@
 
 #include "gp_decode.h"
 #include "gp_dla.h"
+#include "gp_points.h"
 #include "gp_rng.h"
 
 double gp_bound_kappa_limit(double max_bound, int K)
@@ -149,4 +150,75 @@ gp_err gp_bound_worst(const double *G, int P, int K, double kappa_limit, gp_wors
     cache_next = (cache_next + 1) % CACHE_SIZE;
     pthread_mutex_unlock(&cache_lock);
     return GP_OK;
+}
+
+gp_err gp_points_choose(int P, const int *K, int nK, int fixed, double max_bound,
+                        gp_point_choice *ch)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->worst = INFINITY;
+    ch->certified = true;
+    if (nK < 1 || nK > 8 || P < 1 || P > GP_MAX_NODES) return GP_EINVAL;
+    double est[GP_POINT_FAMILIES], a[GP_MAX_NODES];
+    int order[GP_POINT_FAMILIES], nf = 0;
+    double *G = malloc(sizeof(double) * (size_t)P * GP_MAX_NODES);
+    if (!G) return GP_ENOMEM;
+    for (int f = 0; f < GP_POINT_FAMILIES; f++) {
+        if (fixed >= 0 && f != fixed) continue;
+        gp_points(f, P, a);
+        double e = 0;
+        for (int w = 0; w < nK; w++) {
+            gp_vandermonde(a, P, K[w], G);
+            double b = gp_decode_bound(gp_bound_scan(G, P, K[w]), K[w]);
+            if (b > e) e = b;
+        }
+        int i = nf++;
+        while (i > 0 && est[order[i - 1]] > e) {
+            order[i] = order[i - 1];
+            i--;
+        }
+        order[i] = f;
+        est[f] = e;
+    }
+    for (int t = 0; t < nf; t++) {
+        int f = order[t];
+        if (est[f] > max_bound && ch->worst < INFINITY) break; /* the rest cannot pass */
+        gp_points(f, P, a);
+        double worst = 0;
+        int worst_w = 0;
+        bool ok = true, cert = true;
+        for (int w = 0; w < nK && ok; w++) {
+            gp_vandermonde(a, P, K[w], G);
+            gp_worst wc;
+            gp_err e = gp_bound_worst(G, P, K[w], gp_bound_kappa_limit(max_bound, K[w]), &wc);
+            if (e == GP_ENOMEM) {
+                free(G);
+                return e;
+            }
+            if (e == GP_ERANGE) { /* too many subsets to certify */
+                ok = cert = false;
+                ch->bound[w] = gp_decode_bound(gp_bound_scan(G, P, K[w]), K[w]);
+            } else {
+                ch->bound[w] = gp_decode_bound(wc.kappa, K[w]);
+                if (!wc.certified || ch->bound[w] > max_bound) ok = false;
+                if (!wc.certified) cert = false;
+            }
+            if (ch->bound[w] > worst) {
+                worst = ch->bound[w];
+                worst_w = w;
+            }
+        }
+        if (ok) {
+            ch->family = f;
+            free(G);
+            return GP_OK;
+        }
+        if (worst < ch->worst) {
+            ch->worst = worst;
+            ch->worst_index = worst_w;
+            ch->certified = cert;
+        }
+    }
+    free(G);
+    return GP_ENUMERIC;
 }

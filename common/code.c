@@ -107,96 +107,27 @@ static void poly_thresholds(const gp_code_t *c, int *kf, int *kb, int *kw)
     *kw = mw + 1;
 }
 
-static void vandermonde(const double *a, int P, int K, double *G)
-{
-    for (int p = 0; p < P; p++) {
-        double v = 1.0;
-        for (int k = 0; k < K; k++) {
-            G[(size_t)p * K + k] = v;
-            v *= a[p];
-        }
-    }
-}
-
 static const char *const what_names[3] = {"forward", "backward", "storage"};
 
 static gp_err poly_choose_points(gp_code_t *c, const gp_code_params *pp, double max_bound,
                                  gp_msg *why)
 {
-    int P = c->P;
-    double est[GP_POINT_FAMILIES];
-    int order[GP_POINT_FAMILIES], nf = 0;
-    double a[GP_MAX_NODES], *G = malloc(sizeof(double) * (size_t)P * GP_MAX_NODES);
-    if (!G) return GP_ENOMEM;
-    for (int f = 0; f < GP_POINT_FAMILIES; f++) {
-        if (pp->fixed_points && f != pp->points) continue;
-        gp_points(f, P, a);
-        double e = 0;
-        for (int w = 0; w < 3; w++) {
-            vandermonde(a, P, c->K[w], G);
-            double b = gp_decode_bound(gp_bound_scan(G, P, c->K[w]), c->K[w]);
-            if (b > e) e = b;
-        }
-        int i = nf++;
-        while (i > 0 && est[order[i - 1]] > e) {
-            order[i] = order[i - 1];
-            i--;
-        }
-        order[i] = f;
-        est[f] = e;
+    gp_point_choice ch;
+    gp_err e = gp_points_choose(c->P, c->K, 3, pp->fixed_points ? pp->points : -1, max_bound, &ch);
+    if (e == GP_OK) {
+        gp_points(ch.family, c->P, c->a);
+        c->info.points = ch.family;
+        c->info.bound_forward = ch.bound[0];
+        c->info.bound_backward = ch.bound[1];
+        c->info.bound_storage = ch.bound[2];
+        return GP_OK;
     }
-    double best = INFINITY;
-    int best_w = 0;
-    bool best_cert = true;
-    for (int t = 0; t < nf; t++) {
-        int f = order[t];
-        if (est[f] > max_bound && best < INFINITY) break; /* the rest cannot pass */
-        gp_points(f, P, a);
-        double bnd[3], worst = 0;
-        int worst_w = 0;
-        bool ok = true, cert = true;
-        for (int w = 0; w < 3 && ok; w++) {
-            vandermonde(a, P, c->K[w], G);
-            gp_worst wc;
-            gp_err e = gp_bound_worst(G, P, c->K[w], gp_bound_kappa_limit(max_bound, c->K[w]), &wc);
-            if (e == GP_ENOMEM) {
-                free(G);
-                return e;
-            }
-            if (e == GP_ERANGE) {
-                ok = cert = false;
-                bnd[w] = gp_decode_bound(gp_bound_scan(G, P, c->K[w]), c->K[w]);
-            } else {
-                bnd[w] = gp_decode_bound(wc.kappa, c->K[w]);
-                if (!wc.certified || bnd[w] > max_bound) ok = false;
-                if (!wc.certified) cert = false;
-            }
-            if (bnd[w] > worst) {
-                worst = bnd[w];
-                worst_w = w;
-            }
-        }
-        if (ok) {
-            memcpy(c->a, a, sizeof(double) * P);
-            c->info.points = f;
-            c->info.bound_forward = bnd[0];
-            c->info.bound_backward = bnd[1];
-            c->info.bound_storage = bnd[2];
-            free(G);
-            return GP_OK;
-        }
-        if (worst < best) {
-            best = worst;
-            best_w = worst_w;
-            best_cert = cert;
-        }
-    }
-    free(G);
+    if (e != GP_ENUMERIC) return e;
     return gp_fail(why, GP_ENUMERIC,
                    "%s m=%d n=%d on %d nodes: worst-case decode error bound %s%.1e exceeds %.0e "
                    "(%s decode, K=%d)",
-                   gp_scheme_name(c->info.scheme), c->m, c->n, P, best_cert ? "" : ">= ", best,
-                   max_bound, what_names[best_w], c->K[best_w]);
+                   gp_scheme_name(c->info.scheme), c->m, c->n, c->P, ch.certified ? "" : ">= ",
+                   ch.worst, max_bound, what_names[ch.worst_index], c->K[ch.worst_index]);
 }
 
 static gp_err poly_new(gp_code_t *c, const gp_code_params *pp, double max_bound, gp_msg *why)
@@ -229,7 +160,7 @@ static gp_err poly_new(gp_code_t *c, const gp_code_params *pp, double max_bound,
     for (int w = 0; w < 3; w++) {
         c->G[w] = malloc(sizeof(double) * (size_t)c->P * c->K[w]);
         if (!c->G[w]) return GP_ENOMEM;
-        vandermonde(c->a, c->P, c->K[w], c->G[w]);
+        gp_vandermonde(c->a, c->P, c->K[w], c->G[w]);
     }
     gp_code_info *in = &c->info;
     in->k_forward = c->K[0];

@@ -122,10 +122,17 @@ int gp_select_rows(int k, const double *g, int ldg, const int *cand, int ncand, 
     char *used = calloc((size_t)ncand, 1);
     int nsel = 0;
     if (!r || !q || !used) goto out;
-    for (int c = 0; c < ncand; c++) memcpy(r + (size_t)c * k, g + (size_t)cand[c] * ldg, sizeof(double) * k);
+    double floor2 = 0; /* a residual below this is rounding: the row is dependent */
+    for (int c = 0; c < ncand; c++) {
+        memcpy(r + (size_t)c * k, g + (size_t)cand[c] * ldg, sizeof(double) * k);
+        double s = 0;
+        for (int j = 0; j < k; j++) s += r[(size_t)c * k + j] * r[(size_t)c * k + j];
+        if (s > floor2) floor2 = s;
+    }
+    floor2 *= (64 * 2.220446049250313e-16) * (64 * 2.220446049250313e-16);
     for (int t = 0; t < k; t++) {
         int best = -1;
-        double bn = 0;
+        double bn = floor2;
         for (int c = 0; c < ncand; c++) {
             if (used[c]) continue;
             double s = 0;

@@ -37,4 +37,20 @@ double gp_bound_scan(const double *G, int P, int K);
 /* kappa_2 limit that keeps gp_decode_bound(kappa, K) <= max_bound. */
 double gp_bound_kappa_limit(double max_bound, int K);
 
+/* The point family for a polynomial code that must decode with nK
+ * thresholds K[] on P nodes: every family (or only `fixed` if >= 0) is
+ * scanned, the most promising certified first; the first whose worst-case
+ * bounds all stay within max_bound wins. */
+typedef struct gp_point_choice {
+    int family;
+    double bound[8];   /* certified worst-case bound per threshold */
+    double worst;      /* on refusal: the best worst-case bound seen */
+    int worst_index;   /* the threshold that set it */
+    bool certified;    /* on refusal: whether `worst` is certified or a lower bound */
+} gp_point_choice;
+
+/* GP_OK, GP_ENUMERIC (refused; ch->worst says by how much) or GP_ENOMEM. */
+gp_err gp_points_choose(int P, const int *K, int nK, int fixed, double max_bound,
+                        gp_point_choice *ch);
+
 #endif

@@ -23,4 +23,7 @@ double gp_points_beta(int family);
 /* Writes the P points of family f to a[0..P-1]. */
 void gp_points(int family, int P, double *a);
 
+/* G[p][k] = a_p^k (P x K, row-major), by repeated multiplication. */
+void gp_vandermonde(const double *a, int P, int K, double *G);
+
 #endif

@@ -1,5 +1,7 @@
 #include "gp_points.h"
 
+#include <stddef.h>
+
 #include "gp_detmath.h"
 
 static const double betas[GP_POINT_FAMILIES] = {1.0, 0.9, 0.75, 0.5, 0.25, 0.0, -0.2, -0.4};
@@ -27,4 +29,15 @@ void gp_points(int family, int P, double *a)
     /* Make the family exactly symmetric: a_{P-1-p} = -a_p (and a = 0 in the middle). */
     for (int p = 0; p < P / 2; p++) a[P - 1 - p] = -a[p];
     if (P % 2) a[P / 2] = 0.0;
+}
+
+void gp_vandermonde(const double *a, int P, int K, double *G)
+{
+    for (int p = 0; p < P; p++) {
+        double v = 1.0;
+        for (int k = 0; k < K; k++) {
+            G[(size_t)p * K + k] = v;
+            v *= a[p];
+        }
+    }
 }
