@@ -124,10 +124,12 @@ static gp_err poly_choose_points(gp_code_t *c, const gp_code_params *pp, double 
     }
     if (e != GP_ENUMERIC) return e;
     return gp_fail(why, GP_ENUMERIC,
-                   "%s m=%d n=%d on %d nodes: worst-case decode error bound %s%.1e exceeds %.0e "
+                   "%s m=%d n=%d%s%s on %d nodes: worst-case decode error bound %s%.1e exceeds %.0e "
                    "(%s decode, K=%d)",
-                   gp_scheme_name(c->info.scheme), c->m, c->n, c->P, ch.certified ? "" : ">= ",
-                   ch.worst, max_bound, what_names[ch.worst_index], c->K[ch.worst_index]);
+                   gp_scheme_name(c->info.scheme), c->m, c->n, c->m > 1 && c->n > 1 ? " " : "",
+                   c->m > 1 && c->n > 1 ? gp_orient_name(c->info.orient) : "", c->P,
+                   ch.certified ? "" : ">= ", ch.worst, max_bound, what_names[ch.worst_index],
+                   c->K[ch.worst_index]);
 }
 
 static gp_err poly_new(gp_code_t *c, const gp_code_params *pp, double max_bound, gp_msg *why)
@@ -168,8 +170,10 @@ static gp_err poly_new(gp_code_t *c, const gp_code_params *pp, double max_bound,
     in->k_storage = c->K[2];
     in->random_forward = c->P - c->K[0] - 1 > 0 ? c->P - c->K[0] - 1 : 0;
     in->random_backward = c->P - c->K[1] - 1 > 0 ? c->P - c->K[1] - 1 : 0;
-    in->adversarial_forward = (c->P - c->K[0]) / 2;
-    in->adversarial_backward = (c->P - c->K[1]) / 2;
+    gp_decode_policy_ts(GP_POLICY_BALANCED, c->P, c->K[0], &in->adversarial_forward,
+                        &in->adversarial_detected_forward);
+    gp_decode_policy_ts(GP_POLICY_BALANCED, c->P, c->K[1], &in->adversarial_backward,
+                        &in->adversarial_detected_backward);
     in->nodes_forward = in->nodes_backward = c->P;
     return GP_OK;
 }
@@ -264,8 +268,11 @@ static gp_err mds_new(gp_code_t *c, const gp_code_params *pp, double max_bound, 
     in->k_forward = in->k_backward = in->k_storage = qr * qc;
     in->random_forward = Pr - qr - 1 >= 1 ? 1 : 0;
     in->random_backward = Pc - qc - 1 >= 1 ? 1 : 0;
-    in->adversarial_forward = (Pr - qr) / 2 >= 1 ? 1 : 0;
-    in->adversarial_backward = (Pc - qc) / 2 >= 1 ? 1 : 0;
+    /* one error per decode at most (leave-one-out), as the strategy had it */
+    gp_decode_policy_ts(GP_POLICY_BALANCED, Pr, qr, &in->adversarial_forward, &in->adversarial_detected_forward);
+    gp_decode_policy_ts(GP_POLICY_BALANCED, Pc, qc, &in->adversarial_backward, &in->adversarial_detected_backward);
+    if (in->adversarial_forward > 1) in->adversarial_forward = 1;
+    if (in->adversarial_backward > 1) in->adversarial_backward = 1;
     in->nodes_forward = Pr * qc;
     in->nodes_backward = qr * Pc;
     in->bound_forward = bnd[0];
@@ -295,7 +302,9 @@ static gp_err rep_new(gp_code_t *c, const gp_code_params *pp, gp_msg *why)
     in->copies = r;
     in->k_forward = in->k_backward = in->k_storage = k;
     in->random_forward = in->random_backward = r >= 2 ? r - 2 : 0;
-    in->adversarial_forward = in->adversarial_backward = (r - 1) / 2;
+    gp_decode_policy_ts(GP_POLICY_BALANCED, r, 1, &in->adversarial_forward, &in->adversarial_detected_forward);
+    in->adversarial_backward = in->adversarial_forward;
+    in->adversarial_detected_backward = in->adversarial_detected_forward;
     in->nodes_forward = in->nodes_backward = c->P;
     /* Decoding adds only the rounding of summing the n (or m) partial products. */
     in->bound_forward = c->n * UROUND;

@@ -235,7 +235,8 @@ static double base_kappa(const ctx *c, const int *base)
 typedef struct pass {
     uint64_t agree; /* positions consistent with the base (the base included) */
     bool base_finite;
-    double kappa; /* kappa_2 of the base */
+    double kappa;      /* kappa_2 of the base */
+    double res[MAXN];  /* largest residual of each position (0 for the base) */
 } pass;
 
 static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_msg *why)
@@ -281,6 +282,8 @@ static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_ms
         if (isinf(yn[k])) ps->base_finite = false;
     }
     for (int r = 0; r < nchk; r++) c->ninf[chk[r]] = zn[r];
+    memset(ps->res, 0, sizeof ps->res);
+    for (int r = 0; r < nchk; r++) ps->res[chk[r]] = res[r];
     ps->agree = inbase;
     double eta = check_eta(c, f);
     if (ps->base_finite)
@@ -308,26 +311,41 @@ static inline double gvec(size_t l, int j)
     return (h >> 63) ? -v : v;
 }
 
+/* The two projection vectors for outputs of `len` entries, made once per
+ * thread for the longest outputs seen: g[0..len) and g[cap..cap+len). */
+static _Thread_local double *proj_g;
+static _Thread_local size_t proj_cap;
+
+static bool proj_vectors(size_t len)
+{
+    if (len <= proj_cap) return true;
+    double *g = malloc(sizeof(double) * 2 * len);
+    if (!g) return false;
+    for (size_t l = 0; l < len; l++) {
+        g[l] = gvec(l, 0);
+        g[len + l] = gvec(l, 1);
+    }
+    free(proj_g);
+    proj_g = g;
+    proj_cap = len;
+    return true;
+}
+
+/* Projects every finite output (proj_vectors(len) must have succeeded). */
 static void project(ctx *c)
 {
     if (c->projected) return;
     size_t len = c->rq->len;
-    for (int j = 0; j < 2; j++) {
-        double s = 0;
-        for (size_t l = 0; l < len; l++) s += fabs(gvec(l, j));
-        c->g1[j] = s;
+    const double *g0 = proj_g, *g1 = proj_g + proj_cap;
+    double s0 = 0, s1 = 0;
+    for (size_t l = 0; l < len; l++) {
+        s0 += fabs(g0[l]);
+        s1 += fabs(g1[l]);
     }
-    for (int i = 0; i < c->n; i++) {
-        if (!isfinite(c->ninf[i])) continue;
-        const double *y = c->y[i];
-        double s0 = 0, s1 = 0;
-        for (size_t l = 0; l < len; l++) {
-            s0 += gvec(l, 0) * y[l];
-            s1 += gvec(l, 1) * y[l];
-        }
-        c->pz[0][i] = s0;
-        c->pz[1][i] = s1;
-    }
+    c->g1[0] = s0;
+    c->g1[1] = s1;
+    for (int i = 0; i < c->n; i++)
+        if (isfinite(c->ninf[i])) gp_project2(c->y[i], len, g0, g1, &c->pz[0][i], &c->pz[1][i]);
     /* A projected deviation of a consistent output is at most g1 times its
      * full-vector bound; the projection sums add their own rounding. */
     c->eta_proj = 1.01 * (double)(len + 2 * c->K + 4) * UROUND;
@@ -815,6 +833,43 @@ static uint64_t find_support(ctx *c, uint64_t avail)
 
 /* ---- the decoder --------------------------------------------------------------------------- */
 
+/* When one member b of the fast path's base is wrong (error vector E) and
+ * the rest are right, every other output's residual is L_b(q) E, so the
+ * residual norms are |L_b(q)| ||E||: a base member whose weights explain
+ * the residuals this way (to 1%) is the suspect. A non-finite base member is
+ * one outright. Returns its position, or -1. Only a proposal: the caller
+ * verifies it with a pass that leaves it out. */
+static int single_wrong_base(const ctx *c, const int *base, const pass *ps)
+{
+    int K = c->K;
+    for (int k = 0; k < K; k++)
+        if (!isfinite(c->ninf[base[k]])) return base[k];
+    basefac f;
+    if (!base_factor(c, base, &f)) return -1;
+    uint64_t inbase = base_mask(base, K);
+    double lam[MAXN][MAXN]; /* lam[q][k] */
+    for (int q = 0; q < c->n; q++)
+        if (!(inbase >> q & 1) && !check_weights(c, &f, q, lam[q])) return -1;
+    int best = -1;
+    double best_spread = 1.01;
+    for (int k = 0; k < K; k++) {
+        double lo = INFINITY, hi = 0;
+        for (int q = 0; q < c->n; q++) {
+            if ((inbase >> q & 1) || !isfinite(c->ninf[q])) continue;
+            double w = fabs(lam[q][k]);
+            if (w < 1e-3) continue; /* too little of E reaches q to tell */
+            double r = ps->res[q] / w;
+            if (r < lo) lo = r;
+            if (r > hi) hi = r;
+        }
+        if (hi > 0 && lo > 0 && hi / lo < best_spread) {
+            best_spread = hi / lo;
+            best = base[k];
+        }
+    }
+    return best;
+}
+
 /* Largest number of (K+1)-sets the optional tie search may visit. */
 #define TIE_BUDGET 5000.0
 
@@ -918,9 +973,24 @@ gp_err gp_decode(const gp_decode_req *rq, gp_decode_report *rep, gp_msg *why)
     uint64_t avail = 0;
     for (int i = 0; i < n; i++)
         if (isfinite(c->ninf[i])) avail |= 1ull << i;
+    if (!proj_vectors(rq->len)) {
+        err = gp_fail(why, GP_ENOMEM, "no memory for the projection vectors");
+        goto out;
+    }
 
     /* 2./3. The support of the codeword. */
-    uint64_t T = ps.base_finite && pop(ps.agree) >= K + 1 ? ps.agree : find_support(c, avail);
+    uint64_t T = 0;
+    if (ps.base_finite && pop(ps.agree) >= K + 1) {
+        T = ps.agree;
+    } else if (n >= K + 2) {
+        int b = single_wrong_base(c, base, &ps);
+        if (b >= 0) { /* one more pass, from a base without it */
+            select_base(c, all & ~(1ull << b), base);
+            if ((err = full_pass(c, base, true, &ps, why)) != GP_OK) goto out;
+            if (ps.base_finite && pop(ps.agree) >= K + 1 && !(ps.agree >> b & 1)) T = ps.agree;
+        }
+    }
+    if (!T) T = find_support(c, avail);
     bool fresh = ps.base_finite && T == ps.agree; /* ps is the full pass of a base in T */
     for (int iter = 0;; iter++) {
         if (pop(T) < K + 1) {

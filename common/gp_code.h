@@ -81,7 +81,10 @@ typedef struct gp_code_info {
     int k_forward, k_backward;     /* outputs needed to decode */
     int k_storage;                 /* stored blocks needed to rebuild W */
     int random_forward, random_backward;           /* random errors corrected with all nodes up */
-    int adversarial_forward, adversarial_backward; /* adversarial errors corrected */
+    /* adversarial errors corrected (t), and never returned wrong (s), under the
+     * decoder's default policy (gp_policy) with all nodes up */
+    int adversarial_forward, adversarial_backward;
+    int adversarial_detected_forward, adversarial_detected_backward;
     int nodes_forward, nodes_backward;             /* nodes taking part (mds: fewer than P) */
     double storage_fraction;       /* of W, per node */
     int points;                    /* point family (polynomial codes), else -1 */

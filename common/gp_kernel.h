@@ -20,6 +20,12 @@ void gp_combine(int K, const double *const *y, size_t len, int nout, const doubl
                 double *const *out, int nchk, const double *d, const double *const *z,
                 double *res, double *ynorm, double *znorm);
 
+/* s0 = sum_l g0[l] y[l], s1 = sum_l g1[l] y[l] in a fixed order (four
+ * interleaved partial sums, combined as (0 + 1) + (2 + 3), then the tail), so
+ * the bits do not depend on the CPU. */
+void gp_project2(const double *y, size_t len, const double *g0, const double *g1, double *s0,
+                 double *s1);
+
 /* Name of the instruction set the dispatcher picked ("avx512f", "avx2", "sse2"). */
 const char *gp_combine_isa(void);
 

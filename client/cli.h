@@ -1,0 +1,35 @@
+/* cli.h - small helpers shared by the gpdot-client commands. */
+#ifndef GP_CLI_H
+#define GP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One command: name, one-line summary, usage text, entry point. */
+typedef struct cli_cmd {
+    const char *name;
+    const char *summary;
+    const char *usage;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} cli_cmd;
+
+/* If argv[*i] is --name VALUE or --name=VALUE, sets *value, advances *i and
+ * returns true. Prints an error and exits 2 when the value is missing. */
+bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* Parses a positive integer or exits 2 with a message naming the option. */
+long cli_long(const char *opt, const char *s, long min, long max);
+
+/* "28.7 KiB" */
+const char *cli_bytes(double b, char *buf, size_t len);
+
+/* Prints "gpdot-client: " + message to stderr and returns `code`. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_plan(int argc, char **argv);
+int cmd_code_demo(int argc, char **argv);
+
+extern const char cmd_plan_usage[];
+extern const char cmd_code_demo_usage[];
+
+#endif

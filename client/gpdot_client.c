@@ -1,0 +1,45 @@
+/* gpdot-client - plans codes, and (with a cluster) stores matrices, runs
+ * products and training jobs. Each command lives in its own cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gp_blas.h"
+
+static const cli_cmd commands[] = {
+    {"plan", "list the code choices for a cluster of P nodes", cmd_plan_usage, cmd_plan},
+    {"code-demo", "encode, multiply and decode on simulated nodes, with injected errors",
+     cmd_code_demo_usage, cmd_code_demo},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: gpdot-client COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'gpdot-client COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("gpdot-client %s\n", GP_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        for (int a = 2; a < argc; a++)
+            if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+                fputs(commands[i].usage, stdout);
+                return 0;
+            }
+        return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "gpdot-client: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

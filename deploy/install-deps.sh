@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the Debian 12 packages gpdot needs to build, test and run its demo,
+# if any is missing. Needs root (or sudo).
+set -eu
+PKGS="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libopenblas-dev libyaml-dev
+python3 python3-numpy"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root to install:$missing" >&2; exit 1; }
+    SUDO=sudo
+fi
+echo "install-deps: installing$missing"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

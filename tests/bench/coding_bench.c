@@ -1,0 +1,240 @@
+/* coding_bench - the coding core against plain OpenBLAS, side by side.
+ *
+ * (a) a node's whole forward step (encode its input, coded block product)
+ *     against one raw OpenBLAS call of the same shape;
+ * (b) decoding against the node's product, forward and backward, no errors
+ *     and one wrong output;
+ * (c) a node's per-step update (encode D and X, rank-B update of its block)
+ *     against one uncoded update of the whole layer.
+ * P = 8, m = n = 2, layers 1024..4096 wide, B = 1 and 64, one OpenBLAS
+ * thread (OPENBLAS_NUM_THREADS is ignored: set here). Each figure is the
+ * median of --reps runs; the two sides of a ratio alternate run by run so
+ * that machine noise hits both. Prints a table; exits 0 (this is a
+ * measurement, not a test).
+ *
+ * usage: coding_bench [--reps N] [--quick]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gp_blas.h"
+#include "gp_code.h"
+#include "gp_rng.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmpd);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static gp_rmat randm(gp_rng *r, size_t rows, size_t cols)
+{
+    gp_rmat m;
+    gp_rmat_alloc(&m, rows, cols);
+    for (size_t i = 0; i < rows * cols; i++) m.data[i] = gp_rng_normal(r);
+    return m;
+}
+
+typedef struct setup {
+    gp_code_t *c;
+    size_t N, B, br, bc;
+    gp_rmat w, blocks[8], x, d;
+    gp_rmat out[8], outb[8]; /* forward and backward node outputs */
+} setup;
+
+static void make(setup *s, gp_code_t *c, size_t N, size_t B, gp_rng *rng)
+{
+    memset(s, 0, sizeof *s);
+    s->c = c;
+    s->N = N;
+    s->B = B;
+    s->br = gp_code_block_rows(c, N);
+    s->bc = gp_code_block_cols(c, N);
+    s->w = randm(rng, N, N);
+    s->x = randm(rng, N, B);
+    s->d = randm(rng, N, B);
+    for (int p = 0; p < 8; p++) {
+        gp_rmat_alloc(&s->blocks[p], s->br, s->bc);
+        gp_code_encode_weights(c, p, s->w, s->blocks[p]);
+        gp_rmat enc;
+        gp_rmat_alloc(&s->out[p], s->br, B);
+        gp_rmat_alloc(&s->outb[p], s->bc, B);
+        gp_rmat_alloc(&enc, s->bc, B);
+        gp_code_encode_input(c, p, GP_FORWARD, s->x, enc);
+        gp_code_node_product(GP_FORWARD, s->blocks[p], enc, s->out[p]);
+        gp_rmat_free(&enc);
+        gp_rmat_alloc(&enc, s->br, B);
+        gp_code_encode_input(c, p, GP_BACKWARD, s->d, enc);
+        gp_code_node_product(GP_BACKWARD, s->blocks[p], enc, s->outb[p]);
+        gp_rmat_free(&enc);
+    }
+}
+
+static void destroy(setup *s)
+{
+    gp_rmat_free(&s->w);
+    gp_rmat_free(&s->x);
+    gp_rmat_free(&s->d);
+    for (int p = 0; p < 8; p++) {
+        gp_rmat_free(&s->blocks[p]);
+        gp_rmat_free(&s->out[p]);
+        gp_rmat_free(&s->outb[p]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 15;
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else {
+            fprintf(stderr, "usage: coding_bench [--reps N] [--quick]\n");
+            return 2;
+        }
+    }
+    if (reps < 3) reps = 3;
+    gp_blas_set_threads(1);
+    gp_code_params pp = {.scheme = GP_SCHEME_GPD, .nodes = 8, .m = 2, .n = 2};
+    gp_code_t *c;
+    gp_msg why;
+    if (gp_code_new(&pp, &c, &why) != GP_OK) {
+        fprintf(stderr, "%s\n", why.text);
+        return 1;
+    }
+    char desc[128];
+    gp_code_describe(c, desc, sizeof desc);
+    printf("coding_bench: %s, one OpenBLAS thread, median of %d runs\n%s\n\n", desc, reps, gp_blas_config());
+    gp_rng rng;
+    gp_rng_seed(&rng, 1);
+    const size_t widths[] = {1024, 2048, 4096};
+    const size_t batches[] = {1, 64};
+    double *ta = malloc(sizeof(double) * reps), *tb = malloc(sizeof(double) * reps),
+           *tc = malloc(sizeof(double) * reps), *td = malloc(sizeof(double) * reps),
+           *te = malloc(sizeof(double) * reps);
+
+    printf("(a) node forward step (encode input + coded product) vs one OpenBLAS call of the same shape\n");
+    printf("%6s %4s  %12s %12s %8s\n", "width", "B", "node ms", "openblas ms", "speed");
+    for (size_t wi = 0; wi < (quick ? 1 : 3); wi++)
+        for (size_t bi = 0; bi < 2; bi++) {
+            setup s;
+            make(&s, c, widths[wi], batches[bi], &rng);
+            gp_rmat enc, o, xb;
+            gp_rmat_alloc(&enc, s.bc, s.B);
+            gp_rmat_alloc(&o, s.br, s.B);
+            xb = randm(&rng, s.bc, s.B); /* the raw call's input: same shape, no encoding */
+            for (int r = 0; r < reps; r++) {
+                double t0 = now();
+                gp_gemm_rm(false, 1.0, s.blocks[3], xb, 0.0, o);
+                ta[r] = now() - t0;
+                t0 = now();
+                gp_code_encode_input(c, 3, GP_FORWARD, s.x, enc);
+                gp_code_node_product(GP_FORWARD, s.blocks[3], enc, o);
+                tb[r] = now() - t0;
+            }
+            double raw = median(ta, reps), node = median(tb, reps);
+            printf("%6zu %4zu  %12.3f %12.3f %7.2fx\n", s.N, s.B, 1e3 * node, 1e3 * raw, raw / node);
+            gp_rmat_free(&enc);
+            gp_rmat_free(&o);
+            gp_rmat_free(&xb);
+            destroy(&s);
+        }
+
+    printf("\n(b) decode vs the node's product (8 outputs, K_f = 5, K_b = 6)\n");
+    printf("%6s %4s %-8s  %12s %12s %9s %14s %9s\n", "width", "B", "dir", "product ms", "decode ms",
+           "decode %", "1 wrong, ms", "1 wrong %");
+    for (size_t wi = 0; wi < (quick ? 1 : 3); wi++)
+        for (size_t bi = 0; bi < 2; bi++) {
+            setup s;
+            make(&s, c, widths[wi], batches[bi], &rng);
+            for (int dir = 0; dir < 2; dir++) {
+                gp_rmat *outs = dir ? s.outb : s.out, res, enc, o;
+                size_t orows = dir ? s.bc : s.br;
+                gp_rmat_alloc(&res, s.N, s.B);
+                gp_rmat_alloc(&enc, dir ? s.br : s.bc, s.B);
+                gp_rmat_alloc(&o, orows, s.B);
+                gp_node_output v[8];
+                for (int p = 0; p < 8; p++) v[p] = (gp_node_output){p, outs[p].data};
+                gp_rmat bad;
+                gp_rmat_alloc(&bad, orows, s.B);
+                gp_rmat_copy(bad, outs[5]);
+                bad.data[orows * s.B / 2] += 1.0;
+                gp_node_output vb[8];
+                memcpy(vb, v, sizeof v);
+                vb[5].data = bad.data;
+                for (int r = 0; r < reps; r++) {
+                    double t0 = now();
+                    gp_code_encode_input(c, 3, (gp_dir)dir, dir ? s.d : s.x, enc);
+                    gp_code_node_product((gp_dir)dir, s.blocks[3], enc, o);
+                    ta[r] = now() - t0;
+                    t0 = now();
+                    gp_code_decode(c, (gp_dir)dir, s.N, s.N, s.B, v, 8, res, NULL, NULL);
+                    tb[r] = now() - t0;
+                    t0 = now();
+                    gp_code_decode(c, (gp_dir)dir, s.N, s.N, s.B, vb, 8, res, NULL, NULL);
+                    tc[r] = now() - t0;
+                }
+                double prod = median(ta, reps), dec = median(tb, reps), dec1 = median(tc, reps);
+                printf("%6zu %4zu %-8s  %12.3f %12.3f %8.1f%% %14.3f %8.1f%%\n", s.N, s.B,
+                       dir ? "backward" : "forward", 1e3 * prod, 1e3 * dec, 100 * dec / prod,
+                       1e3 * dec1, 100 * dec1 / prod);
+                gp_rmat_free(&res);
+                gp_rmat_free(&enc);
+                gp_rmat_free(&o);
+                gp_rmat_free(&bad);
+            }
+            destroy(&s);
+        }
+
+    printf("\n(c) per-step update: node (encode D, X + rank-B update of its block) vs one uncoded\n"
+           "    update of the whole layer W += alpha D X^T\n");
+    printf("%6s %4s  %12s %12s %8s\n", "width", "B", "node ms", "uncoded ms", "ratio");
+    for (size_t wi = 0; wi < (quick ? 1 : 3); wi++)
+        for (size_t bi = 0; bi < 2; bi++) {
+            setup s;
+            make(&s, c, widths[wi], batches[bi], &rng);
+            gp_rmat dt, xt;
+            gp_rmat_alloc(&dt, s.br, s.B);
+            gp_rmat_alloc(&xt, s.bc, s.B);
+            for (int r = 0; r < reps; r++) {
+                double t0 = now();
+                gp_rank_update_rm(-1e-3, s.d, s.x, s.w);
+                td[r] = now() - t0;
+                t0 = now();
+                gp_code_encode_update(c, 3, s.d, s.x, dt, xt);
+                gp_code_node_update(-1e-3, dt, xt, s.blocks[3]);
+                te[r] = now() - t0;
+            }
+            double unc = median(td, reps), node = median(te, reps);
+            printf("%6zu %4zu  %12.3f %12.3f %7.2fx\n", s.N, s.B, 1e3 * node, 1e3 * unc, node / unc);
+            gp_rmat_free(&dt);
+            gp_rmat_free(&xt);
+            destroy(&s);
+        }
+    printf("\nspeed in (a): raw / node time (1.00 = as fast as the raw call); ratio in (c): node / uncoded\n");
+    free(ta);
+    free(tb);
+    free(tc);
+    free(td);
+    free(te);
+    gp_code_destroy(&c);
+    return 0;
+}
