@@ -237,6 +237,7 @@ typedef struct pass {
     bool base_finite;
     double kappa;      /* kappa_2 of the base */
     double res[MAXN];  /* largest residual of each position (0 for the base) */
+    double tol[MAXN];  /* its tolerance */
 } pass;
 
 static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_msg *why)
@@ -283,6 +284,7 @@ static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_ms
     }
     for (int r = 0; r < nchk; r++) c->ninf[chk[r]] = zn[r];
     memset(ps->res, 0, sizeof ps->res);
+    memset(ps->tol, 0, sizeof ps->tol);
     for (int r = 0; r < nchk; r++) ps->res[chk[r]] = res[r];
     ps->agree = inbase;
     double eta = check_eta(c, f);
@@ -292,6 +294,7 @@ static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_ms
             double s = zn[r];
             for (int k = 0; k < K; k++) s += fabs(d[k]) * yn[k];
             double tol = eta * s;
+            ps->tol[chk[r]] = tol;
             if (res[r] <= tol && isfinite(tol)) ps->agree |= 1ull << chk[r];
         }
     ps->kappa = write_out ? base_kappa(c, base) : 0; /* for the report; checks do not need it */
@@ -833,13 +836,30 @@ static uint64_t find_support(ctx *c, uint64_t avail)
 
 /* ---- the decoder --------------------------------------------------------------------------- */
 
-/* When one member b of the fast path's base is wrong (error vector E) and
- * the rest are right, every other output's residual is L_b(q) E, so the
- * residual norms are |L_b(q)| ||E||: a base member whose weights explain
- * the residuals this way (to 1%) is the suspect. A non-finite base member is
- * one outright. Returns its position, or -1. Only a proposal: the caller
+/* Of two passes, the one more outputs agree with; at equal agreement, the
+ * one whose agreeing outputs fit more closely (sum of residual / tolerance):
+ * a base with a small error leaves its mark on every residual. */
+static bool better_pass(const pass *a, const pass *b, int n)
+{
+    if (pop(a->agree) != pop(b->agree)) return pop(a->agree) > pop(b->agree);
+    double fa = 0, fb = 0;
+    for (int q = 0; q < n; q++) {
+        if ((a->agree >> q & 1) && a->tol[q] > 0) fa += a->res[q] / a->tol[q];
+        if ((b->agree >> q & 1) && b->tol[q] > 0) fb += b->res[q] / b->tol[q];
+    }
+    return fa < fb;
+}
+
+/* When one member b of a pass's base is wrong (error vector e), every other
+ * output's residual is L_b(q) e (plus its own error, if it has one), so the
+ * largest entry is |L_b(q)| |e|_inf exactly, up to rounding within the
+ * tolerance: the residuals of the checked outputs, agreeing or not, follow
+ * b's interpolation weights, save for the outputs that are wrong themselves.
+ * A base member whose weights explain all but at most `outliers` of them, on
+ * two or more outputs, is the suspect (the best explaining one if several); a
+ * non-finite base member is one outright. Returns its position, or -1. A proposal only: the caller
  * verifies it with a pass that leaves it out. */
-static int single_wrong_base(const ctx *c, const int *base, const pass *ps)
+static int wrong_base_member(const ctx *c, const int *base, const pass *ps, int outliers)
 {
     int K = c->K;
     for (int k = 0; k < K; k++)
@@ -848,22 +868,49 @@ static int single_wrong_base(const ctx *c, const int *base, const pass *ps)
     if (!base_factor(c, base, &f)) return -1;
     uint64_t inbase = base_mask(base, K);
     double lam[MAXN][MAXN]; /* lam[q][k] */
-    for (int q = 0; q < c->n; q++)
-        if (!(inbase >> q & 1) && !check_weights(c, &f, q, lam[q])) return -1;
-    int best = -1;
-    double best_spread = 1.01;
+    int qs[MAXN], nq = 0;
+    for (int q = 0; q < c->n; q++) {
+        if ((inbase >> q & 1) || !isfinite(c->ninf[q]) || !(ps->tol[q] > 0)) continue;
+        if (!check_weights(c, &f, q, lam[q])) return -1;
+        qs[nq++] = q;
+    }
+    int best = -1, best_bad = outliers + 1;
+    double best_misfit = INFINITY;
     for (int k = 0; k < K; k++) {
-        double lo = INFINITY, hi = 0;
-        for (int q = 0; q < c->n; q++) {
-            if ((inbase >> q & 1) || !isfinite(c->ninf[q])) continue;
-            double w = fabs(lam[q][k]);
-            if (w < 1e-3) continue; /* too little of E reaches q to tell */
-            double r = ps->res[q] / w;
-            if (r < lo) lo = r;
-            if (r > hi) hi = r;
+        /* |e| from the median of res/|L| over the outputs where it shows */
+        double r[MAXN];
+        int nr = 0;
+        for (int i = 0; i < nq; i++) {
+            int q = qs[i];
+            if (ps->res[q] > ps->tol[q] / 64 && fabs(lam[q][k]) > 0) r[nr++] = ps->res[q] / fabs(lam[q][k]);
         }
-        if (hi > 0 && lo > 0 && hi / lo < best_spread) {
-            best_spread = hi / lo;
+        if (nr == 0) continue;
+        for (int i = 1; i < nr; i++) /* insertion sort, nr <= 64 */
+            for (int j = i; j > 0 && r[j - 1] > r[j]; j--) {
+                double t = r[j];
+                r[j] = r[j - 1];
+                r[j - 1] = t;
+            }
+        double e = r[(nr - 1) / 2], misfit = 0;
+        int bad = 0, explained = 0;
+        for (int i = 0; i < nq; i++) {
+            int q = qs[i];
+            double want = e * fabs(lam[q][k]);
+            double m = fabs(ps->res[q] - want) / (ps->tol[q] + 0.01 * want);
+            if (m > 1) {
+                bad++;
+            } else {
+                if (m > misfit) misfit = m;
+                explained += ps->res[q] > ps->tol[q] / 64;
+            }
+        }
+        /* One residual is explained by any member; the pattern must show on
+         * two or more (residuals far below the tolerance still count: the
+         * tolerance is generous, actual rounding noise much smaller). */
+        if (explained < 2) continue;
+        if (bad < best_bad || (bad == best_bad && misfit < best_misfit)) {
+            best_bad = bad;
+            best_misfit = misfit;
             best = base[k];
         }
     }
@@ -980,14 +1027,24 @@ gp_err gp_decode(const gp_decode_req *rq, gp_decode_report *rep, gp_msg *why)
 
     /* 2./3. The support of the codeword. */
     uint64_t T = 0;
-    if (ps.base_finite && pop(ps.agree) >= K + 1) {
-        T = ps.agree;
-    } else if (n >= K + 2) {
-        int b = single_wrong_base(c, base, &ps);
-        if (b >= 0) { /* one more pass, from a base without it */
-            select_base(c, all & ~(1ull << b), base);
-            if ((err = full_pass(c, base, true, &ps, why)) != GP_OK) goto out;
-            if (ps.base_finite && pop(ps.agree) >= K + 1 && !(ps.agree >> b & 1)) T = ps.agree;
+    if (ps.base_finite && pop(ps.agree) >= K + 1) T = ps.agree;
+    if (n >= K + 2) {
+        /* A wrong base member: the residuals follow its weights. Keep the
+         * pass that leaves it out if that one agrees at least as widely. */
+        int b = wrong_base_member(c, base, &ps, cap - 1 > 0 ? cap - 1 : 0);
+        if (b >= 0) {
+            int base2[MAXN];
+            pass ps2;
+            select_base(c, all & ~(1ull << b), base2);
+            if ((err = full_pass(c, base2, true, &ps2, why)) != GP_OK) goto out;
+            if (ps2.base_finite && pop(ps2.agree) >= K + 1 && !(ps2.agree >> b & 1) &&
+                (!T || better_pass(&ps2, &ps, n))) {
+                T = ps2.agree;
+                ps = ps2;
+                memcpy(base, base2, sizeof base);
+            } else if (T) { /* keep the first pass's result: rewrite it */
+                if ((err = full_pass(c, base, true, &ps, why)) != GP_OK) goto out;
+            }
         }
     }
     if (!T) T = find_support(c, avail);
@@ -1036,9 +1093,20 @@ gp_err gp_decode(const gp_decode_req *rq, gp_decode_report *rep, gp_msg *why)
         }
         uint64_t T2 = ps.base_finite ? ps.agree & avail : 0;
         if (T2 == T) break;
-        if (iter >= n) {
+        if (iter >= 2 * n) {
             err = detected(rep, c, all, why, "decoding did not settle");
             goto out;
+        }
+        /* Far fewer agree than T promised: T (found on projections, which
+         * see a single wrong entry far less sharply than full vectors) may
+         * hold a wrong output with a small error, and the base took it. */
+        if (pop(T2 & T) < pop(T) - (pop(T) - K) / 2) {
+            int b = wrong_base_member(c, base, &ps, cap);
+            if (b >= 0) {
+                T &= ~(1ull << b);
+                fresh = false;
+                continue;
+            }
         }
         T = T2;
         fresh = true;
