@@ -11,7 +11,7 @@
 typedef double v4d __attribute__((vector_size(32)));
 typedef int64_t v4l __attribute__((vector_size(32)));
 
-#define TILE 256 /* elements per row per tile: the rows of a tile stay in L1 */
+#define TILE 1024 /* elements per row per tile: the rows of a tile stay in L2 */
 #define RB 4     /* rows per register block */
 
 static inline __attribute__((always_inline)) v4d load4(const double *p)
@@ -120,7 +120,7 @@ static inline __attribute__((always_inline)) void blockn(const int NR, int no, i
                 store4(o[r] + l + 4, b[r]);
             } else {
                 v4d d0 = abs4(load4(z[r] + l) - a[r]), d1 = abs4(load4(z[r] + l + 4) - b[r]);
-                m[r] = max4(d1, max4(d0, m[r]));
+                m[r] = max4(max4(d1, d0), m[r]); /* one step of the chain per iteration */
             }
         }
     }
@@ -196,8 +196,16 @@ gp_combine(int K, const double *const *y, size_t len, int nout, const double *c,
 
     for (size_t t0 = 0; t0 < len; t0 += TILE) {
         size_t t1 = t0 + TILE < len ? t0 + TILE : len;
-        double tn[64] = {0}, zn[64] = {0};
-        int tb[64] = {0}, zb[64] = {0};
+        double tn[64], zn[64];
+        int tb[64], zb[64];
+        for (int k = 0; k < K; k++) {
+            tn[k] = 0;
+            tb[k] = 0;
+        }
+        for (int r = 0; r < nchk; r++) {
+            zn[r] = 0;
+            zb[r] = 0;
+        }
         norms(K, y, t0, t1, tn, tb);
         norms(nchk, z, t0, t1, zn, zb);
         double ymax = 0, zmax = 0;
@@ -222,7 +230,7 @@ gp_combine(int K, const double *const *y, size_t len, int nout, const double *c,
         for (int r0 = 0; r0 < nrow; r0 += RB) {
             int nr = nrow - r0 < RB ? nrow - r0 : RB, no = nout - r0;
             no = no < 0 ? 0 : no > nr ? nr : no;
-            double bm[RB] = {0};
+            double bm[RB] = {0, 0, 0, 0};
             block(nr, no, K, y, t0, t1, cr + r0, orow + r0, zr + r0, bm);
             for (int r = no; r < nr; r++)
                 if (bm[r] > rmax[r0 + r - nout]) rmax[r0 + r - nout] = bm[r];
