@@ -12,7 +12,7 @@ typedef double v4d __attribute__((vector_size(32)));
 typedef int64_t v4l __attribute__((vector_size(32)));
 
 #define TILE 1024 /* elements per row per tile: the rows of a tile stay in L2 */
-#define RB 4     /* rows per register block */
+#define RB 6     /* rows per register block: 12 accumulators fit AVX2's 16 registers */
 
 static inline __attribute__((always_inline)) v4d load4(const double *p)
 {
@@ -85,7 +85,7 @@ static inline __attribute__((always_inline)) void norms(int n, const double *con
     }
 }
 
-/* NR rows (1..4, a constant after inlining) of coefficients cr[r*K + k]
+/* NR rows (1..RB, a constant after inlining) of coefficients cr[r*K + k]
  * over elements [l0, l1) of a tile: rows r < no are outputs, o[r][l] = the
  * sum; the others are checks, mxr[r] = max |z[r][l] - sum|. The caller has
  * made sure no sum or residual can be NaN or Inf in this tile (see
@@ -149,7 +149,9 @@ static inline __attribute__((always_inline)) void block(int nr, int no, int K,
     case 1: blockn(1, no, K, y, l0, l1, cr, o, z, mxr); break;
     case 2: blockn(2, no, K, y, l0, l1, cr, o, z, mxr); break;
     case 3: blockn(3, no, K, y, l0, l1, cr, o, z, mxr); break;
-    default: blockn(4, no, K, y, l0, l1, cr, o, z, mxr); break;
+    case 4: blockn(4, no, K, y, l0, l1, cr, o, z, mxr); break;
+    case 5: blockn(5, no, K, y, l0, l1, cr, o, z, mxr); break;
+    default: blockn(6, no, K, y, l0, l1, cr, o, z, mxr); break;
     }
 }
 
@@ -230,7 +232,7 @@ gp_combine(int K, const double *const *y, size_t len, int nout, const double *c,
         for (int r0 = 0; r0 < nrow; r0 += RB) {
             int nr = nrow - r0 < RB ? nrow - r0 : RB, no = nout - r0;
             no = no < 0 ? 0 : no > nr ? nr : no;
-            double bm[RB] = {0, 0, 0, 0};
+            double bm[RB] = {0, 0, 0, 0, 0, 0};
             block(nr, no, K, y, t0, t1, cr + r0, orow + r0, zr + r0, bm);
             for (int r = no; r < nr; r++)
                 if (bm[r] > rmax[r0 + r - nout]) rmax[r0 + r - nout] = bm[r];
