@@ -448,25 +448,6 @@ static double eta_storage(const gp_code_t *c, uint64_t updates)
 
 /* ---- encoding ------------------------------------------------------------------- */
 
-/* dst = sum over blocks (i, j) of coef[i*nbc + j] * block(i, j) of src, where src
- * is cut into blocks of dst's shape (the last ones zero-padded). */
-static void combine_blocks(gp_rmat dst, gp_rmat src, int nbr, int nbc, const double *coef)
-{
-    gp_rmat_zero(dst);
-    for (int i = 0; i < nbr; i++)
-        for (int j = 0; j < nbc; j++) {
-            double a = coef[i * nbc + j];
-            size_t r0 = (size_t)i * dst.rows, c0 = (size_t)j * dst.cols;
-            if (a == 0.0 || r0 >= src.rows || c0 >= src.cols) continue;
-            size_t nr = src.rows - r0 < dst.rows ? src.rows - r0 : dst.rows;
-            size_t nc = src.cols - c0 < dst.cols ? src.cols - c0 : dst.cols;
-            for (size_t r = 0; r < nr; r++) {
-                double *d = dst.data + r * dst.ld;
-                const double *s = src.data + (r0 + r) * src.ld + c0;
-                for (size_t l = 0; l < nc; l++) d[l] += a * s[l];
-            }
-        }
-}
 
 static void powers(double a, int e_max, double *pw)
 {
@@ -493,7 +474,7 @@ gp_err gp_code_encode_weights(const gp_code_t *c, int p, gp_rmat w, gp_rmat wt)
     } else {
         coef[p % c->k] = 1.0;
     }
-    combine_blocks(wt, w, m, n, coef);
+    gp_rmat_combine_blocks(wt, w, m, n, coef);
     return GP_OK;
 }
 
@@ -537,7 +518,7 @@ gp_err gp_code_encode_input(const gp_code_t *c, int p, gp_dir dir, gp_rmat in, g
     if (enc.rows != ceil_div(in.rows, (size_t)nb)) return GP_EINVAL;
     double coef[GP_MAX_SPLIT];
     if (!input_coefs(c, p, dir, false, coef)) return GP_ENOTPART;
-    combine_blocks(enc, in, nb, 1, coef);
+    gp_rmat_combine_blocks(enc, in, nb, 1, coef);
     return GP_OK;
 }
 
@@ -554,8 +535,8 @@ gp_err gp_code_encode_update(const gp_code_t *c, int p, gp_rmat d, gp_rmat x, gp
     double cd[GP_MAX_SPLIT], cx[GP_MAX_SPLIT];
     input_coefs(c, p, GP_BACKWARD, true, cd);
     input_coefs(c, p, GP_FORWARD, true, cx);
-    combine_blocks(dt, d, c->m, 1, cd);
-    combine_blocks(xt, x, c->n, 1, cx);
+    gp_rmat_combine_blocks(dt, d, c->m, 1, cd);
+    gp_rmat_combine_blocks(xt, x, c->n, 1, cx);
     return GP_OK;
 }
 

@@ -53,6 +53,11 @@ double gp_rmat_maxabs(gp_rmat m);
 /* True when every element is finite. */
 bool gp_rmat_finite(gp_rmat m);
 
+/* dst = sum over the nbr x nbc blocks of src of coef[i*nbc + j] * block (i, j),
+ * src being cut into blocks of dst's shape, the last ones zero-padded: the
+ * linear combinations every code's encoding is made of. */
+void gp_rmat_combine_blocks(gp_rmat dst, gp_rmat src, int nbr, int nbc, const double *coef);
+
 /* 64-byte aligned allocation of n doubles, zero-filled; NULL on overflow or failure. */
 double *gp_alloc_doubles(size_t n);
 

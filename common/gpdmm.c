@@ -74,24 +74,6 @@ static size_t ceil_div(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
-/* dst = sum over the nbr x nbc blocks of src of coef * block (zero-padded). */
-static void combine(gp_rmat dst, gp_rmat src, int nbr, int nbc, const double *coef)
-{
-    gp_rmat_zero(dst);
-    for (int i = 0; i < nbr; i++)
-        for (int j = 0; j < nbc; j++) {
-            double a = coef[i * nbc + j];
-            size_t r0 = (size_t)i * dst.rows, c0 = (size_t)j * dst.cols;
-            if (a == 0.0 || r0 >= src.rows || c0 >= src.cols) continue;
-            size_t nr = src.rows - r0 < dst.rows ? src.rows - r0 : dst.rows;
-            size_t nc = src.cols - c0 < dst.cols ? src.cols - c0 : dst.cols;
-            for (size_t r = 0; r < nr; r++) {
-                double *d = dst.data + r * dst.ld;
-                const double *s = src.data + (r0 + r) * src.ld + c0;
-                for (size_t l = 0; l < nc; l++) d[l] += a * s[l];
-            }
-        }
-}
 
 static double *powers(const gp_gpdmm_t *c, int p, double *pw)
 {
@@ -108,7 +90,7 @@ gp_err gp_gpdmm_encode_a(const gp_gpdmm_t *c, int p, gp_rmat a, gp_rmat at)
     powers(c, p, pw);
     for (int i = 0; i < c->t; i++)
         for (int j = 0; j < c->s; j++) coef[i * c->s + j] = pw[j + c->s * i];
-    combine(at, a, c->t, c->s, coef);
+    gp_rmat_combine_blocks(at, a, c->t, c->s, coef);
     return GP_OK;
 }
 
@@ -120,7 +102,7 @@ gp_err gp_gpdmm_encode_b(const gp_gpdmm_t *c, int p, gp_rmat b, gp_rmat bt)
     powers(c, p, pw);
     for (int k = 0; k < c->s; k++)
         for (int l = 0; l < c->tp; l++) coef[k * c->tp + l] = pw[(c->s - 1 - k) + c->s * c->t * l];
-    combine(bt, b, c->s, c->tp, coef);
+    gp_rmat_combine_blocks(bt, b, c->s, c->tp, coef);
     return GP_OK;
 }
 

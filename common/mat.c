@@ -66,3 +66,21 @@ bool gp_rmat_finite(gp_rmat m)
     }
     return true;
 }
+
+void gp_rmat_combine_blocks(gp_rmat dst, gp_rmat src, int nbr, int nbc, const double *coef)
+{
+    gp_rmat_zero(dst);
+    for (int i = 0; i < nbr; i++)
+        for (int j = 0; j < nbc; j++) {
+            double a = coef[i * nbc + j];
+            size_t r0 = (size_t)i * dst.rows, c0 = (size_t)j * dst.cols;
+            if (a == 0.0 || r0 >= src.rows || c0 >= src.cols) continue;
+            size_t nr = src.rows - r0 < dst.rows ? src.rows - r0 : dst.rows;
+            size_t nc = src.cols - c0 < dst.cols ? src.cols - c0 : dst.cols;
+            for (size_t r = 0; r < nr; r++) {
+                double *d = dst.data + r * dst.ld;
+                const double *s = src.data + (r0 + r) * src.ld + c0;
+                for (size_t l = 0; l < nc; l++) d[l] += a * s[l];
+            }
+        }
+}
