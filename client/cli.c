@@ -30,7 +30,8 @@ long cli_long(const char *opt, const char *s, long min, long max)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < min || v > max) {
-        fprintf(stderr, "gpdot-client: %s must be an integer in %ld..%ld, not '%s'\n", opt, min, max, s);
+        fprintf(stderr, "gpdot-client: %s must be an integer in %ld..%ld, not '%s'\n", opt, min,
+                max, s);
         exit(2);
     }
     return v;

@@ -73,7 +73,8 @@ static void expect(demo *d, int ok, const char *what)
 static void product(demo *d, gp_dir dir, int nerr)
 {
     const char *name = dir == GP_FORWARD ? "forward  W X" : "backward W^T D";
-    size_t inner = dir == GP_FORWARD ? d->cols : d->rows, outr = dir == GP_FORWARD ? d->rows : d->cols;
+    size_t inner = dir == GP_FORWARD ? d->cols : d->rows,
+           outr = dir == GP_FORWARD ? d->rows : d->cols;
     size_t orows = gp_code_output_rows(d->c, dir, d->rows, d->cols);
     int P = d->in->nodes, K = dir == GP_FORWARD ? d->in->k_forward : d->in->k_backward;
     gp_rmat x, ref, res, enc, outs[GP_MAX_NODES];
@@ -103,11 +104,13 @@ static void product(demo *d, gp_dir dir, int nerr)
     t0 = now();
     gp_err e = gp_code_decode(d->c, dir, d->rows, d->cols, d->B, v, nv, res, &rep, NULL);
     double t_dec = now() - t0;
-    printf("\n  %s: one node's share %.2f ms (all %d nodes %.1f ms, one plain OpenBLAS call %.1f ms), "
-           "decode %.2f ms\n",
-           name, 1e3 * t_nodes / nv, nv, 1e3 * t_nodes, 1e3 * t_ref, 1e3 * t_dec);
+    printf(
+        "\n  %s: one node's share %.2f ms (all %d nodes %.1f ms, one plain OpenBLAS call %.1f ms), "
+        "decode %.2f ms\n",
+        name, 1e3 * t_nodes / nv, nv, 1e3 * t_nodes, 1e3 * t_ref, 1e3 * t_dec);
     char buf[160], nb[96];
-    snprintf(buf, sizeof buf, "no errors: relative error %.1e (certified bound %.0e)", rel_err(res, ref), rep.bound);
+    snprintf(buf, sizeof buf, "no errors: relative error %.1e (certified bound %.0e)",
+             rel_err(res, ref), rep.bound);
     expect(d, e == GP_OK && rep.nwrong == 0, buf);
 
     /* soft errors at random nodes: exponent bit flip, NaN, noise */
@@ -126,19 +129,23 @@ static void product(demo *d, gp_dir dir, int nerr)
             memcpy(&y[l], &b, 8);
             break;
         }
-        case 2: y[l] = NAN; break;
+        case 2:
+            y[l] = NAN;
+            break;
         default:
             for (size_t i = 0; i < orows * d->B; i++) y[i] += 1e-3 * gp_rng_normal(&d->rng);
         }
     }
     e = gp_code_decode(d->c, dir, d->rows, d->cols, d->B, v, nv, res, &rep, NULL);
     nodes_str(bad, nb, sizeof nb);
-    snprintf(buf, sizeof buf, "%d soft errors (nodes %s): corrected, error %.1e", nerr, nb, rel_err(res, ref));
+    snprintf(buf, sizeof buf, "%d soft errors (nodes %s): corrected, error %.1e", nerr, nb,
+             rel_err(res, ref));
     int cap = dir == GP_FORWARD ? d->in->random_forward : d->in->random_backward;
     if (nerr <= cap)
         expect(d, e == GP_OK && rep.wrong == bad && rel_err(res, ref) < 1e-9, buf);
     else
-        printf("    %d errors is more than this code corrects (%d): %s\n", nerr, cap, gp_strerror(e));
+        printf("    %d errors is more than this code corrects (%d): %s\n", nerr, cap,
+               gp_strerror(e));
 
     /* as many errors as spare outputs: detected, never a wrong result */
     int spare = nv - K;
@@ -147,7 +154,8 @@ static void product(demo *d, gp_dir dir, int nerr)
             int p = v[gp_rng_below(&d->rng, (uint64_t)nv)].node;
             if (bad >> p & 1) continue;
             bad |= 1ull << p;
-            for (size_t i = 0; i < orows * d->B; i++) outs[p].data[i] += 1e-2 * gp_rng_normal(&d->rng);
+            for (size_t i = 0; i < orows * d->B; i++)
+                outs[p].data[i] += 1e-2 * gp_rng_normal(&d->rng);
         }
         gp_msg why;
         e = gp_code_decode(d->c, dir, d->rows, d->cols, d->B, v, nv, res, &rep, &why);
@@ -186,7 +194,8 @@ static void update_and_repair(demo *d)
     gp_err e = gp_code_decode_weights(d->c, d->rows, d->cols, v, P, 1, wd, &rep, NULL);
     char buf[160];
     printf("\n  update W += alpha D X^T applied to every stored block, no re-encoding\n");
-    snprintf(buf, sizeof buf, "weights decoded from the blocks: error %.1e vs plain update", rel_err(wd, w2));
+    snprintf(buf, sizeof buf, "weights decoded from the blocks: error %.1e vs plain update",
+             rel_err(wd, w2));
     expect(d, e == GP_OK && rel_err(wd, w2) < 1e-12, buf);
     if (d->in->scheme != GP_SCHEME_UNCODED) {
         int p = (int)gp_rng_below(&d->rng, (uint64_t)P);
@@ -198,7 +207,8 @@ static void update_and_repair(demo *d)
         snprintf(buf, sizeof buf, "block of node %d corrupted: found by the consistency check", p);
         expect(d, (e == GP_OK || e == GP_EDETECTED) && (rep.wrong >> p & 1), buf);
         e = gp_code_regenerate(d->c, p, d->rows, d->cols, v, P, 1, d->blocks[p], &rep, NULL);
-        snprintf(buf, sizeof buf, "rebuilt from the other blocks: error %.1e", rel_err(d->blocks[p], saved));
+        snprintf(buf, sizeof buf, "rebuilt from the other blocks: error %.1e",
+                 rel_err(d->blocks[p], saved));
         expect(d, (e == GP_OK || e == GP_EUNVERIFIED) && rel_err(d->blocks[p], saved) < 1e-12, buf);
         gp_rmat_free(&saved);
     }
@@ -226,7 +236,8 @@ int cmd_code_demo(int argc, char **argv)
         else if (cli_opt(argc, argv, &i, "--seed", &v))
             seed = (uint64_t)cli_long("--seed", v, 0, 1L << 62);
         else if (cli_opt(argc, argv, &i, "--layer", &v)) {
-            if (sscanf(v, "%zux%zu", &rows, &cols) != 2 || rows < 1 || cols < 1 || rows > 16384 || cols > 16384)
+            if (sscanf(v, "%zux%zu", &rows, &cols) != 2 || rows < 1 || cols < 1 || rows > 16384 ||
+                cols > 16384)
                 return cli_error(2, "--layer must be ROWSxCOLS (each 1..16384), not '%s'", v);
         } else
             return cli_error(2, "code-demo: unknown option '%s' (see --help)", argv[i]);
@@ -234,8 +245,12 @@ int cmd_code_demo(int argc, char **argv)
     gp_blas_set_threads(1);
     demo d = {.rows = rows, .cols = cols, .B = B};
     gp_rng_seed(&d.rng, seed);
-    gp_code_params pp = {.scheme = n == 1 ? GP_SCHEME_POLYNOMIAL : m == 1 ? GP_SCHEME_MATDOT : GP_SCHEME_GPD,
-                         .nodes = P, .m = m, .n = n};
+    gp_code_params pp = {.scheme = n == 1   ? GP_SCHEME_POLYNOMIAL
+                                   : m == 1 ? GP_SCHEME_MATDOT
+                                            : GP_SCHEME_GPD,
+                         .nodes = P,
+                         .m = m,
+                         .n = n};
     gp_msg why;
     gp_err e = gp_code_new(&pp, &d.c, &why);
     if (e != GP_OK) return cli_error(1, "code-demo: %s", why.text);
@@ -245,10 +260,12 @@ int cmd_code_demo(int argc, char **argv)
     printf("gpdot code demo: %s\n", desc);
     printf("  layer %zux%zu, batch %zu, one OpenBLAS thread; each node stores %.1f%% of W\n", rows,
            cols, B, 100 * d.in->storage_fraction);
-    printf("  corrects %d random errors forward, %d backward; decodes add at most %.0e relative error\n",
+    printf("  corrects %d random errors forward, %d backward; decodes add at most %.0e relative "
+           "error\n",
            d.in->random_forward, d.in->random_backward, d.in->worst_bound);
     gp_rmat_alloc(&d.w, rows, cols);
-    for (size_t i = 0; i < rows * cols; i++) d.w.data[i] = gp_rng_normal(&d.rng) / sqrt((double)cols);
+    for (size_t i = 0; i < rows * cols; i++)
+        d.w.data[i] = gp_rng_normal(&d.rng) / sqrt((double)cols);
     for (int p = 0; p < P; p++) {
         gp_rmat_alloc(&d.blocks[p], gp_code_block_rows(d.c, rows), gp_code_block_cols(d.c, cols));
         gp_code_encode_weights(d.c, p, d.w, d.blocks[p]);
@@ -256,7 +273,8 @@ int cmd_code_demo(int argc, char **argv)
     product(&d, GP_FORWARD, nerr);
     product(&d, GP_BACKWARD, nerr);
     update_and_repair(&d);
-    printf("\n%s\n", d.failures ? "some outcomes were not the expected ones" : "all outcomes as expected");
+    printf("\n%s\n",
+           d.failures ? "some outcomes were not the expected ones" : "all outcomes as expected");
     for (int p = 0; p < P; p++) gp_rmat_free(&d.blocks[p]);
     gp_rmat_free(&d.w);
     gp_code_destroy(&d.c);

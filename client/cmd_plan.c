@@ -43,7 +43,8 @@ static void print_json(const gp_plan_row *rows, int n, int P)
         const gp_plan_row *r = &rows[i];
         if (!r->accepted) continue;
         const gp_code_info *in = &r->info;
-        printf("%s\n  {\"scheme\": \"%s\", \"m\": %d, \"n\": %d, \"orientation\": \"%s\", \"nodes\": %d, "
+        printf("%s\n  {\"scheme\": \"%s\", \"m\": %d, \"n\": %d, \"orientation\": \"%s\", "
+               "\"nodes\": %d, "
                "\"k_forward\": %d, \"k_backward\": %d, \"k_storage\": %d, "
                "\"random_errors_forward\": %d, \"random_errors_backward\": %d, "
                "\"adversarial_errors_forward\": %d, \"adversarial_errors_backward\": %d, "
@@ -69,9 +70,9 @@ static void print_table(const gp_plan_row *rows, int n, const gp_plan_req *rq)
 {
     printf("Code choices for %d nodes, layer %zux%zu, batch %zu\n\n", rq->nodes, rq->rows, rq->cols,
            rq->batch);
-    printf("%-12s %2s %2s %-6s %4s %4s %4s  %-13s %-16s %8s  %-21s %s\n", "scheme", "m", "n", "orient",
-           "K_f", "K_b", "K_w", "random f/b", "adversarial f/b", "storage", "bytes/product f/b",
-           "worst error");
+    printf("%-12s %2s %2s %-6s %4s %4s %4s  %-13s %-16s %8s  %-21s %s\n", "scheme", "m", "n",
+           "orient", "K_f", "K_b", "K_w", "random f/b", "adversarial f/b", "storage",
+           "bytes/product f/b", "worst error");
     int accepted = 0, refused = 0;
     for (int i = 0; i < n; i++) {
         const gp_plan_row *r = &rows[i];
@@ -86,15 +87,16 @@ static void print_table(const gp_plan_row *rows, int n, const gp_plan_req *rq)
         snprintf(bytes, sizeof bytes, "%s / %s", cli_bytes(r->bytes_forward, bf, sizeof bf),
                  cli_bytes(r->bytes_backward, bb, sizeof bb));
         char extra[48] = "";
-        if (r->params.scheme == GP_SCHEME_MDS) snprintf(extra, sizeof extra, "  (Pr=%d Pc=%d)", in->pr, in->pc);
-        if (r->params.scheme == GP_SCHEME_REPLICATION) snprintf(extra, sizeof extra, "  (%d copies)", in->copies);
+        if (r->params.scheme == GP_SCHEME_MDS)
+            snprintf(extra, sizeof extra, "  (Pr=%d Pc=%d)", in->pr, in->pc);
+        if (r->params.scheme == GP_SCHEME_REPLICATION)
+            snprintf(extra, sizeof extra, "  (%d copies)", in->copies);
         printf("%-12s %2d %2d %-6s %4d %4d %4d  %-13s %-16s %8.4f  %-21s %.1e%s\n", scheme_label(r),
-               in->m, in->n, orient_label(r), in->k_forward, in->k_backward, in->k_storage, rnd, adv,
-               in->storage_fraction, bytes, in->worst_bound, extra);
+               in->m, in->n, orient_label(r), in->k_forward, in->k_backward, in->k_storage, rnd,
+               adv, in->storage_fraction, bytes, in->worst_bound, extra);
         accepted++;
     }
-    if (!accepted)
-        printf("(none%s)\n", rq->min_errors ? ": try fewer --errors or more nodes" : "");
+    if (!accepted) printf("(none%s)\n", rq->min_errors ? ": try fewer --errors or more nodes" : "");
     if (refused) {
         printf("\nRefused: the worst-case decode error bound exceeds 1e-9\n");
         for (int i = 0; i < n; i++)
@@ -126,7 +128,8 @@ int cmd_plan(int argc, char **argv)
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else {
-            return cli_error(2, "plan: unknown option '%s' (see gpdot-client plan --help)", argv[i]);
+            return cli_error(2, "plan: unknown option '%s' (see gpdot-client plan --help)",
+                             argv[i]);
         }
     }
     if (rq.nodes == 0) return cli_error(2, "plan: --nodes P is required");

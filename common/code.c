@@ -18,18 +18,18 @@
 #include "gp_rng.h"
 
 #define UROUND (DBL_EPSILON / 2)
-#define MAXE (4 * GP_MAX_SPLIT * GP_MAX_SPLIT)
+#define MAXE   (4 * GP_MAX_SPLIT * GP_MAX_SPLIT)
 
 struct gp_code {
     gp_code_info info;
     int P, m, n;
     /* polynomial codes */
     double a[GP_MAX_NODES];
-    int ew[GP_MAX_SPLIT][GP_MAX_SPLIT];        /* exponent of W[i][j] */
-    int ef[GP_MAX_SPLIT], wf[GP_MAX_SPLIT];    /* forward: input exponents, wanted */
-    int eb[GP_MAX_SPLIT], wb[GP_MAX_SPLIT];    /* backward: input exponents, wanted */
-    int ud[GP_MAX_SPLIT], ux[GP_MAX_SPLIT];    /* update: exponents of D and X blocks */
-    double *G[3];                              /* Vandermonde P x K: forward, backward, storage */
+    int ew[GP_MAX_SPLIT][GP_MAX_SPLIT];     /* exponent of W[i][j] */
+    int ef[GP_MAX_SPLIT], wf[GP_MAX_SPLIT]; /* forward: input exponents, wanted */
+    int eb[GP_MAX_SPLIT], wb[GP_MAX_SPLIT]; /* backward: input exponents, wanted */
+    int ud[GP_MAX_SPLIT], ux[GP_MAX_SPLIT]; /* update: exponents of D and X blocks */
+    double *G[3];                           /* Vandermonde P x K: forward, backward, storage */
     int K[3];
     /* mds */
     int qr, qc, Pr, Pc;
@@ -40,8 +40,8 @@ struct gp_code {
     int r, k;
 };
 
-static const char *scheme_names[GP_SCHEME_COUNT_] = {"gpd",         "polynomial", "matdot",
-                                                     "mds",         "replication", "uncoded"};
+static const char *scheme_names[GP_SCHEME_COUNT_] = {"gpd", "polynomial",  "matdot",
+                                                     "mds", "replication", "uncoded"};
 
 const char *gp_scheme_name(gp_scheme s)
 {
@@ -123,13 +123,14 @@ static gp_err poly_choose_points(gp_code_t *c, const gp_code_params *pp, double 
         return GP_OK;
     }
     if (e != GP_ENUMERIC) return e;
-    return gp_fail(why, GP_ENUMERIC,
-                   "%s m=%d n=%d%s%s on %d nodes: worst-case decode error bound %s%.1e exceeds %.0e "
-                   "(%s decode, K=%d)",
-                   gp_scheme_name(c->info.scheme), c->m, c->n, c->m > 1 && c->n > 1 ? " " : "",
-                   c->m > 1 && c->n > 1 ? gp_orient_name(c->info.orient) : "", c->P,
-                   ch.certified ? "" : ">= ", ch.worst, max_bound, what_names[ch.worst_index],
-                   c->K[ch.worst_index]);
+    return gp_fail(
+        why, GP_ENUMERIC,
+        "%s m=%d n=%d%s%s on %d nodes: worst-case decode error bound %s%.1e exceeds %.0e "
+        "(%s decode, K=%d)",
+        gp_scheme_name(c->info.scheme), c->m, c->n, c->m > 1 && c->n > 1 ? " " : "",
+        c->m > 1 && c->n > 1 ? gp_orient_name(c->info.orient) : "", c->P,
+        ch.certified ? "" : ">= ", ch.worst, max_bound, what_names[ch.worst_index],
+        c->K[ch.worst_index]);
 }
 
 static gp_err poly_new(gp_code_t *c, const gp_code_params *pp, double max_bound, gp_msg *why)
@@ -144,7 +145,7 @@ static gp_err poly_new(gp_code_t *c, const gp_code_params *pp, double max_bound,
         }
         int m0 = kf[0] > kb[0] ? kf[0] : kb[0], m1 = kf[1] > kb[1] ? kf[1] : kb[1];
         o = (m1 < m0 || (m1 == m0 && kf[1] + kb[1] < kf[0] + kb[0])) ? GP_ORIENT_COL
-                                                                      : GP_ORIENT_ROW;
+                                                                     : GP_ORIENT_ROW;
     }
     poly_exponents(c, o);
     poly_thresholds(c, &c->K[0], &c->K[1], &c->K[2]);
@@ -186,7 +187,8 @@ static double *systematic_gaussian(int len, int q, int which)
     double *G = calloc((size_t)len * q, sizeof(double));
     if (!G) return NULL;
     gp_rng rng;
-    gp_rng_seed(&rng, 0x4D44530000ull + (uint64_t)which * 65536 + (uint64_t)len * 256 + (uint64_t)q);
+    gp_rng_seed(&rng,
+                0x4D44530000ull + (uint64_t)which * 65536 + (uint64_t)len * 256 + (uint64_t)q);
     for (int i = 0; i < q; i++) G[i * q + i] = 1.0;
     for (int i = q; i < len; i++)
         for (int j = 0; j < q; j++) G[i * q + j] = gp_rng_normal(&rng);
@@ -237,7 +239,8 @@ static gp_err mds_new(gp_code_t *c, const gp_code_params *pp, double max_bound, 
     for (int w = 0; w < 2; w++) {
         gp_worst wc;
         gp_err e = gp_bound_worst(G[w], len[w], q[w], gp_bound_kappa_limit(max_bound, q[w]), &wc);
-        if (e != GP_OK) return gp_fail(why, e, "mds: cannot certify the (%d, %d) code", len[w], q[w]);
+        if (e != GP_OK)
+            return gp_fail(why, e, "mds: cannot certify the (%d, %d) code", len[w], q[w]);
         /* plus the rounding of the sums of partial products */
         bnd[w] = gp_decode_bound(wc.kappa, q[w]) + (w == 0 ? qc : qr) * UROUND;
         if (!wc.certified || bnd[w] > max_bound)
@@ -269,8 +272,10 @@ static gp_err mds_new(gp_code_t *c, const gp_code_params *pp, double max_bound, 
     in->random_forward = Pr - qr - 1 >= 1 ? 1 : 0;
     in->random_backward = Pc - qc - 1 >= 1 ? 1 : 0;
     /* one error per decode at most (leave-one-out), as the strategy had it */
-    gp_decode_policy_ts(GP_POLICY_BALANCED, Pr, qr, &in->adversarial_forward, &in->adversarial_detected_forward);
-    gp_decode_policy_ts(GP_POLICY_BALANCED, Pc, qc, &in->adversarial_backward, &in->adversarial_detected_backward);
+    gp_decode_policy_ts(GP_POLICY_BALANCED, Pr, qr, &in->adversarial_forward,
+                        &in->adversarial_detected_forward);
+    gp_decode_policy_ts(GP_POLICY_BALANCED, Pc, qc, &in->adversarial_backward,
+                        &in->adversarial_detected_backward);
     if (in->adversarial_forward > 1) in->adversarial_forward = 1;
     if (in->adversarial_backward > 1) in->adversarial_backward = 1;
     in->nodes_forward = Pr * qc;
@@ -302,7 +307,8 @@ static gp_err rep_new(gp_code_t *c, const gp_code_params *pp, gp_msg *why)
     in->copies = r;
     in->k_forward = in->k_backward = in->k_storage = k;
     in->random_forward = in->random_backward = r >= 2 ? r - 2 : 0;
-    gp_decode_policy_ts(GP_POLICY_BALANCED, r, 1, &in->adversarial_forward, &in->adversarial_detected_forward);
+    gp_decode_policy_ts(GP_POLICY_BALANCED, r, 1, &in->adversarial_forward,
+                        &in->adversarial_detected_forward);
     in->adversarial_backward = in->adversarial_forward;
     in->adversarial_detected_backward = in->adversarial_detected_forward;
     in->nodes_forward = in->nodes_backward = c->P;
@@ -448,7 +454,6 @@ static double eta_storage(const gp_code_t *c, uint64_t updates)
 
 /* ---- encoding ------------------------------------------------------------------- */
 
-
 static void powers(double a, int e_max, double *pw)
 {
     pw[0] = 1.0;
@@ -470,7 +475,8 @@ gp_err gp_code_encode_weights(const gp_code_t *c, int p, gp_rmat w, gp_rmat wt)
     } else if (c->info.scheme == GP_SCHEME_MDS) {
         int a = c->na[p], b = c->nb[p];
         for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) coef[i * n + j] = c->Gr[a * c->qr + i] * c->Gc[b * c->qc + j];
+            for (int j = 0; j < n; j++)
+                coef[i * n + j] = c->Gr[a * c->qr + i] * c->Gc[b * c->qc + j];
     } else {
         coef[p % c->k] = 1.0;
     }
@@ -527,7 +533,8 @@ void gp_code_node_product(gp_dir dir, gp_rmat wt, gp_rmat enc, gp_rmat out)
     gp_gemm_rm(dir == GP_BACKWARD, 1.0, wt, enc, 0.0, out);
 }
 
-gp_err gp_code_encode_update(const gp_code_t *c, int p, gp_rmat d, gp_rmat x, gp_rmat dt, gp_rmat xt)
+gp_err gp_code_encode_update(const gp_code_t *c, int p, gp_rmat d, gp_rmat x, gp_rmat dt,
+                             gp_rmat xt)
 {
     if (p < 0 || p >= c->P || d.cols != x.cols || dt.cols != d.cols || xt.cols != x.cols ||
         dt.rows != ceil_div(d.rows, (size_t)c->m) || xt.rows != ceil_div(x.rows, (size_t)c->n))
@@ -604,11 +611,16 @@ static void merge_report(gp_decode_report *tot, const gp_decode_report *g, bool 
 static int err_rank(gp_err e)
 {
     switch (e) {
-    case GP_OK: return 0;
-    case GP_EUNVERIFIED: return 1;
-    case GP_EDETECTED: return 2;
-    case GP_ENODES: return 3;
-    default: return 4;
+    case GP_OK:
+        return 0;
+    case GP_EUNVERIFIED:
+        return 1;
+    case GP_EDETECTED:
+        return 2;
+    case GP_ENODES:
+        return 3;
+    default:
+        return 4;
     }
 }
 
@@ -649,9 +661,9 @@ static gp_err poly_decode(const gp_code_t *c, int w, const int *want, int nwant,
 /* Decodes one group of a systematic [I; R] or replication code: members[]
  * are node ids, gens the generator (len x q), outputs picked from outs by node. */
 typedef struct group {
-    int q;             /* code dimension */
-    int len;           /* code length */
-    const double *G;   /* len x q */
+    int q;           /* code dimension */
+    int len;         /* code length */
+    const double *G; /* len x q */
     int max_errors;
     bool allow_unverified;
 } group;
@@ -685,7 +697,8 @@ static const double *find_output(const gp_node_output *outs, int nouts, int node
 static gp_err check_outputs(const gp_code_t *c, const gp_node_output *outs, int nouts, gp_msg *why)
 {
     uint64_t seen = 0;
-    if (nouts < 0 || nouts > c->P) return gp_fail(why, GP_EINVAL, "%d outputs for %d nodes", nouts, c->P);
+    if (nouts < 0 || nouts > c->P)
+        return gp_fail(why, GP_EINVAL, "%d outputs for %d nodes", nouts, c->P);
     for (int i = 0; i < nouts; i++) {
         int id = outs[i].node;
         if (id < 0 || id >= c->P || (seen >> id & 1) || !outs[i].data)
@@ -802,8 +815,8 @@ static gp_err rep_decode(const gp_code_t *c, gp_dir dir, size_t len, const gp_no
 }
 
 gp_err gp_code_decode(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols, size_t batch,
-                      const gp_node_output *outs, int nouts, gp_rmat result,
-                      gp_decode_report *rep, gp_msg *why)
+                      const gp_node_output *outs, int nouts, gp_rmat result, gp_decode_report *rep,
+                      gp_msg *why)
 {
     gp_decode_report dummy;
     if (!rep) rep = &dummy;
@@ -872,8 +885,7 @@ static gp_err group_run(const group *g, const int *member, const gp_node_output 
 /* The groups of stored blocks: mds rows a < qr (column code) and columns
  * b < qc (row code); replication blocks (copies). Returns the count and fills
  * the group descriptions and members. */
-static int storage_groups(const gp_code_t *c, group *gs, int (*member)[GP_MAX_NODES],
-                          double *ones)
+static int storage_groups(const gp_code_t *c, group *gs, int (*member)[GP_MAX_NODES], double *ones)
 {
     int ng = 0;
     if (c->info.scheme == GP_SCHEME_MDS) {
@@ -911,7 +923,8 @@ gp_err gp_code_check_weights(const gp_code_t *c, size_t rows, size_t cols,
         return rep->status = e;
     }
     if (c->info.scheme == GP_SCHEME_UNCODED)
-        return rep->status = gp_fail(why, GP_ENOTSUP, "uncoded storage has nothing to check against");
+        return rep->status =
+                   gp_fail(why, GP_ENOTSUP, "uncoded storage has nothing to check against");
     group gs[2 * GP_MAX_NODES];
     int member[2 * GP_MAX_NODES][GP_MAX_NODES];
     double ones[GP_MAX_NODES];
@@ -921,7 +934,8 @@ gp_err gp_code_check_weights(const gp_code_t *c, size_t rows, size_t cols,
     gp_msg gw[2 * GP_MAX_NODES];
     uint64_t located = 0;
     for (int g = 0; g < ng; g++) {
-        st[g] = group_run(&gs[g], member[g], blocks, nblocks, -1, len, 0, NULL, NULL, eta, &gr[g], &gw[g]);
+        st[g] = group_run(&gs[g], member[g], blocks, nblocks, -1, len, 0, NULL, NULL, eta, &gr[g],
+                          &gw[g]);
         if (st[g] == GP_ENODES || st[g] == GP_EUNVERIFIED) st[g] = GP_OK; /* too few to check */
         if (st[g] == GP_OK) located |= gr[g].wrong;
     }
@@ -936,7 +950,8 @@ gp_err gp_code_check_weights(const gp_code_t *c, size_t rows, size_t cols,
                 if (!(located >> blocks[i].node & 1)) rest[nr++] = blocks[i];
             gp_decode_report again;
             gp_msg gw2;
-            gp_err e2 = group_run(&gs[g], member[g], rest, nr, -1, len, 0, NULL, NULL, eta, &again, &gw2);
+            gp_err e2 =
+                group_run(&gs[g], member[g], rest, nr, -1, len, 0, NULL, NULL, eta, &again, &gw2);
             if (e2 == GP_OK || e2 == GP_ENODES || e2 == GP_EUNVERIFIED) {
                 st[g] = GP_OK;
                 gr[g].wrong = again.wrong | (gr[g].wrong & located);
@@ -975,7 +990,8 @@ gp_err gp_code_regenerate(const gp_code_t *c, int p, size_t rows, size_t cols,
         e = poly_decode(c, 2, NULL, 1, len, others, n, &o, eta, c->G[2] + (size_t)p * c->K[2], rep,
                         why);
     } else if (c->info.scheme == GP_SCHEME_UNCODED) {
-        e = gp_fail(why, GP_ENOTSUP, "uncoded storage keeps one copy: node %d cannot be rebuilt", p);
+        e = gp_fail(why, GP_ENOTSUP, "uncoded storage keeps one copy: node %d cannot be rebuilt",
+                    p);
     } else {
         group g;
         int member[GP_MAX_NODES];
@@ -988,9 +1004,11 @@ gp_err gp_code_regenerate(const gp_code_t *c, int p, size_t rows, size_t cols,
             if (a < c->qr && b < c->qc) {
                 int hr = -c->qc, hc = -c->qr;
                 for (int t = 0; t < c->Pc; t++)
-                    hr += c->node_at[a][t] != p && find_output(blocks, nblocks, c->node_at[a][t]) != NULL;
+                    hr += c->node_at[a][t] != p &&
+                          find_output(blocks, nblocks, c->node_at[a][t]) != NULL;
                 for (int t = 0; t < c->Pr; t++)
-                    hc += c->node_at[t][b] != p && find_output(blocks, nblocks, c->node_at[t][b]) != NULL;
+                    hc += c->node_at[t][b] != p &&
+                          find_output(blocks, nblocks, c->node_at[t][b]) != NULL;
                 use_row = hr >= hc;
             }
             if (use_row) {
@@ -1023,7 +1041,8 @@ static void place_block(gp_rmat w, int i, int j, size_t br, size_t bc, const dou
     size_t r0 = (size_t)i * br, c0 = (size_t)j * bc;
     if (r0 >= w.rows || c0 >= w.cols) return;
     size_t nr = w.rows - r0 < br ? w.rows - r0 : br, nc = w.cols - c0 < bc ? w.cols - c0 : bc;
-    for (size_t r = 0; r < nr; r++) memcpy(w.data + (r0 + r) * w.ld + c0, blk + r * bc, nc * sizeof(double));
+    for (size_t r = 0; r < nr; r++)
+        memcpy(w.data + (r0 + r) * w.ld + c0, blk + r * bc, nc * sizeof(double));
 }
 
 gp_err gp_code_decode_weights(const gp_code_t *c, size_t rows, size_t cols,
@@ -1056,7 +1075,8 @@ gp_err gp_code_decode_weights(const gp_code_t *c, size_t rows, size_t cols,
             int member[GP_MAX_NODES];
             for (int t = 0; t < c->Pc; t++) member[t] = c->node_at[i][t];
             gp_decode_report gr;
-            gp_err ei = group_run(&g, member, blocks, nblocks, -1, len, n, F, out + i * n, eta, &gr, why);
+            gp_err ei =
+                group_run(&g, member, blocks, nblocks, -1, len, n, F, out + i * n, eta, &gr, why);
             merge_report(rep, &gr, i == 0);
             if (err_rank(ei) > err_rank(e)) e = ei;
         }
@@ -1069,7 +1089,8 @@ gp_err gp_code_decode_weights(const gp_code_t *c, size_t rows, size_t cols,
             int member[GP_MAX_NODES];
             for (int t = 0; t < c->r; t++) member[t] = t * c->k + b;
             gp_decode_report gr;
-            gp_err eb = group_run(&g, member, blocks, nblocks, -1, len, 1, &one, out + b, eta, &gr, why);
+            gp_err eb =
+                group_run(&g, member, blocks, nblocks, -1, len, 1, &one, out + b, eta, &gr, why);
             merge_report(rep, &gr, b == 0);
             if (err_rank(eb) > err_rank(e)) e = eb;
         }

@@ -30,7 +30,7 @@
 #include "gp_rng.h"
 
 #define UROUND (DBL_EPSILON / 2)
-#define MAXN GP_MAX_NODES
+#define MAXN   GP_MAX_NODES
 
 typedef struct ctx {
     const gp_decode_req *rq;
@@ -214,8 +214,10 @@ static double base_kappa(const ctx *c, const int *base)
     uint64_t nodes = 0, key = 0x9E3779B97F4A7C15ull + (uint64_t)K;
     for (int k = 0; k < K; k++) nodes |= 1ull << c->node[base[k]];
     double gb[MAXN * MAXN];
-    for (int i = 0, k = 0; i < c->rq->code->P; i++) /* rows in node order: kappa does not depend on it */
-        if (nodes >> i & 1) memcpy(gb + (k++) * K, c->rq->code->G + (size_t)i * K, sizeof(double) * K);
+    for (int i = 0, k = 0; i < c->rq->code->P;
+         i++) /* rows in node order: kappa does not depend on it */
+        if (nodes >> i & 1)
+            memcpy(gb + (k++) * K, c->rq->code->G + (size_t)i * K, sizeof(double) * K);
     for (int i = 0; i < K * K; i++) { /* keyed by the rows' bits, not by where they live */
         uint64_t b;
         memcpy(&b, gb + i, sizeof b);
@@ -235,9 +237,9 @@ static double base_kappa(const ctx *c, const int *base)
 typedef struct pass {
     uint64_t agree; /* positions consistent with the base (the base included) */
     bool base_finite;
-    double kappa;      /* kappa_2 of the base */
-    double res[MAXN];  /* largest residual of each position (0 for the base) */
-    double tol[MAXN];  /* its tolerance */
+    double kappa;     /* kappa_2 of the base */
+    double res[MAXN]; /* largest residual of each position (0 for the base) */
+    double tol[MAXN]; /* its tolerance */
 } pass;
 
 static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_msg *why)
@@ -397,7 +399,8 @@ static void select_base(const ctx *c, uint64_t from, int *base)
         while (cand[j] != sel[k]) j++;
         base[k] = posof[j];
     }
-    for (int k = got; k < c->K; k++) base[k] = base[got > 0 ? got - 1 : 0]; /* singular: caught later */
+    for (int k = got; k < c->K; k++)
+        base[k] = base[got > 0 ? got - 1 : 0]; /* singular: caught later */
 }
 
 /* Cleans a support estimate: the support from a well-spread base of it, or
@@ -480,7 +483,7 @@ typedef struct dd {
     int m, K1;
     int pos[MAXN];
     uint8_t isbad[MAXN];
-    int badafter[MAXN + 1]; /* bad candidates at index >= v */
+    int badafter[MAXN + 1];              /* bad candidates at index >= v */
     double z0[MAXN], z1[MAXN], nf[MAXN]; /* projections and norms by candidate index */
     double inv[MAXN][MAXN];
     double w[MAXN + 2][MAXN + 1]; /* w[d][i]: weights of the first d chosen */
@@ -637,8 +640,14 @@ static uint64_t run_search(ctx *c, uint64_t avail, uint64_t bad, int need, int n
                            int min_support, int within, const int *order)
 {
     project(c);
-    search s = {.c = c, .avail = avail, .bad = bad, .need = need, .need_bad = need_bad,
-                .min_support = min_support, .within = within, .order = order};
+    search s = {.c = c,
+                .avail = avail,
+                .bad = bad,
+                .need = need,
+                .need_bad = need_bad,
+                .min_support = min_support,
+                .within = within,
+                .order = order};
     bool found = c->pts ? dd_search(&s) : base_search(&s);
     return found ? s.hit : s.first;
 }
@@ -662,9 +671,9 @@ static uint64_t locate(ctx *c, uint64_t avail, double *score)
     if (r < 2) return 0;
     /* Householder QR of G_a (m x K); Q built explicitly, H = Q[:, K:]^T. */
     static const int N = MAXN;
-    double (*A)[MAXN] = malloc(sizeof(double[MAXN][MAXN]) * 4);
+    double(*A)[MAXN] = malloc(sizeof(double[MAXN][MAXN]) * 4);
     if (!A) return 0;
-    double (*Q)[MAXN] = A + N, (*Yp)[MAXN] = A + 2 * N, (*S)[MAXN] = A + 3 * N;
+    double(*Q)[MAXN] = A + N, (*Yp)[MAXN] = A + 2 * N, (*S)[MAXN] = A + 3 * N;
     double vk[MAXN][MAXN], beta[MAXN];
     for (int i = 0; i < m; i++) memcpy(A[i], grow(c, pos[i]), sizeof(double) * K);
     for (int k = 0; k < K; k++) {
@@ -882,7 +891,8 @@ static int wrong_base_member(const ctx *c, const int *base, const pass *ps, int 
         int nr = 0;
         for (int i = 0; i < nq; i++) {
             int q = qs[i];
-            if (ps->res[q] > ps->tol[q] / 64 && fabs(lam[q][k]) > 0) r[nr++] = ps->res[q] / fabs(lam[q][k]);
+            if (ps->res[q] > ps->tol[q] / 64 && fabs(lam[q][k]) > 0)
+                r[nr++] = ps->res[q] / fabs(lam[q][k]);
         }
         if (nr == 0) continue;
         for (int i = 1; i < nr; i++) /* insertion sort, nr <= 64 */
@@ -1073,7 +1083,8 @@ gp_err gp_decode(const gp_decode_req *rq, gp_decode_report *rep, gp_msg *why)
                                           need_bad, min_sup, t, NULL)
                              : 0;
             if (R) {
-                if (pop(R) > pop(T) && iter < n) { /* better supported: it wins, then is checked alike */
+                if (pop(R) > pop(T) &&
+                    iter < n) { /* better supported: it wins, then is checked alike */
                     T = R;
                     fresh = false;
                     continue;

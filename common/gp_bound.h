@@ -20,9 +20,9 @@
 #define GP_BOUND_MAX_SUBSETS 4000000ull
 
 typedef struct gp_worst {
-    double kappa;       /* largest kappa_2(G_S) found */
-    uint64_t subset;    /* bit p: row p is in the worst subset */
-    bool certified;     /* every subset was examined (else kappa is a lower bound) */
+    double kappa;    /* largest kappa_2(G_S) found */
+    uint64_t subset; /* bit p: row p is in the worst subset */
+    bool certified;  /* every subset was examined (else kappa is a lower bound) */
 } gp_worst;
 
 /* Worst kappa_2 over all K-subsets of the P rows of G (rows in increasing
@@ -43,10 +43,10 @@ double gp_bound_kappa_limit(double max_bound, int K);
  * bounds all stay within max_bound wins. */
 typedef struct gp_point_choice {
     int family;
-    double bound[8];   /* certified worst-case bound per threshold */
-    double worst;      /* on refusal: the best worst-case bound seen */
-    int worst_index;   /* the threshold that set it */
-    bool certified;    /* on refusal: whether `worst` is certified or a lower bound */
+    double bound[8]; /* certified worst-case bound per threshold */
+    double worst;    /* on refusal: the best worst-case bound seen */
+    int worst_index; /* the threshold that set it */
+    bool certified;  /* on refusal: whether `worst` is certified or a lower bound */
 } gp_point_choice;
 
 /* GP_OK, GP_ENUMERIC (refused; ch->worst says by how much) or GP_ENOMEM. */

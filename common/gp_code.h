@@ -44,8 +44,8 @@
 #include "gp_err.h"
 #include "gp_mat.h"
 
-#define GP_MAX_CODED_NODES 24 /* polynomial and mds codes: bounds certified up to here */
-#define GP_MAX_SPLIT 24       /* largest m or n */
+#define GP_MAX_CODED_NODES   24 /* polynomial and mds codes: bounds certified up to here */
+#define GP_MAX_SPLIT         24 /* largest m or n */
 #define GP_DEFAULT_MAX_BOUND 1e-9
 
 typedef enum gp_scheme {
@@ -77,21 +77,21 @@ typedef struct gp_code_params {
 typedef struct gp_code_info {
     gp_scheme scheme;
     int nodes, m, n;
-    gp_orient orient;              /* resolved (ROW or COL) for polynomial codes */
-    int k_forward, k_backward;     /* outputs needed to decode */
-    int k_storage;                 /* stored blocks needed to rebuild W */
-    int random_forward, random_backward;           /* random errors corrected with all nodes up */
+    gp_orient orient;                    /* resolved (ROW or COL) for polynomial codes */
+    int k_forward, k_backward;           /* outputs needed to decode */
+    int k_storage;                       /* stored blocks needed to rebuild W */
+    int random_forward, random_backward; /* random errors corrected with all nodes up */
     /* adversarial errors corrected (t), and never returned wrong (s), under the
      * decoder's default policy (gp_policy) with all nodes up */
     int adversarial_forward, adversarial_backward;
     int adversarial_detected_forward, adversarial_detected_backward;
-    int nodes_forward, nodes_backward;             /* nodes taking part (mds: fewer than P) */
-    double storage_fraction;       /* of W, per node */
-    int points;                    /* point family (polynomial codes), else -1 */
-    int copies;                    /* replication */
-    int pr, pc;                    /* mds */
+    int nodes_forward, nodes_backward; /* nodes taking part (mds: fewer than P) */
+    double storage_fraction;           /* of W, per node */
+    int points;                        /* point family (polynomial codes), else -1 */
+    int copies;                        /* replication */
+    int pr, pc;                        /* mds */
     double bound_forward, bound_backward, bound_storage; /* certified worst cases */
-    double worst_bound;            /* the largest of the three */
+    double worst_bound;                                  /* the largest of the three */
 } gp_code_info;
 
 typedef struct gp_code gp_code_t;
@@ -160,8 +160,8 @@ void gp_code_node_update(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt);
  * GP_EUNVERIFIED (result filled but unchecked; the uncoded scheme returns
  * GP_OK instead, since it never checks). */
 gp_err gp_code_decode(const gp_code_t *code, gp_dir dir, size_t rows, size_t cols, size_t batch,
-                      const gp_node_output *outs, int nouts, gp_rmat result,
-                      gp_decode_report *rep, gp_msg *why);
+                      const gp_node_output *outs, int nouts, gp_rmat result, gp_decode_report *rep,
+                      gp_msg *why);
 
 /* Stored-block operations take `updates`, the number of coded updates applied
  * since the blocks were encoded: each adds rounding, and the consistency

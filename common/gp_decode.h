@@ -58,7 +58,11 @@ typedef struct gp_lincode {
  *   CORRECT:            t = floor((P'-K)/2), s = P'-K-t (classic unique decoding);
  *   DETECT:             s = P'-K-1, t = 1.
  * gp_decode_policy_ts() gives the pair for a responder count. */
-typedef enum gp_policy { GP_POLICY_BALANCED = 0, GP_POLICY_CORRECT = 1, GP_POLICY_DETECT = 2 } gp_policy;
+typedef enum gp_policy {
+    GP_POLICY_BALANCED = 0,
+    GP_POLICY_CORRECT = 1,
+    GP_POLICY_DETECT = 2
+} gp_policy;
 
 typedef struct gp_decode_req {
     const gp_lincode *code;
@@ -66,25 +70,25 @@ typedef struct gp_decode_req {
     const int *resp;        /* their node ids, distinct, in any order */
     const double *const *y; /* y[i] is the output of resp[i]: len doubles */
     size_t len;
-    int nfun;            /* functionals to evaluate (may be 0: check only) */
-    const double *F;     /* nfun x K, row-major */
-    double *const *out;  /* out[r]: len doubles, written on success */
-    int max_errors;      /* < 0: as many as the code allows; else at most this many
-                            wrong outputs are corrected, more are reported detected */
-    double eta;          /* relative noise of a correct output, > 0 */
+    int nfun;              /* functionals to evaluate (may be 0: check only) */
+    const double *F;       /* nfun x K, row-major */
+    double *const *out;    /* out[r]: len doubles, written on success */
+    int max_errors;        /* < 0: as many as the code allows; else at most this many
+                              wrong outputs are corrected, more are reported detected */
+    double eta;            /* relative noise of a correct output, > 0 */
     bool allow_unverified; /* accept P' == K (nothing to check against) */
     gp_policy policy;
 } gp_decode_req;
 
 typedef struct gp_decode_report {
-    gp_err status;      /* the return value of gp_decode */
-    uint64_t used;      /* bit p: node p's output was in the base of the result */
-    uint64_t agreed;    /* bit p: node p's output agreed with the result */
-    uint64_t wrong;     /* bit p: node p was found wrong (or is a suspect, if detected) */
-    int nwrong;         /* number of bits in wrong */
-    bool fast;          /* no error: one pass over the outputs sufficed */
-    double kappa;       /* 2-norm condition number of the base rows of G */
-    double bound;       /* kappa * (2K + 2) * u: relative error the decode itself adds */
+    gp_err status;   /* the return value of gp_decode */
+    uint64_t used;   /* bit p: node p's output was in the base of the result */
+    uint64_t agreed; /* bit p: node p's output agreed with the result */
+    uint64_t wrong;  /* bit p: node p was found wrong (or is a suspect, if detected) */
+    int nwrong;      /* number of bits in wrong */
+    bool fast;       /* no error: one pass over the outputs sufficed */
+    double kappa;    /* 2-norm condition number of the base rows of G */
+    double bound;    /* kappa * (2K + 2) * u: relative error the decode itself adds */
 } gp_decode_report;
 
 /* Decodes. Returns GP_OK (rep->wrong lists corrected outputs),

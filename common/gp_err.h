@@ -12,20 +12,20 @@
 
 typedef enum gp_err {
     GP_OK = 0,
-    GP_ENOMEM = 1,       /* out of memory */
-    GP_EINVAL = 2,       /* invalid argument or configuration */
-    GP_ERANGE = 3,       /* a size or value beyond a limit */
-    GP_ENUMERIC = 4,     /* refused: the numerical error bound is not met */
-    GP_ENODES = 5,       /* too few responders to decode */
-    GP_EDETECTED = 6,    /* errors detected, not correctable */
-    GP_EUNVERIFIED = 7,  /* decoded from exactly K outputs: nothing to verify with */
-    GP_ENOTPART = 8,     /* this node takes no part in the operation */
-    GP_EIO = 9,          /* a file or socket operation failed */
-    GP_EFORMAT = 10,     /* malformed input (file or message) */
-    GP_ENOTSUP = 11,     /* valid, but not supported */
-    GP_ENOTFOUND = 12,   /* unknown name or id */
-    GP_ETIMEOUT = 13,    /* no answer in time */
-    GP_ESTATE = 14,      /* operation not valid in the current state */
+    GP_ENOMEM = 1,      /* out of memory */
+    GP_EINVAL = 2,      /* invalid argument or configuration */
+    GP_ERANGE = 3,      /* a size or value beyond a limit */
+    GP_ENUMERIC = 4,    /* refused: the numerical error bound is not met */
+    GP_ENODES = 5,      /* too few responders to decode */
+    GP_EDETECTED = 6,   /* errors detected, not correctable */
+    GP_EUNVERIFIED = 7, /* decoded from exactly K outputs: nothing to verify with */
+    GP_ENOTPART = 8,    /* this node takes no part in the operation */
+    GP_EIO = 9,         /* a file or socket operation failed */
+    GP_EFORMAT = 10,    /* malformed input (file or message) */
+    GP_ENOTSUP = 11,    /* valid, but not supported */
+    GP_ENOTFOUND = 12,  /* unknown name or id */
+    GP_ETIMEOUT = 13,   /* no answer in time */
+    GP_ESTATE = 14,     /* operation not valid in the current state */
     GP_ERR_COUNT_
 } gp_err;
 
@@ -42,7 +42,6 @@ typedef struct gp_msg {
 
 /* Formats a reason into msg (which may be NULL: then nothing happens) and
  * returns err, so that `return gp_fail(why, GP_EINVAL, "...")` reads well. */
-gp_err gp_fail(gp_msg *msg, gp_err err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+gp_err gp_fail(gp_msg *msg, gp_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

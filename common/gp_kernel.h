@@ -17,8 +17,8 @@
 #include <stddef.h>
 
 void gp_combine(int K, const double *const *y, size_t len, int nout, const double *c,
-                double *const *out, int nchk, const double *d, const double *const *z,
-                double *res, double *ynorm, double *znorm);
+                double *const *out, int nchk, const double *d, const double *const *z, double *res,
+                double *ynorm, double *znorm);
 
 /* s0 = sum_l g0[l] y[l], s1 = sum_l g1[l] y[l] in a fixed order (four
  * interleaved partial sums, combined as (0 + 1) + (2 + 3), then the tail), so

@@ -19,14 +19,14 @@ typedef struct gp_plan_row {
     double bytes_forward;  /* bytes one node sends per forward product (to all peers) */
     double bytes_backward; /* the same for a backward product */
     bool accepted;
-    char refusal[320];     /* why not, for refused rows */
+    char refusal[320]; /* why not, for refused rows */
 } gp_plan_row;
 
 typedef struct gp_plan_req {
-    int nodes;          /* P, 1..GP_MAX_NODES */
-    size_t rows, cols;  /* layer shape (W is rows x cols) */
-    size_t batch;       /* B */
-    int min_errors;     /* keep choices correcting at least this many random errors both ways */
+    int nodes;         /* P, 1..GP_MAX_NODES */
+    size_t rows, cols; /* layer shape (W is rows x cols) */
+    size_t batch;      /* B */
+    int min_errors;    /* keep choices correcting at least this many random errors both ways */
 } gp_plan_req;
 
 /* Fills *rows (malloc'd; free with free()) with accepted rows first, sorted

@@ -21,20 +21,24 @@ gp_err gp_gpdmm_new(int P, int t, int s, int tp, double max_bound, gp_gpdmm_t **
 {
     *out = NULL;
     if (t < 1 || s < 1 || tp < 1 || t > GP_MAX_SPLIT || s > GP_MAX_SPLIT || tp > GP_MAX_SPLIT)
-        return gp_fail(why, GP_EINVAL, "splits must be 1..%d (t=%d s=%d t'=%d)", GP_MAX_SPLIT, t, s, tp);
+        return gp_fail(why, GP_EINVAL, "splits must be 1..%d (t=%d s=%d t'=%d)", GP_MAX_SPLIT, t, s,
+                       tp);
     int K = t * tp * s + s - 1;
     if (P < K || P > GP_MAX_CODED_NODES)
-        return gp_fail(why, GP_EINVAL, "GPD t=%d s=%d t'=%d needs %d..%d nodes (K=%d), not %d", t, s,
-                       tp, K, GP_MAX_CODED_NODES, K, P);
+        return gp_fail(why, GP_EINVAL, "GPD t=%d s=%d t'=%d needs %d..%d nodes (K=%d), not %d", t,
+                       s, tp, K, GP_MAX_CODED_NODES, K, P);
     gp_gpdmm_t *c = calloc(1, sizeof *c);
     if (!c) return GP_ENOMEM;
     *c = (gp_gpdmm_t){.P = P, .t = t, .s = s, .tp = tp, .K = K};
     gp_point_choice ch;
-    gp_err e = gp_points_choose(P, &K, 1, -1, max_bound > 0 ? max_bound : GP_DEFAULT_MAX_BOUND, &ch);
+    gp_err e =
+        gp_points_choose(P, &K, 1, -1, max_bound > 0 ? max_bound : GP_DEFAULT_MAX_BOUND, &ch);
     if (e != GP_OK) {
         free(c);
         if (e == GP_ENUMERIC)
-            return gp_fail(why, e, "GPD t=%d s=%d t'=%d on %d nodes: worst-case decode error bound %s%.1e exceeds %.0e",
+            return gp_fail(why, e,
+                           "GPD t=%d s=%d t'=%d on %d nodes: worst-case decode error bound %s%.1e "
+                           "exceeds %.0e",
                            t, s, tp, P, ch.certified ? "" : ">= ", ch.worst,
                            max_bound > 0 ? max_bound : GP_DEFAULT_MAX_BOUND);
         return e;
@@ -74,7 +78,6 @@ static size_t ceil_div(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
-
 static double *powers(const gp_gpdmm_t *c, int p, double *pw)
 {
     pw[0] = 1.0;
@@ -84,7 +87,8 @@ static double *powers(const gp_gpdmm_t *c, int p, double *pw)
 
 gp_err gp_gpdmm_encode_a(const gp_gpdmm_t *c, int p, gp_rmat a, gp_rmat at)
 {
-    if (p < 0 || p >= c->P || at.rows != ceil_div(a.rows, c->t) || at.cols != ceil_div(a.cols, c->s))
+    if (p < 0 || p >= c->P || at.rows != ceil_div(a.rows, c->t) ||
+        at.cols != ceil_div(a.cols, c->s))
         return GP_EINVAL;
     double pw[4 * GP_MAX_SPLIT * GP_MAX_SPLIT * GP_MAX_SPLIT], coef[GP_MAX_SPLIT * GP_MAX_SPLIT];
     powers(c, p, pw);
@@ -96,7 +100,8 @@ gp_err gp_gpdmm_encode_a(const gp_gpdmm_t *c, int p, gp_rmat a, gp_rmat at)
 
 gp_err gp_gpdmm_encode_b(const gp_gpdmm_t *c, int p, gp_rmat b, gp_rmat bt)
 {
-    if (p < 0 || p >= c->P || bt.rows != ceil_div(b.rows, c->s) || bt.cols != ceil_div(b.cols, c->tp))
+    if (p < 0 || p >= c->P || bt.rows != ceil_div(b.rows, c->s) ||
+        bt.cols != ceil_div(b.cols, c->tp))
         return GP_EINVAL;
     double pw[4 * GP_MAX_SPLIT * GP_MAX_SPLIT * GP_MAX_SPLIT], coef[GP_MAX_SPLIT * GP_MAX_SPLIT];
     powers(c, p, pw);
@@ -119,7 +124,8 @@ gp_err gp_gpdmm_decode(const gp_gpdmm_t *c, size_t rows, size_t inner, size_t co
         ids[i] = outs[i].node;
         ys[i] = outs[i].data;
     }
-    double *F = calloc((size_t)nf * c->K, sizeof(double)), *buf = gp_alloc_doubles((size_t)nf * len);
+    double *F = calloc((size_t)nf * c->K, sizeof(double)),
+           *buf = gp_alloc_doubles((size_t)nf * len);
     double *op[GP_MAX_SPLIT * GP_MAX_SPLIT];
     if (!F || !buf) {
         free(F);
@@ -134,8 +140,15 @@ gp_err gp_gpdmm_decode(const gp_gpdmm_t *c, size_t rows, size_t inner, size_t co
         }
     double in = (double)ceil_div(inner, c->s);
     gp_lincode lc = {c->P, c->K, c->G, c->a};
-    gp_decode_req rq = {.code = &lc, .nresp = nouts, .resp = ids, .y = ys, .len = len, .nfun = nf,
-                        .F = F, .out = op, .max_errors = -1,
+    gp_decode_req rq = {.code = &lc,
+                        .nresp = nouts,
+                        .resp = ids,
+                        .y = ys,
+                        .len = len,
+                        .nfun = nf,
+                        .F = F,
+                        .out = op,
+                        .max_errors = -1,
                         .eta = 8.0 * UROUND * (in + 2.0 * (c->t * c->s + c->K) + 16.0) * sqrt(in)};
     gp_err e = gp_decode(&rq, rep, why);
     if (e == GP_OK || e == GP_EUNVERIFIED)

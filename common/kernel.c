@@ -12,7 +12,7 @@ typedef double v4d __attribute__((vector_size(32)));
 typedef int64_t v4l __attribute__((vector_size(32)));
 
 #define TILE 1024 /* elements per row per tile: the rows of a tile stay in L2 */
-#define RB 6     /* rows per register block: 12 accumulators fit AVX2's 16 registers */
+#define RB   6    /* rows per register block: 12 accumulators fit AVX2's 16 registers */
 
 static inline __attribute__((always_inline)) v4d load4(const double *p)
 {
@@ -61,7 +61,8 @@ static inline __attribute__((always_inline)) void norms(int n, const double *con
         v4d m0 = {0}, m1 = {0}, m2 = {0}, m3 = {0}, nf = {0};
         size_t l = l0;
         for (; l + 16 <= l1; l += 16) {
-            v4d x0 = load4(p + l), x1 = load4(p + l + 4), x2 = load4(p + l + 8), x3 = load4(p + l + 12);
+            v4d x0 = load4(p + l), x1 = load4(p + l + 4), x2 = load4(p + l + 8),
+                x3 = load4(p + l + 12);
             m0 = max4(abs4(x0), m0);
             m1 = max4(abs4(x1), m1);
             m2 = max4(abs4(x2), m2);
@@ -90,11 +91,9 @@ static inline __attribute__((always_inline)) void norms(int n, const double *con
  * sum; the others are checks, mxr[r] = max |z[r][l] - sum|. The caller has
  * made sure no sum or residual can be NaN or Inf in this tile (see
  * gp_combine), so the vector loop does not test for them. */
-static inline __attribute__((always_inline)) void blockn(const int NR, int no, int K,
-                                                         const double *const *y, size_t l0,
-                                                         size_t l1, const double *const *cr,
-                                                         double *const *o, const double *const *z,
-                                                         double *mxr)
+static inline __attribute__((always_inline)) void
+blockn(const int NR, int no, int K, const double *const *y, size_t l0, size_t l1,
+       const double *const *cr, double *const *o, const double *const *z, double *mxr)
 {
     size_t v1 = l0 + (l1 - l0) / 8 * 8;
     v4d m[RB] = {{0}};
@@ -139,19 +138,29 @@ static inline __attribute__((always_inline)) void blockn(const int NR, int no, i
         }
 }
 
-static inline __attribute__((always_inline)) void block(int nr, int no, int K,
-                                                        const double *const *y, size_t l0,
-                                                        size_t l1, const double *const *cr,
-                                                        double *const *o, const double *const *z,
-                                                        double *mxr)
+static inline __attribute__((always_inline)) void
+block(int nr, int no, int K, const double *const *y, size_t l0, size_t l1, const double *const *cr,
+      double *const *o, const double *const *z, double *mxr)
 {
     switch (nr) {
-    case 1: blockn(1, no, K, y, l0, l1, cr, o, z, mxr); break;
-    case 2: blockn(2, no, K, y, l0, l1, cr, o, z, mxr); break;
-    case 3: blockn(3, no, K, y, l0, l1, cr, o, z, mxr); break;
-    case 4: blockn(4, no, K, y, l0, l1, cr, o, z, mxr); break;
-    case 5: blockn(5, no, K, y, l0, l1, cr, o, z, mxr); break;
-    default: blockn(6, no, K, y, l0, l1, cr, o, z, mxr); break;
+    case 1:
+        blockn(1, no, K, y, l0, l1, cr, o, z, mxr);
+        break;
+    case 2:
+        blockn(2, no, K, y, l0, l1, cr, o, z, mxr);
+        break;
+    case 3:
+        blockn(3, no, K, y, l0, l1, cr, o, z, mxr);
+        break;
+    case 4:
+        blockn(4, no, K, y, l0, l1, cr, o, z, mxr);
+        break;
+    case 5:
+        blockn(5, no, K, y, l0, l1, cr, o, z, mxr);
+        break;
+    default:
+        blockn(6, no, K, y, l0, l1, cr, o, z, mxr);
+        break;
     }
 }
 
@@ -172,9 +181,9 @@ static void tile_scalar(int K, const double *const *y, size_t l0, size_t l1, int
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
-gp_combine(int K, const double *const *y, size_t len, int nout, const double *c,
-           double *const *out, int nchk, const double *d, const double *const *z, double *res,
-           double *ynorm, double *znorm)
+gp_combine(int K, const double *const *y, size_t len, int nout, const double *c, double *const *out,
+           int nchk, const double *d, const double *const *z, double *res, double *ynorm,
+           double *znorm)
 {
     int ybad[64] = {0}, zbad[64] = {0}, rbad[64] = {0};
     double rmax[64] = {0};

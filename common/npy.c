@@ -24,13 +24,15 @@ static gp_err parse_header(const char *hdr, int *is_f32, size_t *rows, size_t *c
 {
     const char *d = dict_value(hdr, "descr"), *f = dict_value(hdr, "fortran_order"),
                *s = dict_value(hdr, "shape");
-    if (!d || !f || !s) return gp_fail(why, GP_EFORMAT, "npy header lacks descr, fortran_order or shape");
+    if (!d || !f || !s)
+        return gp_fail(why, GP_EFORMAT, "npy header lacks descr, fortran_order or shape");
     if (strncmp(d, "'<f8'", 5) == 0)
         *is_f32 = 0;
     else if (strncmp(d, "'<f4'", 5) == 0)
         *is_f32 = 1;
     else
-        return gp_fail(why, GP_EFORMAT, "npy dtype %.8s not supported: use float64 or float32 (little-endian)", d);
+        return gp_fail(why, GP_EFORMAT,
+                       "npy dtype %.8s not supported: use float64 or float32 (little-endian)", d);
     if (strncmp(f, "False", 5) != 0)
         return gp_fail(why, GP_EFORMAT, "npy array is in Fortran order: save it in C order");
     if (*s != '(') return gp_fail(why, GP_EFORMAT, "npy shape is not a tuple");
@@ -51,12 +53,14 @@ static gp_err parse_header(const char *hdr, int *is_f32, size_t *rows, size_t *c
         while (*s == ' ') s++;
         if (*s == ',') s++;
     }
-    if (nd == 0 || nd > 2) return gp_fail(why, GP_EFORMAT, "npy array must be 1-D or 2-D, not %d-D", nd);
+    if (nd == 0 || nd > 2)
+        return gp_fail(why, GP_EFORMAT, "npy array must be 1-D or 2-D, not %d-D", nd);
     *rows = (size_t)dims[0];
     *cols = nd == 2 ? (size_t)dims[1] : 1;
     if (*rows > GP_NPY_MAX_ELEMS || *cols > GP_NPY_MAX_ELEMS ||
         (uint64_t)*rows * (uint64_t)*cols > GP_NPY_MAX_ELEMS)
-        return gp_fail(why, GP_ERANGE, "npy array of %zu x %zu elements is too large", *rows, *cols);
+        return gp_fail(why, GP_ERANGE, "npy array of %zu x %zu elements is too large", *rows,
+                       *cols);
     return GP_OK;
 }
 
@@ -64,7 +68,8 @@ gp_err gp_npy_parse(const void *buf, size_t len, gp_rmat *out, gp_msg *why)
 {
     const unsigned char *b = buf;
     memset(out, 0, sizeof *out);
-    if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0) return gp_fail(why, GP_EFORMAT, "not a .npy file (bad magic)");
+    if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
+        return gp_fail(why, GP_EFORMAT, "not a .npy file (bad magic)");
     int major = b[6];
     size_t hlen, off;
     if (major == 1) {
@@ -77,7 +82,8 @@ gp_err gp_npy_parse(const void *buf, size_t len, gp_rmat *out, gp_msg *why)
     } else {
         return gp_fail(why, GP_EFORMAT, ".npy format version %d not supported", major);
     }
-    if (hlen > MAX_HEADER || off + hlen > len) return gp_fail(why, GP_EFORMAT, "truncated or oversized .npy header");
+    if (hlen > MAX_HEADER || off + hlen > len)
+        return gp_fail(why, GP_EFORMAT, "truncated or oversized .npy header");
     char hdr[MAX_HEADER + 1];
     memcpy(hdr, b + off, hlen);
     hdr[hlen] = 0;
@@ -87,8 +93,10 @@ gp_err gp_npy_parse(const void *buf, size_t len, gp_rmat *out, gp_msg *why)
     if (e != GP_OK) return e;
     size_t esz = f32 ? 4 : 8, n = rows * cols, data = off + hlen;
     if (len - data != n * esz)
-        return gp_fail(why, GP_EFORMAT, ".npy data is %zu bytes, shape %zux%zu needs %zu", len - data, rows, cols, n * esz);
-    if ((e = gp_rmat_alloc(out, rows, cols)) != GP_OK) return gp_fail(why, e, "cannot allocate %zux%zu", rows, cols);
+        return gp_fail(why, GP_EFORMAT, ".npy data is %zu bytes, shape %zux%zu needs %zu",
+                       len - data, rows, cols, n * esz);
+    if ((e = gp_rmat_alloc(out, rows, cols)) != GP_OK)
+        return gp_fail(why, e, "cannot allocate %zux%zu", rows, cols);
     const unsigned char *p = b + data;
     for (size_t i = 0; i < n; i++) {
         if (f32) {
@@ -144,18 +152,30 @@ gp_err gp_npy_write(const char *path, gp_rmat m, int one_d, gp_msg *why)
 {
     char dict[128];
     if (one_d && m.cols == 1)
-        snprintf(dict, sizeof dict, "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu,), }", m.rows);
+        snprintf(dict, sizeof dict, "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu,), }",
+                 m.rows);
     else
-        snprintf(dict, sizeof dict, "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu, %zu), }", m.rows, m.cols);
+        snprintf(dict, sizeof dict,
+                 "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu, %zu), }", m.rows, m.cols);
     size_t dl = strlen(dict), total = 10 + dl + 1, pad = (64 - total % 64) % 64;
     size_t hlen = dl + pad + 1;
     FILE *f = fopen(path, "wb");
     if (!f) return gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
+    unsigned char pre[10] = {0x93,
+                             'N',
+                             'U',
+                             'M',
+                             'P',
+                             'Y',
+                             1,
+                             0,
+                             (unsigned char)(hlen & 0xff),
+                             (unsigned char)(hlen >> 8)};
     int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, dl, f) == dl;
     for (size_t i = 0; i < pad && ok; i++) ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
-    for (size_t i = 0; i < m.rows && ok; i++) ok = fwrite(m.data + i * m.ld, sizeof(double), m.cols, f) == m.cols;
+    for (size_t i = 0; i < m.rows && ok; i++)
+        ok = fwrite(m.data + i * m.ld, sizeof(double), m.cols, f) == m.cols;
     if (fclose(f) != 0) ok = 0;
     return ok ? GP_OK : gp_fail(why, GP_EIO, "%s: write failed", path);
 }

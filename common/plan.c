@@ -92,9 +92,12 @@ gp_err gp_plan(const gp_plan_req *rq, gp_plan_row **rows, int *nrows, gp_msg *wh
     for (int m = 1; m <= PLAN_SPLIT && e == GP_OK; m++)
         for (int n = 1; n <= PLAN_SPLIT && e == GP_OK; n++)
             if (P % (m * n) == 0 && P / (m * n) >= 2)
-                e = try_add(&l, rq, (gp_code_params){.scheme = GP_SCHEME_REPLICATION, .nodes = P, .m = m, .n = n});
+                e = try_add(
+                    &l, rq,
+                    (gp_code_params){.scheme = GP_SCHEME_REPLICATION, .nodes = P, .m = m, .n = n});
     if (e == GP_OK && P <= GP_MAX_SPLIT)
-        e = try_add(&l, rq, (gp_code_params){.scheme = GP_SCHEME_UNCODED, .nodes = P, .m = P, .n = 1});
+        e = try_add(&l, rq,
+                    (gp_code_params){.scheme = GP_SCHEME_UNCODED, .nodes = P, .m = P, .n = 1});
     if (e != GP_OK) {
         free(l.v);
         return gp_fail(why, e, "out of memory");

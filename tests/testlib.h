@@ -22,32 +22,32 @@ typedef struct test_case {
 static int tl_failures, tl_case_failed;
 static const char *tl_case;
 
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
             fprintf(stderr, "%s:%d: [%s] check failed: %s\n", __FILE__, __LINE__, tl_case, #cond); \
-            tl_case_failed = 1;                                                                   \
-        }                                                                                         \
+            tl_case_failed = 1;                                                                    \
+        }                                                                                          \
     } while (0)
 
 #define CHECKF(cond, ...)                                                                          \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: [%s] check failed: %s: ", __FILE__, __LINE__, tl_case, #cond);  \
+            fprintf(stderr, "%s:%d: [%s] check failed: %s: ", __FILE__, __LINE__, tl_case, #cond); \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fputc('\n', stderr);                                                                   \
             tl_case_failed = 1;                                                                    \
         }                                                                                          \
     } while (0)
 
-#define REQUIRE(cond)                                                                             \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: [%s] requirement failed: %s\n", __FILE__, __LINE__, tl_case,  \
-                    #cond);                                                                       \
-            tl_case_failed = 1;                                                                   \
-            return;                                                                               \
-        }                                                                                         \
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: [%s] requirement failed: %s\n", __FILE__, __LINE__, tl_case,   \
+                    #cond);                                                                        \
+            tl_case_failed = 1;                                                                    \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
 static inline double tl_now(void)
@@ -82,7 +82,10 @@ static inline int test_main(int argc, char **argv, const test_case *cases, int n
     return tl_failures ? 1 : 0;
 }
 
-#define TEST_MAIN(cases) \
-    int main(int argc, char **argv) { return test_main(argc, argv, cases, (int)(sizeof cases / sizeof cases[0])); }
+#define TEST_MAIN(cases)                                                                           \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        return test_main(argc, argv, cases, (int)(sizeof cases / sizeof cases[0]));                \
+    }
 
 #endif

@@ -122,7 +122,8 @@ int main(int argc, char **argv)
     }
     char desc[128];
     gp_code_describe(c, desc, sizeof desc);
-    printf("coding_bench: %s, one OpenBLAS thread, median of %d runs\n%s\n\n", desc, reps, gp_blas_config());
+    printf("coding_bench: %s, one OpenBLAS thread, median of %d runs\n%s\n\n", desc, reps,
+           gp_blas_config());
     gp_rng rng;
     gp_rng_seed(&rng, 1);
     const size_t widths[] = {1024, 2048, 4096};
@@ -131,7 +132,8 @@ int main(int argc, char **argv)
            *tc = malloc(sizeof(double) * reps), *td = malloc(sizeof(double) * reps),
            *te = malloc(sizeof(double) * reps);
 
-    printf("(a) node forward step (encode input + coded product) vs one OpenBLAS call of the same shape\n");
+    printf("(a) node forward step (encode input + coded product) vs one OpenBLAS call of the same "
+           "shape\n");
     printf("%6s %4s  %12s %12s %8s\n", "width", "B", "node ms", "openblas ms", "speed");
     for (size_t wi = 0; wi < (quick ? 1 : 3); wi++)
         for (size_t bi = 0; bi < 2; bi++) {
@@ -151,17 +153,19 @@ int main(int argc, char **argv)
                 tb[r] = now() - t0;
             }
             double raw = median(ta, reps), node = median(tb, reps);
-            printf("%6zu %4zu  %12.3f %12.3f %7.2fx\n", s.N, s.B, 1e3 * node, 1e3 * raw, raw / node);
+            printf("%6zu %4zu  %12.3f %12.3f %7.2fx\n", s.N, s.B, 1e3 * node, 1e3 * raw,
+                   raw / node);
             gp_rmat_free(&enc);
             gp_rmat_free(&o);
             gp_rmat_free(&xb);
             destroy(&s);
         }
 
-    printf("\n(b) decode vs the node's product (8 outputs, K_f = 5, K_b = 6). Outputs are decoded as\n"
-           "    they arrive: each run first copies them into the receive buffers, as the network\n"
-           "    would; 'cold' evicts them from the caches first (decoding reads every output once\n"
-           "    and is bound by memory bandwidth, the product by arithmetic)\n");
+    printf(
+        "\n(b) decode vs the node's product (8 outputs, K_f = 5, K_b = 6). Outputs are decoded as\n"
+        "    they arrive: each run first copies them into the receive buffers, as the network\n"
+        "    would; 'cold' evicts them from the caches first (decoding reads every output once\n"
+        "    and is bound by memory bandwidth, the product by arithmetic)\n");
     printf("%6s %4s %-8s  %10s %10s %8s %12s %8s %10s %8s\n", "width", "B", "dir", "product ms",
            "decode ms", "decode %", "1 wrong, ms", "1 wrong %", "cold ms", "cold %");
     size_t flush_n = (size_t)64 << 20 >> 3; /* 64 MiB: larger than the caches */
@@ -249,12 +253,14 @@ int main(int argc, char **argv)
                 te[r] = now() - t0;
             }
             double unc = median(td, reps), node = median(te, reps);
-            printf("%6zu %4zu  %12.3f %12.3f %7.2fx\n", s.N, s.B, 1e3 * node, 1e3 * unc, node / unc);
+            printf("%6zu %4zu  %12.3f %12.3f %7.2fx\n", s.N, s.B, 1e3 * node, 1e3 * unc,
+                   node / unc);
             gp_rmat_free(&dt);
             gp_rmat_free(&xt);
             destroy(&s);
         }
-    printf("\nspeed in (a): raw / node time (1.00 = as fast as the raw call); ratio in (c): node / uncoded\n");
+    printf("\nspeed in (a): raw / node time (1.00 = as fast as the raw call); ratio in (c): node / "
+           "uncoded\n");
     free(ta);
     free(tb);
     free(tc);

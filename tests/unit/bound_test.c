@@ -48,7 +48,10 @@ static void brute_force(void)
                 }
                 gp_worst w, lim; /* limited first (unless published_table certified it already) */
                 REQUIRE(gp_bound_worst(G, P, K, worst / 2, &lim) == GP_OK);
-                CHECKF((lim.certified && lim.kappa == worst) || (!lim.certified && lim.kappa > worst / 2 && lim.kappa <= worst), "f=%d P=%d K=%d cert=%d %.17g %.17g", f, P, K, lim.certified, lim.kappa, worst);
+                CHECKF((lim.certified && lim.kappa == worst) ||
+                           (!lim.certified && lim.kappa > worst / 2 && lim.kappa <= worst),
+                       "f=%d P=%d K=%d cert=%d %.17g %.17g", f, P, K, lim.certified, lim.kappa,
+                       worst);
                 REQUIRE(gp_bound_worst(G, P, K, INFINITY, &w) == GP_OK);
                 CHECKF(w.certified && w.kappa == worst, "f=%d P=%d K=%d", f, P, K);
             }

@@ -32,7 +32,8 @@ static gp_rmat naive_mul(gp_rmat a, bool trans, gp_rmat b)
         for (size_t j = 0; j < b.cols; j++) {
             long double s = 0;
             for (size_t l = 0; l < k; l++)
-                s += (long double)(trans ? a.data[l * a.ld + i] : a.data[i * a.ld + l]) * b.data[l * b.ld + j];
+                s += (long double)(trans ? a.data[l * a.ld + i] : a.data[i * a.ld + l]) *
+                     b.data[l * b.ld + j];
             c.data[i * c.ld + j] = (double)s;
         }
     return c;
@@ -42,7 +43,8 @@ static double fro(gp_rmat m)
 {
     long double s = 0;
     for (size_t i = 0; i < m.rows; i++)
-        for (size_t j = 0; j < m.cols; j++) s += (long double)m.data[i * m.ld + j] * m.data[i * m.ld + j];
+        for (size_t j = 0; j < m.cols; j++)
+            s += (long double)m.data[i * m.ld + j] * m.data[i * m.ld + j];
     return (double)sqrtl(s);
 }
 
@@ -59,7 +61,8 @@ static double diff_fro(gp_rmat a, gp_rmat b)
 
 static gp_code_t *make(gp_scheme s, int P, int m, int n, gp_orient o, double max_bound)
 {
-    gp_code_params pp = {.scheme = s, .nodes = P, .m = m, .n = n, .orient = o, .max_bound = max_bound};
+    gp_code_params pp = {
+        .scheme = s, .nodes = P, .m = m, .n = n, .orient = o, .max_bound = max_bound};
     gp_code_t *c = NULL;
     gp_msg why;
     gp_err e = gp_code_new(&pp, &c, &why);
@@ -218,11 +221,16 @@ typedef struct cfg {
 } cfg;
 
 static const cfg small_cfgs[] = {
-    {GP_SCHEME_GPD, 8, 2, 2, GP_ORIENT_ROW, 4},   {GP_SCHEME_GPD, 8, 2, 2, GP_ORIENT_COL, 4},
-    {GP_SCHEME_POLYNOMIAL, 7, 3, 1, 0, 4},        {GP_SCHEME_MATDOT, 7, 1, 3, 0, 4},
-    {GP_SCHEME_GPD, 10, 2, 3, GP_ORIENT_AUTO, 4}, {GP_SCHEME_MDS, 10, 2, 2, 0, 1},
-    {GP_SCHEME_MDS, 14, 2, 2, 0, 2},              {GP_SCHEME_REPLICATION, 6, 2, 1, 0, 2},
-    {GP_SCHEME_REPLICATION, 8, 2, 2, 0, 1},       {GP_SCHEME_UNCODED, 4, 2, 2, 0, 0},
+    {GP_SCHEME_GPD, 8, 2, 2, GP_ORIENT_ROW, 4},
+    {GP_SCHEME_GPD, 8, 2, 2, GP_ORIENT_COL, 4},
+    {GP_SCHEME_POLYNOMIAL, 7, 3, 1, 0, 4},
+    {GP_SCHEME_MATDOT, 7, 1, 3, 0, 4},
+    {GP_SCHEME_GPD, 10, 2, 3, GP_ORIENT_AUTO, 4},
+    {GP_SCHEME_MDS, 10, 2, 2, 0, 1},
+    {GP_SCHEME_MDS, 14, 2, 2, 0, 2},
+    {GP_SCHEME_REPLICATION, 6, 2, 1, 0, 2},
+    {GP_SCHEME_REPLICATION, 8, 2, 2, 0, 1},
+    {GP_SCHEME_UNCODED, 4, 2, 2, 0, 0},
 };
 
 /* Forward and backward, B = 1 and 64, from every subset of responders: a
@@ -252,12 +260,14 @@ static void products_every_subset(void)
                     gp_node_output v[GP_MAX_NODES];
                     int nv = gather(&o, mask, v);
                     gp_decode_report rep;
-                    gp_err e = gp_code_decode(c, (gp_dir)dir, rows, cols, B, v, nv, res, &rep, NULL);
+                    gp_err e =
+                        gp_code_decode(c, (gp_dir)dir, rows, cols, B, v, nv, res, &rep, NULL);
                     if (e == GP_OK || e == GP_EUNVERIFIED) {
                         double err = diff_fro(res, ref),
                                bud = budget(&rep, in, inner, fro(ref), fro(w), fro(x));
                         CHECKF(err <= bud, "%s P=%d dir=%d B=%zu mask=%llx: err %.2e > %.2e",
-                               gp_scheme_name(k->s), k->P, dir, B, (unsigned long long)mask, err, bud);
+                               gp_scheme_name(k->s), k->P, dir, B, (unsigned long long)mask, err,
+                               bud);
                         ok += e == GP_OK;
                     } else {
                         CHECKF(e == GP_ENODES, "%s mask=%llx: %s", gp_scheme_name(k->s),
@@ -266,7 +276,9 @@ static void products_every_subset(void)
                     /* polynomial codes: exact threshold semantics */
                     if (k->s <= GP_SCHEME_MATDOT) {
                         int pc = __builtin_popcountll(mask);
-                        CHECK(pc > kdir ? e == GP_OK : pc == kdir ? e == GP_EUNVERIFIED : e == GP_ENODES);
+                        CHECK(pc > kdir    ? e == GP_OK
+                              : pc == kdir ? e == GP_EUNVERIFIED
+                                           : e == GP_ENODES);
                     }
                     if (mask == (1ull << k->P) - 1) CHECK(e == GP_OK && rep.wrong == 0);
                 }
@@ -303,7 +315,8 @@ static void coded_update(void)
             for (size_t i = 0; i < rows; i++)
                 for (size_t j = 0; j < cols; j++) {
                     long double s = 0;
-                    for (size_t b = 0; b < B; b++) s += (long double)d.data[i * B + b] * x.data[j * B + b];
+                    for (size_t b = 0; b < B; b++)
+                        s += (long double)d.data[i * B + b] * x.data[j * B + b];
                     w2.data[i * cols + j] = (double)(w.data[i * cols + j] + alpha * s);
                 }
             gp_rmat blocks[GP_MAX_NODES];
@@ -333,7 +346,8 @@ static void coded_update(void)
             CHECKF(e == GP_OK, "%s: decode weights %s", gp_scheme_name(k->s), gp_errname(e));
             CHECK(diff_fro(wd, w2) <= (rep.bound + 1e-13) * fro(w2) * 10);
             if (k->s != GP_SCHEME_UNCODED) {
-                CHECK(gp_code_check_weights(c, rows, cols, v, k->P, 1, &rep, NULL) == GP_OK && rep.wrong == 0);
+                CHECK(gp_code_check_weights(c, rows, cols, v, k->P, 1, &rep, NULL) == GP_OK &&
+                      rep.wrong == 0);
             }
             for (int p = 0; p < k->P; p++) gp_rmat_free(&blocks[p]);
             gp_rmat_free(&wd);
@@ -357,7 +371,8 @@ static void regeneration(void)
         if (k->s == GP_SCHEME_UNCODED) continue;
         gp_code_t *c = make(k->s, k->P, k->m, k->n, k->o, 0);
         REQUIRE(c);
-        size_t rows = 12, cols = 7, br = gp_code_block_rows(c, rows), bc = gp_code_block_cols(c, cols);
+        size_t rows = 12, cols = 7, br = gp_code_block_rows(c, rows),
+               bc = gp_code_block_cols(c, cols);
         gp_rmat w = randm(&rng, rows, cols), blocks[GP_MAX_NODES], ref, out;
         gp_node_output v[GP_MAX_NODES];
         gp_rmat_alloc(&ref, br, bc);
@@ -398,7 +413,8 @@ static void non_finite_outputs(void)
     gp_code_t *c = make(GP_SCHEME_GPD, 9, 2, 2, GP_ORIENT_ROW, 0);
     REQUIRE(c);
     size_t rows = 8, cols = 8;
-    gp_rmat w = randm(&rng, rows, cols), x = randm(&rng, cols, 3), ref = naive_mul(w, false, x), res;
+    gp_rmat w = randm(&rng, rows, cols), x = randm(&rng, cols, 3), ref = naive_mul(w, false, x),
+            res;
     gp_rmat_alloc(&res, rows, 3);
     outputs o;
     compute_outputs(c, GP_FORWARD, w, x, &o);
@@ -442,7 +458,8 @@ static void inject_error(gp_rng *rng, double *y, size_t len, double scale)
         for (size_t l = 0; l < len; l++) y[l] += mag * gp_rng_normal(rng);
         break;
     case 1:
-        y[gp_rng_below(rng, len)] += (gp_rng_uniform(rng) < 0.5 ? -mag : mag) * (1 + gp_rng_uniform(rng));
+        y[gp_rng_below(rng, len)] +=
+            (gp_rng_uniform(rng) < 0.5 ? -mag : mag) * (1 + gp_rng_uniform(rng));
         break;
     default:
         y[gp_rng_below(rng, len)] = mag * gp_rng_normal(rng);
@@ -467,7 +484,8 @@ static void trial_config(gp_code_t *c, gp_rng *rng, int *cfg_count)
         int K = dir == GP_FORWARD ? in->k_forward : in->k_backward;
         int cap = dir == GP_FORWARD ? in->random_forward : in->random_backward;
         bool poly = in->scheme <= GP_SCHEME_MATDOT;
-        size_t len = o.out[0].data ? o.out[0].rows * B : gp_code_output_rows(c, (gp_dir)dir, rows, cols) * B;
+        size_t len =
+            o.out[0].data ? o.out[0].rows * B : gp_code_output_rows(c, (gp_dir)dir, rows, cols) * B;
         double scale = fro(ref) + 1;
         int emax = poly ? in->nodes - K : cap;
         for (int e = 0; e <= emax; e++) {
@@ -487,36 +505,44 @@ static void trial_config(gp_code_t *c, gp_rng *rng, int *cfg_count)
                 int nv = gather(&o, ~0ull, v);
                 gp_decode_report rep;
                 gp_err st = gp_code_decode(c, (gp_dir)dir, rows, cols, B, v, nv, res, &rep, NULL);
-                if (st == GP_EUNVERIFIED && in->nodes == K) st = GP_OK; /* no redundancy: nothing to verify */
+                if (st == GP_EUNVERIFIED && in->nodes == K)
+                    st = GP_OK; /* no redundancy: nothing to verify */
                 if (st == GP_OK) {
-                    double err = diff_fro(res, ref), bud = budget(&rep, in, dir ? rows : cols, fro(ref), fro(w), fro(x));
+                    double err = diff_fro(res, ref),
+                           bud = budget(&rep, in, dir ? rows : cols, fro(ref), fro(w), fro(x));
                     if (err > bud) {
                         silent++;
                         if (getenv("DBG"))
-                            fprintf(stderr, "silent: %s m=%d n=%d P=%d dir=%d e=%d err=%.3e bud=%.3e wrong=%llx bad=%llx kappa=%.2e\n",
-                                    gp_scheme_name(in->scheme), in->m, in->n, in->nodes, dir, e, err, bud,
-                                    (unsigned long long)rep.wrong, (unsigned long long)bad, rep.kappa);
+                            fprintf(stderr,
+                                    "silent: %s m=%d n=%d P=%d dir=%d e=%d err=%.3e bud=%.3e "
+                                    "wrong=%llx bad=%llx kappa=%.2e\n",
+                                    gp_scheme_name(in->scheme), in->m, in->n, in->nodes, dir, e,
+                                    err, bud, (unsigned long long)rep.wrong,
+                                    (unsigned long long)bad, rep.kappa);
                         if (getenv("DBG") && atoi(getenv("DBG")) > 1) {
                             for (int p = 0; p < in->nodes; p++) {
                                 fprintf(stderr, "node %d a=%.17g:", p, gp_code_point(c, p));
-                                for (size_t l = 0; l < len; l++) fprintf(stderr, " %.17g", o.out[p].data[l]);
+                                for (size_t l = 0; l < len; l++)
+                                    fprintf(stderr, " %.17g", o.out[p].data[l]);
                                 fprintf(stderr, " | clean:");
-                                for (size_t l = 0; l < len; l++) fprintf(stderr, " %.17g", clean.out[p].data[l]);
+                                for (size_t l = 0; l < len; l++)
+                                    fprintf(stderr, " %.17g", clean.out[p].data[l]);
                                 fprintf(stderr, "\n");
                             }
                         }
-                    }
-                    else if (rep.wrong == bad || in->scheme == GP_SCHEME_MDS)
+                    } else if (rep.wrong == bad || in->scheme == GP_SCHEME_MDS)
                         ok++; /* mds names the group, not the node */
                 } else if (st == GP_EDETECTED) {
                     det++;
                 }
             }
-            CHECKF(silent == 0, "%s m=%d n=%d P=%d dir=%d e=%d: %d silent wrong results", gp_scheme_name(in->scheme),
-                   in->m, in->n, in->nodes, dir, e, silent);
+            CHECKF(silent == 0, "%s m=%d n=%d P=%d dir=%d e=%d: %d silent wrong results",
+                   gp_scheme_name(in->scheme), in->m, in->n, in->nodes, dir, e, silent);
             if (e <= cap)
-                CHECKF(ok * 1000 >= trials_per_e * 999, "%s m=%d n=%d P=%d dir=%d e=%d: corrected %d of %d",
-                       gp_scheme_name(in->scheme), in->m, in->n, in->nodes, dir, e, ok, trials_per_e);
+                CHECKF(ok * 1000 >= trials_per_e * 999,
+                       "%s m=%d n=%d P=%d dir=%d e=%d: corrected %d of %d",
+                       gp_scheme_name(in->scheme), in->m, in->n, in->nodes, dir, e, ok,
+                       trials_per_e);
             else if (poly && e == in->nodes - K)
                 CHECKF(det == trials_per_e, "%s m=%d n=%d P=%d dir=%d e=P-K: detected %d of %d",
                        gp_scheme_name(in->scheme), in->m, in->n, in->nodes, dir, det, trials_per_e);
@@ -554,8 +580,16 @@ static void trial_lincode(const double *a, int P, int K, gp_rng *rng, const char
         ys[p] = ye + p * len;
     }
     gp_lincode lc = {P, K, G, a};
-    gp_decode_req rq = {.code = &lc, .nresp = P, .resp = ids, .y = ys, .len = len, .nfun = K,
-                        .F = F, .out = op, .max_errors = -1, .eta = 1e-12};
+    gp_decode_req rq = {.code = &lc,
+                        .nresp = P,
+                        .resp = ids,
+                        .y = ys,
+                        .len = len,
+                        .nfun = K,
+                        .F = F,
+                        .out = op,
+                        .max_errors = -1,
+                        .eta = 1e-12};
     for (int e = 0; e <= P - K; e++) {
         int ok = 0, silent = 0, det = 0;
         for (int tr = 0; tr < trials_per_e; tr++) {
@@ -582,7 +616,8 @@ static void trial_lincode(const double *a, int P, int K, gp_rng *rng, const char
             if (st == GP_EUNVERIFIED && P == K) st = GP_OK; /* nothing to verify with */
             if (st == GP_OK) {
                 long double d = 0;
-                for (size_t i = 0; i < K * len; i++) d += ((long double)out[i] - c[i]) * ((long double)out[i] - c[i]);
+                for (size_t i = 0; i < K * len; i++)
+                    d += ((long double)out[i] - c[i]) * ((long double)out[i] - c[i]);
                 if ((double)sqrtl(d / cn) > rep.bound)
                     silent++;
                 else if (rep.wrong == bad)
@@ -593,7 +628,8 @@ static void trial_lincode(const double *a, int P, int K, gp_rng *rng, const char
         }
         CHECKF(silent == 0, "%s e=%d: %d silent wrong results", label, e, silent);
         if (e <= P - K - 1 || (e == 0 && P == K))
-            CHECKF(ok * 1000 >= trials_per_e * 999, "%s e=%d: corrected %d of %d", label, e, ok, trials_per_e);
+            CHECKF(ok * 1000 >= trials_per_e * 999, "%s e=%d: corrected %d of %d", label, e, ok,
+                   trials_per_e);
         else
             CHECKF(det == trials_per_e, "%s e=P-K: detected %d of %d", label, det, trials_per_e);
     }
@@ -659,7 +695,8 @@ static void random_errors_other_schemes(void)
                     gp_code_params pp = {.scheme = (gp_scheme)s, .nodes = P, .m = m, .n = n};
                     gp_code_t *c = NULL;
                     if (gp_code_new(&pp, &c, NULL) != GP_OK) continue;
-                    if (gp_code_info_of(c)->random_forward + gp_code_info_of(c)->random_backward > 0)
+                    if (gp_code_info_of(c)->random_forward + gp_code_info_of(c)->random_backward >
+                        0)
                         trial_config(c, &rng, &count);
                     gp_code_destroy(&c);
                 }
@@ -687,7 +724,8 @@ static void bit_flips(void)
         REQUIRE(c);
         const gp_code_info *in = gp_code_info_of(c);
         size_t rows = 96, cols = 90, B = 32;
-        gp_rmat w = randm(&rng, rows, cols), x = randm(&rng, cols, B), ref = naive_mul(w, false, x), res;
+        gp_rmat w = randm(&rng, rows, cols), x = randm(&rng, cols, B), ref = naive_mul(w, false, x),
+                res;
         gp_rmat_alloc(&res, rows, B);
         outputs clean, o;
         compute_outputs(c, GP_FORWARD, w, x, &clean);
@@ -716,7 +754,8 @@ static void bit_flips(void)
                 gp_decode_report rep;
                 gp_err st = gp_code_decode(c, GP_FORWARD, rows, cols, B, v, nv, res, &rep, NULL);
                 bool right = st == GP_OK &&
-                             diff_fro(res, ref) <= budget(&rep, in, cols, fro(ref), fro(w), fro(x)) + 1e-9 * fro(ref);
+                             diff_fro(res, ref) <=
+                                 budget(&rep, in, cols, fro(ref), fro(w), fro(x)) + 1e-9 * fro(ref);
                 silent += st == GP_OK && !right;
                 if (visible) {
                     vis++;
@@ -727,10 +766,11 @@ static void bit_flips(void)
                     small_det += st == GP_EDETECTED;
                 }
             }
-        printf("  %s m=%d n=%d P=%d: visible flips %d of %d corrected and named; smaller flips %d right, "
+        printf("  %s m=%d n=%d P=%d: visible flips %d of %d corrected and named; smaller flips %d "
+               "right, "
                "%d detected, of %d; %d wrong results\n",
-               gp_scheme_name(in->scheme), in->m, in->n, in->nodes, vis_ok, vis, small_ok, small_det,
-               small, silent);
+               gp_scheme_name(in->scheme), in->m, in->n, in->nodes, vis_ok, vis, small_ok,
+               small_det, small, silent);
         CHECK(silent == 0 && vis_ok * 1000 >= vis * 999 && small_ok + small_det == small);
         free_outputs(&clean);
         free_outputs(&o);

@@ -19,10 +19,10 @@
 typedef struct fixture {
     int P, K;
     size_t len;
-    double *G;  /* P x K */
-    double *c;  /* K x len, the true coefficients */
-    double *y;  /* P x len, exact outputs */
-    double *ye; /* P x len, outputs with errors */
+    double *G;            /* P x K */
+    double *c;            /* K x len, the true coefficients */
+    double *y;            /* P x len, exact outputs */
+    double *ye;           /* P x len, outputs with errors */
     const double *points; /* Vandermonde points, or NULL */
 } fixture;
 
@@ -62,7 +62,8 @@ static void fixture_draw(fixture *f, gp_rng *rng)
     for (int p = 0; p < f->P; p++)
         for (size_t l = 0; l < f->len; l++) {
             long double s = 0;
-            for (int k = 0; k < f->K; k++) s += (long double)f->G[p * f->K + k] * f->c[k * f->len + l];
+            for (int k = 0; k < f->K; k++)
+                s += (long double)f->G[p * f->K + k] * f->c[k * f->len + l];
             f->y[p * f->len + l] = (double)s;
         }
     memcpy(f->ye, f->y, sizeof(double) * f->P * f->len);
@@ -103,9 +104,18 @@ static gp_err run(fixture *f, uint64_t mask, const double *ys, double *out, int 
         op[k] = out + k * f->len;
     }
     gp_lincode lc = {f->P, f->K, f->G, f->points};
-    gp_decode_req rq = {.code = &lc, .policy = policy, .nresp = n, .resp = ids, .y = yp, .len = f->len,
-                        .nfun = f->K, .F = F, .out = op, .max_errors = max_errors,
-                        .eta = 1e-12, .allow_unverified = allow_unverified};
+    gp_decode_req rq = {.code = &lc,
+                        .policy = policy,
+                        .nresp = n,
+                        .resp = ids,
+                        .y = yp,
+                        .len = f->len,
+                        .nfun = f->K,
+                        .F = F,
+                        .out = op,
+                        .max_errors = max_errors,
+                        .eta = 1e-12,
+                        .allow_unverified = allow_unverified};
     gp_msg why = {{0}};
     gp_err e = gp_decode(&rq, rep, &why);
     if (getenv("DBG") && e != GP_OK) fprintf(stderr, "  why: %s\n", why.text);
@@ -158,7 +168,8 @@ static void every_subset(void)
                 CHECK(e == GP_EUNVERIFIED);
                 e = run(&f, mask, f.y, out, -1, true, &rep);
             }
-            CHECKF(e == GP_OK, "P=%d K=%d mask=%llx: %s", P, K, (unsigned long long)mask, gp_errname(e));
+            CHECKF(e == GP_OK, "P=%d K=%d mask=%llx: %s", P, K, (unsigned long long)mask,
+                   gp_errname(e));
             CHECK(rep.wrong == 0 && rep.agreed == mask && rep.fast);
             double err = rel_err(&f, out);
             CHECKF(err <= rep.bound, "P=%d K=%d mask=%llx err %.2e > bound %.2e", P, K,
@@ -173,7 +184,7 @@ static void every_subset(void)
 static void random_errors(void)
 {
     /* P, K, point family, polynomial search (1) or the general one (0) */
-    const int cfg[][4] = {{8, 5, 0, 1}, {8, 6, 0, 0}, {10, 4, 0, 1}, {10, 4, 0, 0},
+    const int cfg[][4] = {{8, 5, 0, 1},  {8, 6, 0, 0},  {10, 4, 0, 1}, {10, 4, 0, 0},
                           {12, 6, 3, 1}, {16, 6, 7, 1}, {24, 6, 7, 1}};
     int only = getenv("CFG") ? atoi(getenv("CFG")) : -1;
     gp_rng rng;
@@ -201,10 +212,13 @@ static void random_errors(void)
                 if (st == GP_OK && err <= rep.bound && rep.wrong == bad) ok++;
                 if (st == GP_OK && err > rep.bound) silent++;
                 if (getenv("DBG") && !(st == GP_OK && err <= rep.bound && rep.wrong == bad))
-                    fprintf(stderr, "P=%d K=%d e=%d st=%s err=%.2e bound=%.2e wrong=%llx bad=%llx\n", P, K, e,
-                            gp_errname(st), err, rep.bound, (unsigned long long)rep.wrong, (unsigned long long)bad);
+                    fprintf(stderr,
+                            "P=%d K=%d e=%d st=%s err=%.2e bound=%.2e wrong=%llx bad=%llx\n", P, K,
+                            e, gp_errname(st), err, rep.bound, (unsigned long long)rep.wrong,
+                            (unsigned long long)bad);
             }
-            CHECKF(ok >= trials * 999 / 1000, "P=%d K=%d e=%d: corrected %d of %d", P, K, e, ok, trials);
+            CHECKF(ok >= trials * 999 / 1000, "P=%d K=%d e=%d: corrected %d of %d", P, K, e, ok,
+                   trials);
             CHECKF(silent == 0, "P=%d K=%d e=%d: %d silent wrong results", P, K, e, silent);
         }
         fixture_free(&f);
@@ -274,7 +288,8 @@ static void adversarial(void)
                     fixture_draw(&f, &rng);
                     /* d(x) = s * prod over K-1 random nodes z of (x - a_z), per column */
                     uint64_t zero = 0, bad = 0;
-                    while (__builtin_popcountll(zero) < K - 1) zero |= 1ull << gp_rng_below(&rng, P);
+                    while (__builtin_popcountll(zero) < K - 1)
+                        zero |= 1ull << gp_rng_below(&rng, P);
                     while (__builtin_popcountll(bad) < e) {
                         int p = (int)gp_rng_below(&rng, P);
                         if (!(zero >> p & 1)) bad |= 1ull << p;
@@ -298,13 +313,18 @@ static void adversarial(void)
                     else
                         wrong++;
                     if (getenv("DBG") && e <= tt && !(st == GP_OK && rep.wrong == bad))
-                        fprintf(stderr, "adv P=%d K=%d e=%d st=%s wrong=%llx bad=%llx pts=%d\n", P, K, e,
-                                gp_errname(st), (unsigned long long)rep.wrong, (unsigned long long)bad, f.points != NULL);
+                        fprintf(stderr, "adv P=%d K=%d e=%d st=%s wrong=%llx bad=%llx pts=%d\n", P,
+                                K, e, gp_errname(st), (unsigned long long)rep.wrong,
+                                (unsigned long long)bad, f.points != NULL);
                 }
-                CHECKF(wrong == 0, "P=%d K=%d policy=%d e=%d: %d wrong results", P, K, pol, e, wrong);
-                if (e <= tt) CHECKF(corr == trials, "P=%d K=%d policy=%d e=%d <= t: %d of %d corrected", P, K, pol, e, corr, trials);
+                CHECKF(wrong == 0, "P=%d K=%d policy=%d e=%d: %d wrong results", P, K, pol, e,
+                       wrong);
+                if (e <= tt)
+                    CHECKF(corr == trials, "P=%d K=%d policy=%d e=%d <= t: %d of %d corrected", P,
+                           K, pol, e, corr, trials);
                 if (pol == GP_POLICY_BALANCED && e == (P - K) / 2 + 1)
-                    printf("  P=%2d K=%d (t=%d s=%d) e=%d beyond unique decoding: %d detected, %d corrected, 0 wrong\n",
+                    printf("  P=%2d K=%d (t=%d s=%d) e=%d beyond unique decoding: %d detected, %d "
+                           "corrected, 0 wrong\n",
                            P, K, tt, ss, e, det, corr);
             }
         }
@@ -338,8 +358,8 @@ static void non_finite(void)
             gp_decode_report rep;
             gp_err st = run(&f, (1ull << P) - 1, f.ye, out, -1, false, &rep);
             if (e <= P - K - 1) {
-                CHECKF(st == GP_OK && rep.wrong == bad && rel_err(&f, out) <= rep.bound,
-                       "e=%d: %s", e, gp_errname(st));
+                CHECKF(st == GP_OK && rep.wrong == bad && rel_err(&f, out) <= rep.bound, "e=%d: %s",
+                       e, gp_errname(st));
             } else {
                 CHECKF(st == GP_EDETECTED, "e=%d: %s", e, gp_errname(st));
             }
@@ -425,7 +445,8 @@ static void systematic_leave_one_out(void)
             gp_decode_report rep;
             gp_err st = run(&f, (1ull << P) - 1, f.ye, out, 1, false, &rep);
             if (e <= 1)
-                CHECKF(st == GP_OK && rep.wrong == bad && rel_err(&f, out) <= rep.bound, "e=%d %s", e, gp_errname(st));
+                CHECKF(st == GP_OK && rep.wrong == bad && rel_err(&f, out) <= rep.bound, "e=%d %s",
+                       e, gp_errname(st));
             else
                 CHECKF(st == GP_EDETECTED, "e=2: %s", gp_errname(st));
         }
@@ -453,7 +474,8 @@ static void replication_agreement(void)
             gp_decode_report rep;
             gp_err st = run(&f, (1ull << r) - 1, f.ye, out, -1, false, &rep);
             if (e <= r - 2)
-                CHECKF(st == GP_OK && rep.wrong == bad && memcmp(out, f.c, sizeof out) == 0, "e=%d", e);
+                CHECKF(st == GP_OK && rep.wrong == bad && memcmp(out, f.c, sizeof out) == 0, "e=%d",
+                       e);
             else
                 CHECKF(st == GP_EDETECTED, "e=%d %s", e, gp_errname(st));
         }
@@ -483,7 +505,8 @@ static void below_tolerance_harmless(void)
         /* effect <= ||G_S^{-1}|| err = kappa err / ||G_S||, and ||G_S||_2 >= 1 here */
         double cn = 0;
         for (int i = 0; i < K * 10; i++) cn += f.c[i] * f.c[i];
-        CHECKF(rel_err(&f, out) <= rep.bound + rep.kappa * 1e-13 * mx / sqrt(cn), "effect too large");
+        CHECKF(rel_err(&f, out) <= rep.bound + rep.kappa * 1e-13 * mx / sqrt(cn),
+               "effect too large");
     }
     fixture_free(&f);
 }

@@ -62,11 +62,13 @@ static void chebyshev_points(void)
         gp_points(0, P, a);
         for (int p = 0; p < P; p++) {
             double ref = -cos((2.0 * p + 1) * GP_PI / (2.0 * P));
-            CHECKF(fabs(a[p] - ref) <= 4 * DBL_EPSILON, "P=%d p=%d %.17g vs %.17g", P, p, a[p], ref);
+            CHECKF(fabs(a[p] - ref) <= 4 * DBL_EPSILON, "P=%d p=%d %.17g vs %.17g", P, p, a[p],
+                   ref);
             if (p) CHECK(a[p] > a[p - 1]);
         }
     }
-    for (int f = 0; f < GP_POINT_FAMILIES; f++) { /* all families: distinct, in [-1, 1], symmetric */
+    for (int f = 0; f < GP_POINT_FAMILIES;
+         f++) { /* all families: distinct, in [-1, 1], symmetric */
         double a[24];
         gp_points(f, 24, a);
         for (int p = 0; p < 24; p++) {
@@ -101,8 +103,10 @@ static void rng_known_answers(void)
 }
 
 static const test_case cases[] = {
-    {"sin_vs_libm", sin_vs_libm},         {"sinh_vs_libm", sinh_vs_libm},
-    {"log_vs_libm", log_vs_libm},         {"chebyshev_points", chebyshev_points},
+    {"sin_vs_libm", sin_vs_libm},
+    {"sinh_vs_libm", sinh_vs_libm},
+    {"log_vs_libm", log_vs_libm},
+    {"chebyshev_points", chebyshev_points},
     {"rng_known_answers", rng_known_answers},
 };
 

@@ -62,7 +62,8 @@ static void singular_values(void)
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) a[i * n + j] = q[i * n + j] * d[j];
     REQUIRE(gp_svd_values(n, n, a, n, sv) == 0);
-    for (int i = 0; i < n; i++) CHECKF(fabs(sv[i] - d[i]) <= 1e-14 * d[0], "sv[%d]=%.17g", i, sv[i]);
+    for (int i = 0; i < n; i++)
+        CHECKF(fabs(sv[i] - d[i]) <= 1e-14 * d[0], "sv[%d]=%.17g", i, sv[i]);
     /* tall matrix */
     double t[8] = {3, 0, 0, 4, 0, 0, 0, 0}; /* 4 x 2: singular values 4, 3 */
     REQUIRE(gp_svd_values(4, 2, t, 2, sv) == 0);

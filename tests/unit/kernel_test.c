@@ -39,7 +39,8 @@ static void bitwise(void)
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
             size_t len = lens[li];
             int nout = 1 + (int)gp_rng_below(&r, 6), nchk = (int)gp_rng_below(&r, 7);
-            double *y[24], *z[8], *o1[8], *o2[8], c[8 * 24], d[8 * 24], res1[8], res2[8], yn[24], zn[8];
+            double *y[24], *z[8], *o1[8], *o2[8], c[8 * 24], d[8 * 24], res1[8], res2[8], yn[24],
+                zn[8];
             for (int k = 0; k < K; k++) {
                 y[k] = malloc(len * sizeof(double));
                 for (size_t l = 0; l < len; l++) y[k][l] = gp_rng_normal(&r);
@@ -60,8 +61,10 @@ static void bitwise(void)
                        (const double *const *)z, res1, yn, zn);
             reference(K, y, len, nout, c, o2, nchk, d, z, res2);
             for (int i = 0; i < nout; i++)
-                CHECKF(memcmp(o1[i], o2[i], len * sizeof(double)) == 0, "K=%d len=%zu out %d", K, len, i);
-            for (int i = 0; i < nchk; i++) CHECKF(res1[i] == res2[i], "K=%d len=%zu res %d", K, len, i);
+                CHECKF(memcmp(o1[i], o2[i], len * sizeof(double)) == 0, "K=%d len=%zu out %d", K,
+                       len, i);
+            for (int i = 0; i < nchk; i++)
+                CHECKF(res1[i] == res2[i], "K=%d len=%zu res %d", K, len, i);
             for (int k = 0; k < K; k++) {
                 double m = 0;
                 for (size_t l = 0; l < len; l++) m = fmax(m, fabs(y[k][l]));
@@ -80,7 +83,8 @@ static void bitwise(void)
 static void non_finite(void)
 {
     size_t len = 37;
-    double y0[37], y1[37], z0[37], z1[37], out[37], c[2] = {1, 1}, d[4] = {1, 1, 1, 1}, res[2], yn[2], zn[2];
+    double y0[37], y1[37], z0[37], z1[37], out[37], c[2] = {1, 1}, d[4] = {1, 1, 1, 1}, res[2],
+                                                    yn[2], zn[2];
     for (size_t l = 0; l < len; l++) y0[l] = y1[l] = z0[l] = z1[l] = 1;
     z0[3] = NAN;
     z1[36] = INFINITY;

@@ -25,7 +25,8 @@ static void good_files(void)
     double d[6] = {1, 2, 3, 4, 5, 6};
     float f[6] = {1.5f, 2, 3, 4, 5, 6.25f};
     gp_rmat m;
-    size_t n = make(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", d, sizeof d);
+    size_t n =
+        make(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", d, sizeof d);
     REQUIRE(gp_npy_parse(buf, n, &m, NULL) == GP_OK);
     CHECK(m.rows == 2 && m.cols == 3 && m.data[5] == 6);
     gp_rmat_free(&m);
@@ -67,21 +68,27 @@ static void bad_files(void)
         {"{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 3), }", 48, GP_EFORMAT, "3-D"},
         {"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", 40, GP_EFORMAT, "bytes"},
         {"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", 47, GP_EFORMAT, "bytes"},
-        {"{'descr': '<f8', 'fortran_order': False, 'shape': (100000000, 100000000), }", 0, GP_ERANGE, "too large"},
-        {"{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999, 1), }", 0, GP_ERANGE, "too large"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (100000000, 100000000), }", 0,
+         GP_ERANGE, "too large"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999, 1), }", 0,
+         GP_ERANGE, "too large"},
         {"{'descr': '<f8', 'shape': (2, 3), }", 48, GP_EFORMAT, "lacks"},
-        {"{'descr': '<f8', 'fortran_order': False, 'shape': (2, x), }", 48, GP_EFORMAT, "malformed"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (2, x), }", 48, GP_EFORMAT,
+         "malformed"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t n = make(buf, t[i].dict, d, t[i].bytes);
         gp_err e = gp_npy_parse(buf, n, &m, &why);
-        CHECKF(e == t[i].want && strstr(why.text, t[i].says), "case %zu: %s %s", i, gp_errname(e), why.text);
+        CHECKF(e == t[i].want && strstr(why.text, t[i].says), "case %zu: %s %s", i, gp_errname(e),
+               why.text);
         CHECK(m.data == NULL);
     }
     CHECK(gp_npy_parse("\x93NUMPX\x01\x00\x00\x00", 10, &m, &why) == GP_EFORMAT);
-    CHECK(gp_npy_parse("\x93NUMPY\x01\x00\xff\xff", 10, &m, &why) == GP_EFORMAT); /* header past end */
+    CHECK(gp_npy_parse("\x93NUMPY\x01\x00\xff\xff", 10, &m, &why) ==
+          GP_EFORMAT); /* header past end */
     CHECK(gp_npy_parse("\x93NUMPY", 6, &m, &why) == GP_EFORMAT);
-    CHECK(gp_npy_read("/nonexistent/x.npy", &m, &why) == GP_EIO && strstr(why.text, "/nonexistent/x.npy"));
+    CHECK(gp_npy_read("/nonexistent/x.npy", &m, &why) == GP_EIO &&
+          strstr(why.text, "/nonexistent/x.npy"));
 }
 
 static const test_case cases[] = {{"good_files", good_files}, {"bad_files", bad_files}};

@@ -48,7 +48,8 @@ static double dist(const double *a, const double *b, size_t n)
 /* Decodes numpy's stacked outputs (P blocks of `blk` rows x B) from the
  * responders in mask and compares with ref. */
 static void check_decode(const gp_code_t *c, gp_dir dir_, gp_rmat outs, size_t rows, size_t cols,
-                         size_t B, gp_rmat ref, uint64_t mask, double wn, double xn, const char *name)
+                         size_t B, gp_rmat ref, uint64_t mask, double wn, double xn,
+                         const char *name)
 {
     const gp_code_info *in = gp_code_info_of(c);
     size_t blk = gp_code_output_rows(c, dir_, rows, cols);
@@ -60,20 +61,27 @@ static void check_decode(const gp_code_t *c, gp_dir dir_, gp_rmat outs, size_t r
     gp_rmat_alloc(&res, ref.rows, B);
     gp_decode_report rep;
     gp_err e = gp_code_decode(c, dir_, rows, cols, B, v, nv, res, &rep, NULL);
-    CHECKF(e == GP_OK, "%s dir=%d mask=%llx: %s", name, dir_, (unsigned long long)mask, gp_errname(e));
+    CHECKF(e == GP_OK, "%s dir=%d mask=%llx: %s", name, dir_, (unsigned long long)mask,
+           gp_errname(e));
     size_t inner = dir_ == GP_FORWARD ? cols : rows;
-    double budget = rep.bound * fro(ref) + fmax(rep.kappa, 1) * 4 * (inner + 32) * U * in->m * in->n * 4 * wn * xn;
+    double budget = rep.bound * fro(ref) +
+                    fmax(rep.kappa, 1) * 4 * (inner + 32) * U * in->m * in->n * 4 * wn * xn;
     double err = dist(res.data, ref.data, ref.rows * B);
     CHECKF(err <= budget, "%s dir=%d: error %.2e > budget %.2e", name, dir_, err, budget);
     gp_rmat_free(&res);
 }
 
-static void layer(const char *name, int P, int m, int n, const char *orient, int family, size_t rows,
-                  size_t cols, size_t B, double alpha)
+static void layer(const char *name, int P, int m, int n, const char *orient, int family,
+                  size_t rows, size_t cols, size_t B, double alpha)
 {
-    gp_code_params pp = {.scheme = GP_SCHEME_GPD, .nodes = P, .m = m, .n = n,
+    gp_code_params pp = {.scheme = GP_SCHEME_GPD,
+                         .nodes = P,
+                         .m = m,
+                         .n = n,
                          .orient = strcmp(orient, "row") == 0 ? GP_ORIENT_ROW : GP_ORIENT_COL,
-                         .points = family, .fixed_points = true, .max_bound = 1.0};
+                         .points = family,
+                         .fixed_points = true,
+                         .max_bound = 1.0};
     gp_code_t *c = NULL;
     gp_msg why;
     gp_err e = gp_code_new(&pp, &c, &why);
@@ -94,7 +102,8 @@ static void layer(const char *name, int P, int m, int n, const char *orient, int
     for (int p = 0; p < P; p++) {
         const double *ref = Wt.data + (size_t)p * br * bc;
         gp_code_encode_weights(c, p, W, wt);
-        CHECKF(dist(wt.data, ref, br * bc) <= 16 * U * m * n * fro(W), "%s: block %d differs", name, p);
+        CHECKF(dist(wt.data, ref, br * bc) <= 16 * U * m * n * fro(W), "%s: block %d differs", name,
+               p);
         /* the coded update applied to numpy's block equals numpy's updated block */
         memcpy(wt.data, ref, br * bc * sizeof(double));
         gp_code_encode_update(c, p, D, X, dt, xt);
@@ -152,7 +161,8 @@ static void matmul(const char *name, int P, int t, int s, int tp, int family, si
     gp_decode_report rep;
     e = gp_gpdmm_decode(c, rows, inner, cols, v, P, res, &rep, NULL);
     CHECKF(e == GP_OK, "%s: %s", name, gp_errname(e));
-    double budget = rep.bound * fro(AB) + fmax(rep.kappa, 1) * 4 * (bi + 32) * U * t * s * tp * 4 * fro(A) * fro(B);
+    double budget = rep.bound * fro(AB) +
+                    fmax(rep.kappa, 1) * 4 * (bi + 32) * U * t * s * tp * 4 * fro(A) * fro(B);
     CHECKF(dist(res.data, AB.data, rows * cols) <= budget, "%s: error %.2e > %.2e", name,
            dist(res.data, AB.data, rows * cols), budget);
     /* one output wrong: corrected */
