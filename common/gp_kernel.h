@@ -26,7 +26,12 @@ void gp_combine(int K, const double *const *y, size_t len, int nout, const doubl
 void gp_project2(const double *y, size_t len, const double *g0, const double *g1, double *s0,
                  double *s1);
 
-/* Name of the instruction set the dispatcher picked ("avx512f", "avx2", "sse2"). */
+/* Name of the kernel gp_combine uses: "avx2" when the CPU has it, else
+ * "generic" (the same source with portable vectors). Both give the same bits. */
 const char *gp_combine_isa(void);
+
+/* Tests: use the named kernel ("avx2", "generic"), or pick automatically
+ * again (NULL). Returns -1 when this CPU cannot run the named kernel. */
+int gp_combine_force(const char *name);
 
 #endif

@@ -30,73 +30,110 @@ static void reference(int K, double *const *y, size_t len, int nout, const doubl
     }
 }
 
+/* Runs gp_combine and the reference on the same data and compares every
+ * bit: outputs, residual maxima, and the norms (exact max |y|, or +Inf when
+ * a NaN or Inf is present). */
+static void compare(const char *what, int K, double *const *y, size_t len, int nout,
+                    const double *c, int nchk, const double *d, double *const *z)
+{
+    double *o1[8] = {0}, *o2[8] = {0}, res1[8], res2[8], yn[24], zn[8];
+    for (int i = 0; i < nout; i++) {
+        o1[i] = malloc(len * sizeof(double));
+        o2[i] = malloc(len * sizeof(double));
+    }
+    gp_combine(K, (const double *const *)y, len, nout, c, o1, nchk, d, (const double *const *)z,
+               res1, yn, zn);
+    reference(K, y, len, nout, c, o2, nchk, d, z, res2);
+    for (int i = 0; i < nout; i++)
+        CHECKF(memcmp(o1[i], o2[i], len * sizeof(double)) == 0, "%s: %s K=%d len=%zu out %d",
+               gp_combine_isa(), what, K, len, i);
+    for (int i = 0; i < nchk; i++)
+        CHECKF(res1[i] == res2[i], "%s: %s K=%d len=%zu res %d: %g vs %g", gp_combine_isa(), what,
+               K, len, i, res1[i], res2[i]);
+    for (int k = 0; k < K + nchk; k++) {
+        const double *v = k < K ? y[k] : z[k - K];
+        double m = 0;
+        int bad = 0;
+        for (size_t l = 0; l < len; l++) {
+            m = fmax(m, fabs(v[l]));
+            bad |= !isfinite(v[l]);
+        }
+        double got = k < K ? yn[k] : zn[k - K];
+        CHECKF(got == (bad ? INFINITY : m), "%s: %s norm %d: %g vs %g", gp_combine_isa(), what, k,
+               got, bad ? INFINITY : m);
+    }
+    for (int i = 0; i < nout; i++) {
+        free(o1[i]);
+        free(o2[i]);
+    }
+}
+
+/* Every kernel this CPU can run. */
+static const char *const kernels[] = {"generic", "avx2"};
+
 static void bitwise(void)
 {
-    gp_rng r;
-    gp_rng_seed(&r, 5);
-    const size_t lens[] = {1, 7, 8, 9, 511, 512, 513, 1031, 4096};
-    for (int K = 1; K <= 24; K += (K < 8 ? 1 : 5))
-        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
-            size_t len = lens[li];
-            int nout = 1 + (int)gp_rng_below(&r, 6), nchk = (int)gp_rng_below(&r, 7);
-            double *y[24], *z[8], *o1[8], *o2[8], c[8 * 24], d[8 * 24], res1[8], res2[8], yn[24],
-                zn[8];
-            for (int k = 0; k < K; k++) {
-                y[k] = malloc(len * sizeof(double));
-                for (size_t l = 0; l < len; l++) y[k][l] = gp_rng_normal(&r);
-            }
-            for (int i = 0; i < nout; i++) {
-                o1[i] = malloc(len * sizeof(double));
-                o2[i] = malloc(len * sizeof(double));
-            }
-            for (int i = 0; i < nchk; i++) {
-                z[i] = malloc(len * sizeof(double));
-                for (size_t l = 0; l < len; l++) z[i][l] = gp_rng_normal(&r);
-            }
-            for (int i = 0; i < 8 * 24; i++) {
-                c[i] = gp_rng_normal(&r);
-                d[i] = gp_rng_normal(&r);
-            }
-            gp_combine(K, (const double *const *)y, len, nout, c, o1, nchk, d,
-                       (const double *const *)z, res1, yn, zn);
-            reference(K, y, len, nout, c, o2, nchk, d, z, res2);
-            for (int i = 0; i < nout; i++)
-                CHECKF(memcmp(o1[i], o2[i], len * sizeof(double)) == 0, "K=%d len=%zu out %d", K,
-                       len, i);
-            for (int i = 0; i < nchk; i++)
-                CHECKF(res1[i] == res2[i], "K=%d len=%zu res %d", K, len, i);
-            for (int k = 0; k < K; k++) {
-                double m = 0;
-                for (size_t l = 0; l < len; l++) m = fmax(m, fabs(y[k][l]));
-                CHECK(yn[k] == m);
-                free(y[k]);
-            }
-            for (int i = 0; i < nout; i++) {
-                free(o1[i]);
-                free(o2[i]);
-            }
-            for (int i = 0; i < nchk; i++) free(z[i]);
+    for (int ki = 0; ki < 2; ki++) {
+        if (gp_combine_force(kernels[ki]) != 0) {
+            printf("  %s: not supported here\n", kernels[ki]);
+            continue;
         }
+        gp_rng r;
+        gp_rng_seed(&r, 5);
+        const size_t lens[] = {1, 7, 8, 9, 511, 512, 513, 1031, 4096};
+        for (int K = 1; K <= 24; K += (K < 8 ? 1 : 5))
+            for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+                size_t len = lens[li];
+                int nout = 1 + (int)gp_rng_below(&r, 6), nchk = (int)gp_rng_below(&r, 7);
+                double *y[24], *z[8], c[8 * 24], d[8 * 24];
+                for (int k = 0; k < K; k++) {
+                    y[k] = malloc(len * sizeof(double));
+                    for (size_t l = 0; l < len; l++) y[k][l] = gp_rng_normal(&r);
+                }
+                for (int i = 0; i < nchk; i++) {
+                    z[i] = malloc(len * sizeof(double));
+                    for (size_t l = 0; l < len; l++) z[i][l] = gp_rng_normal(&r);
+                }
+                for (int i = 0; i < 8 * 24; i++) {
+                    c[i] = gp_rng_normal(&r);
+                    d[i] = gp_rng_normal(&r);
+                }
+                compare("random", K, y, len, nout, c, nchk, d, z);
+                for (int k = 0; k < K; k++) free(y[k]);
+                for (int i = 0; i < nchk; i++) free(z[i]);
+            }
+        printf("  %s: bitwise equal to the scalar reference\n", kernels[ki]);
+    }
+    gp_combine_force(NULL);
     printf("  dispatched to %s\n", gp_combine_isa());
 }
 
+/* NaN and Inf anywhere, sums that overflow, and values so large that only
+ * the quick screen for NaN overflows: each kernel against the reference. */
 static void non_finite(void)
 {
-    size_t len = 37;
-    double y0[37], y1[37], z0[37], z1[37], out[37], c[2] = {1, 1}, d[4] = {1, 1, 1, 1}, res[2],
-                                                    yn[2], zn[2];
-    for (size_t l = 0; l < len; l++) y0[l] = y1[l] = z0[l] = z1[l] = 1;
-    z0[3] = NAN;
-    z1[36] = INFINITY;
-    const double *y[2] = {y0, y1}, *z[2] = {z0, z1};
-    double *o[1] = {out};
-    gp_combine(2, y, len, 1, c, o, 2, d, z, res, yn, zn);
-    CHECK(isinf(res[0]) && isinf(res[1]) && isinf(zn[0]) && isinf(zn[1]) && yn[0] == 1);
-    y1[20] = NAN;
-    z0[3] = 2;
-    z1[36] = 2;
-    gp_combine(2, y, len, 1, c, o, 2, d, z, res, yn, zn);
-    CHECK(isinf(yn[1]) && isinf(res[0]) && isinf(res[1]));
+    enum { LEN = 2100 }; /* three tiles, the last one short */
+    static double buf[5][LEN];
+    double *y[2] = {buf[0], buf[1]}, *z[2] = {buf[2], buf[3]};
+    double c[2] = {1, 1}, d[4] = {1, 1, 1, 1}, small[4] = {1e-12, 1e-12, 1e-12, 1e-12};
+    for (int ki = 0; ki < 2; ki++) {
+        if (gp_combine_force(kernels[ki]) != 0) continue;
+        size_t spots[] = {3, 517, 1024, 2047, 2099};
+        for (size_t si = 0; si < sizeof spots / sizeof spots[0]; si++)
+            for (int which = 0; which < 4; which++)
+                for (int kind = 0; kind < 2; kind++) {
+                    for (int v = 0; v < 4; v++)
+                        for (size_t l = 0; l < LEN; l++) buf[v][l] = 1;
+                    buf[which][spots[si]] = kind ? INFINITY : -NAN;
+                    compare("non-finite", 2, y, LEN, 1, c, 2, d, z);
+                }
+        for (int v = 0; v < 4; v++) /* finite, but y0 + y1 overflows */
+            for (size_t l = 0; l < LEN; l++) buf[v][l] = 1.5e308;
+        compare("overflowing sum", 2, y, LEN, 1, c, 2, d, z);
+        /* finite, sums fine (1e-12 * 1.5e308), only the NaN screen overflows */
+        compare("large values", 2, y, LEN, 1, small, 2, small, z);
+    }
+    gp_combine_force(NULL);
 }
 
 static const test_case cases[] = {{"bitwise", bitwise}, {"non_finite", non_finite}};

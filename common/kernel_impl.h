@@ -1,0 +1,188 @@
+/* kernel_impl.h - the body of gp_combine, compiled once per instruction set.
+ *
+ * kernel.c includes this file several times, each time with
+ *   KFN(name)   the function name with the instruction set's suffix
+ *   KTARGET     the target attribute of that instruction set (or nothing)
+ *   VMAX(a, m)  lanewise maximum of two vectors of non-negative finite values
+ * defined. Everything else (the order of every multiply and add) is the same
+ * in each copy, so each produces the same bits.
+ */
+
+/* max |v[k][l]| over [l0, l1) into nrm[k]; returns nonzero when the tile may
+ * hold a NaN or Inf: the plain sum of the values is NaN or Inf whenever one
+ * of them is, and otherwise only when the sum overflows, which the caller
+ * settles with an exact scalar scan. */
+static inline __attribute__((always_inline)) KTARGET int
+KFN(norms)(int n, const double *const *v, size_t l0, size_t l1, double *nrm)
+{
+    int suspect = 0;
+    for (int k = 0; k < n; k++) {
+        const double *p = v[k];
+        v4d m0 = {0}, m1 = {0}, m2 = {0}, m3 = {0}, s0 = {0};
+        size_t l = l0;
+        for (; l + 16 <= l1; l += 16) {
+            v4d x0 = load4(p + l), x1 = load4(p + l + 4), x2 = load4(p + l + 8),
+                x3 = load4(p + l + 12);
+            m0 = VMAX(abs4(x0), m0);
+            m1 = VMAX(abs4(x1), m1);
+            m2 = VMAX(abs4(x2), m2);
+            m3 = VMAX(abs4(x3), m3);
+            s0 = s0 + ((x0 + x1) + (x2 + x3)); /* one add per iteration on the chain */
+        }
+        m0 = VMAX(VMAX(m1, m0), VMAX(m3, m2));
+        double m = nrm[k], s = (s0[0] + s0[1]) + (s0[2] + s0[3]);
+        for (int i = 0; i < 4; i++)
+            if (m0[i] > m) m = m0[i];
+        for (; l < l1; l++) {
+            double a = fabs(p[l]);
+            if (a > m) m = a;
+            s += p[l];
+        }
+        nrm[k] = m;
+        suspect |= !(fabs(s) <= DBL_MAX);
+    }
+    return suspect;
+}
+
+/* NR rows (a constant after inlining), the first NO of them outputs
+ * (o[r][l] = the sum), the rest checks (mxr[r] = max |z[r][l] - sum|), over
+ * elements [l0, l1) of a tile. cb[k * NR + r] is the coefficient of y[k] in
+ * row r. The caller has made sure no sum or residual in this tile can be NaN
+ * or Inf. */
+static inline __attribute__((always_inline)) KTARGET void
+KFN(blockn)(const int NR, const int NO, int K, const double *const *y, size_t l0, size_t l1,
+            const double *cb, double *const *o, const double *const *z, double *mxr)
+{
+    size_t v1 = l0 + (l1 - l0) / 8 * 8;
+    v4d m[RB] = {{0}};
+    for (size_t l = l0; l < v1; l += 8) {
+        v4d a[RB], b[RB];
+        v4d y0 = load4(y[0] + l), y1 = load4(y[0] + l + 4);
+        for (int r = 0; r < NR; r++) {
+            a[r] = y0 * cb[r];
+            b[r] = y1 * cb[r];
+        }
+        for (int k = 1; k < K; k++) {
+            const double *ck = cb + k * NR;
+            y0 = load4(y[k] + l);
+            y1 = load4(y[k] + l + 4);
+            for (int r = 0; r < NR; r++) {
+                double cc = ck[r];
+                a[r] = a[r] + y0 * cc;
+                b[r] = b[r] + y1 * cc;
+            }
+        }
+        for (int r = 0; r < NO; r++) {
+            store4(o[r] + l, a[r]);
+            store4(o[r] + l + 4, b[r]);
+        }
+        for (int r = NO; r < NR; r++) {
+            v4d d0 = abs4(load4(z[r] + l) - a[r]), d1 = abs4(load4(z[r] + l + 4) - b[r]);
+            m[r] = VMAX(VMAX(d1, d0), m[r]);
+        }
+    }
+    for (int r = NO; r < NR; r++)
+        for (int i = 0; i < 4; i++)
+            if (m[r][i] > mxr[r]) mxr[r] = m[r][i];
+    for (size_t l = v1; l < l1; l++)
+        for (int r = 0; r < NR; r++) {
+            double sum = cb[r] * y[0][l];
+            for (int k = 1; k < K; k++) sum = sum + cb[k * NR + r] * y[k][l];
+            if (r < NO) {
+                o[r][l] = sum;
+            } else {
+                double a = fabs(z[r][l] - sum);
+                if (a > mxr[r]) mxr[r] = a;
+            }
+        }
+}
+
+#define KCASE(nr, no)                                                                              \
+    case (nr)*8 + (no):                                                                            \
+        KFN(blockn)(nr, no, K, y, l0, l1, cb, o, z, mxr);                                          \
+        break;
+
+static KTARGET void KFN(block)(int nr, int no, int K, const double *const *y, size_t l0, size_t l1,
+                               const double *cb, double *const *o, const double *const *z,
+                               double *mxr)
+{
+    switch (nr * 8 + no) {
+        KCASE(1, 0)
+        KCASE(1, 1) KCASE(2, 0) KCASE(2, 1) KCASE(2, 2) KCASE(3, 0) KCASE(3, 1) KCASE(3, 2)
+            KCASE(3, 3) KCASE(4, 0) KCASE(4, 1) KCASE(4, 2) KCASE(4, 3) KCASE(4, 4) KCASE(5, 0)
+                KCASE(5, 1) KCASE(5, 2) KCASE(5, 3) KCASE(5, 4) KCASE(5, 5) KCASE(6, 0) KCASE(6, 1)
+                    KCASE(6, 2) KCASE(6, 3) KCASE(6, 4) KCASE(6, 5) KCASE(6, 6)
+    }
+}
+#undef KCASE
+
+static KTARGET void KFN(combine)(int K, const double *const *y, size_t len, int nout,
+                                 const double *c, double *const *out, int nchk, const double *d,
+                                 const double *const *z, double *res, double *ynorm, double *znorm)
+{
+    int ybad[GP_KMAX] = {0}, zbad[GP_KMAX] = {0}, rbad[GP_KMAX] = {0};
+    double rmax[GP_KMAX] = {0};
+    int nrow = nout + nchk;
+    const double *cr[2 * GP_KMAX], *zr[2 * GP_KMAX];
+    double *orow[2 * GP_KMAX];
+    for (int r = 0; r < nrow; r++) { /* outputs first, then checks */
+        cr[r] = r < nout ? c + (size_t)r * K : d + (size_t)(r - nout) * K;
+        orow[r] = r < nout ? out[r] : NULL;
+        zr[r] = r < nout ? NULL : z[r - nout];
+    }
+    /* largest coefficient sum over the rows, for the overflow test */
+    double csum = 0;
+    for (int r = 0; r < nrow; r++) {
+        double s = 0;
+        for (int k = 0; k < K; k++) s += fabs(cr[r][k]);
+        if (s > csum) csum = s;
+    }
+    for (int k = 0; k < K; k++) ynorm[k] = 0;
+    for (int r = 0; r < nchk; r++) znorm[r] = 0;
+
+    double cb[GP_KMAX * RB];
+    for (size_t t0 = 0; t0 < len; t0 += TILE) {
+        size_t t1 = t0 + TILE < len ? t0 + TILE : len;
+        double tn[GP_KMAX], zn[GP_KMAX];
+        for (int k = 0; k < K; k++) tn[k] = 0;
+        for (int r = 0; r < nchk; r++) zn[r] = 0;
+        int suspect = KFN(norms)(K, y, t0, t1, tn);
+        suspect |= KFN(norms)(nchk, z, t0, t1, zn);
+        if (suspect) { /* settle it exactly */
+            for (int k = 0; k < K; k++) ybad[k] |= norms_exact(y[k], t0, t1, &tn[k]);
+            for (int r = 0; r < nchk; r++) zbad[r] |= norms_exact(z[r], t0, t1, &zn[r]);
+        }
+        double ymax = 0, zmax = 0;
+        for (int k = 0; k < K; k++) {
+            if (tn[k] > ynorm[k]) ynorm[k] = tn[k];
+            if (tn[k] > ymax) ymax = tn[k];
+        }
+        for (int r = 0; r < nchk; r++) {
+            if (zn[r] > znorm[r]) znorm[r] = zn[r];
+            if (zn[r] > zmax) zmax = zn[r];
+        }
+        /* |sum| <= csum * ymax, so nothing can overflow below this */
+        if (suspect || !(csum * ymax + zmax < 0x1p1000)) {
+            tile_scalar(K, y, t0, t1, nout, c, out, nchk, d, z, rmax, rbad);
+            continue;
+        }
+        for (int r0 = 0; r0 < nrow; r0 += RB) {
+            int nr = nrow - r0 < RB ? nrow - r0 : RB, no = nout - r0;
+            no = no < 0 ? 0 : no > nr ? nr : no;
+            for (int k = 0; k < K; k++)
+                for (int r = 0; r < nr; r++) cb[k * nr + r] = cr[r0 + r][k];
+            double bm[RB];
+            for (int r = 0; r < nr; r++) bm[r] = 0;
+            KFN(block)(nr, no, K, y, t0, t1, cb, orow + r0, zr + r0, bm);
+            for (int r = no; r < nr; r++)
+                if (bm[r] > rmax[r0 + r - nout]) rmax[r0 + r - nout] = bm[r];
+        }
+    }
+    for (int k = 0; k < K; k++)
+        if (ybad[k]) ynorm[k] = INFINITY;
+    for (int r = 0; r < nchk; r++) {
+        res[r] = rmax[r];
+        if (zbad[r]) znorm[r] = INFINITY;
+        if (rbad[r] || zbad[r]) res[r] = INFINITY;
+    }
+}
