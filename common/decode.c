@@ -38,7 +38,8 @@ typedef struct ctx {
     int n, K;
     int node[MAXN];        /* node id at sorted position i */
     const double *y[MAXN]; /* output at position i */
-    double ninf[MAXN];     /* max |y|, +Inf when not finite */
+    double ninf[MAXN];     /* max |y| or a bound on it, +Inf when not finite */
+    bool nexact[MAXN];     /* ninf is max |y| itself */
     bool projected;
     double pz[2][MAXN]; /* projections */
     double g1[2];       /* sum |g| of each projection vector */
@@ -282,9 +283,11 @@ static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_ms
     ps->base_finite = true;
     for (int k = 0; k < K; k++) {
         c->ninf[base[k]] = yn[k];
+        c->nexact[base[k]] = true;
         if (isinf(yn[k])) ps->base_finite = false;
     }
-    for (int r = 0; r < nchk; r++) c->ninf[chk[r]] = zn[r];
+    for (int r = 0; r < nchk; r++) /* the kernel bounds the others' norms */
+        if (!c->nexact[chk[r]]) c->ninf[chk[r]] = zn[r];
     memset(ps->res, 0, sizeof ps->res);
     memset(ps->tol, 0, sizeof ps->tol);
     for (int r = 0; r < nchk; r++) ps->res[chk[r]] = res[r];
@@ -293,7 +296,7 @@ static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_ms
     if (ps->base_finite)
         for (int r = 0; r < nchk; r++) {
             const double *d = D + (size_t)(nout + r) * K;
-            double s = zn[r];
+            double s = c->ninf[chk[r]];
             for (int k = 0; k < K; k++) s += fabs(d[k]) * yn[k];
             double tol = eta * s;
             ps->tol[chk[r]] = tol;
@@ -1027,6 +1030,12 @@ gp_err gp_decode(const gp_decode_req *rq, gp_decode_report *rep, gp_msg *why)
         err = detected(rep, c, all, why, "a non-finite output and no redundancy");
         goto out;
     }
+    /* From here on tolerances use every output's own norm, not a bound. */
+    for (int i = 0; i < n; i++)
+        if (!c->nexact[i]) {
+            c->ninf[i] = gp_maxabs(c->y[i], rq->len);
+            c->nexact[i] = true;
+        }
     uint64_t avail = 0;
     for (int i = 0; i < n; i++)
         if (isfinite(c->ninf[i])) avail |= 1ull << i;

@@ -4,6 +4,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -38,6 +39,28 @@ static inline __attribute__((always_inline)) v4d max4(v4d a, v4d m) /* ignores N
 {
     v4l gt = a > m;
     return (v4d)(((v4l)a & gt) | ((v4l)m & ~gt));
+}
+
+/* Maxima of non-negative values (|x|, sign bit clear) by their bits read as
+ * integers: the same order as the numbers for finite values and Inf, with
+ * NaN above everything, so a NaN or Inf anywhere shows in the maximum. */
+static inline __attribute__((always_inline)) v4d maxo4(v4d a, v4d m)
+{
+    v4l gt = (v4l)a > (v4l)m;
+    return (v4d)(((v4l)a & gt) | ((v4l)m & ~gt));
+}
+
+static inline double maxo(double a, double m)
+{
+    int64_t ia, im;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&im, &m, sizeof im);
+    return ia > im ? a : m;
+}
+
+static inline double hmaxo(v4d v)
+{
+    return maxo(maxo(v[0], v[1]), maxo(v[2], v[3]));
 }
 
 /* Scalar version with exactly the same order of operations. */
@@ -131,6 +154,14 @@ void gp_combine(int K, const double *const *y, size_t len, int nout, const doubl
     if (isa() == 1) fn = combine_avx2;
 #endif
     fn(K, y, len, nout, c, out, nchk, d, z, res, ynorm, znorm);
+}
+
+double gp_maxabs(const double *y, size_t len)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (isa() == 1) return maxabs_avx2(y, len);
+#endif
+    return maxabs_generic(y, len);
 }
 
 int gp_combine_force(const char *name)

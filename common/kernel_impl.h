@@ -11,7 +11,8 @@
 /* max |v[k][l]| over [l0, l1) into nrm[k]; returns nonzero when the tile may
  * hold a NaN or Inf: the plain sum of the values is NaN or Inf whenever one
  * of them is, and otherwise only when the sum overflows, which the caller
- * settles with an exact scalar scan. */
+ * settles with an exact scalar scan. Only needed when there are no check
+ * rows, whose residuals would show a NaN or Inf. */
 static inline __attribute__((always_inline)) KTARGET int
 KFN(norms)(int n, const double *const *v, size_t l0, size_t l1, double *nrm)
 {
@@ -45,19 +46,20 @@ KFN(norms)(int n, const double *const *v, size_t l0, size_t l1, double *nrm)
 }
 
 /* NR rows (a constant after inlining), the first NO of them outputs
- * (o[r][l] = the sum), the rest checks (mxr[r] = max |z[r][l] - sum|), over
- * elements [l0, l1) of a tile. cb[k * NR + r] is the coefficient of y[k] in
- * row r. The caller has made sure no sum or residual in this tile can be NaN
- * or Inf. */
+ * (o[r][l] = the sum), the rest checks, over elements [l0, l1) of a tile.
+ * cb[k * NR + r] is the coefficient of y[k] in row r. Into lanewise
+ * accumulators: mr[r] gets max |z[r][l] - sum| of each check row (by maxo4,
+ * so a NaN or Inf there stays), and, when wy, ny[k] gets max |y[k][l]| (a
+ * NaN there may be lost, but it makes every sum NaN, so every residual). */
 static inline __attribute__((always_inline)) KTARGET void
 KFN(blockn)(const int NR, const int NO, int K, const double *const *y, size_t l0, size_t l1,
-            const double *cb, double *const *o, const double *const *z, double *mxr)
+            const double *cb, double *const *o, const double *const *z, v4d *mr, bool wy, v4d *ny)
 {
     size_t v1 = l0 + (l1 - l0) / 8 * 8;
-    v4d m[RB] = {{0}};
     for (size_t l = l0; l < v1; l += 8) {
         v4d a[RB], b[RB];
         v4d y0 = load4(y[0] + l), y1 = load4(y[0] + l + 4);
+        if (wy) ny[0] = VMAX(VMAX(abs4(y0), abs4(y1)), ny[0]);
         for (int r = 0; r < NR; r++) {
             a[r] = y0 * cb[r];
             b[r] = y1 * cb[r];
@@ -66,6 +68,7 @@ KFN(blockn)(const int NR, const int NO, int K, const double *const *y, size_t l0
             const double *ck = cb + k * NR;
             y0 = load4(y[k] + l);
             y1 = load4(y[k] + l + 4);
+            if (wy) ny[k] = VMAX(VMAX(abs4(y0), abs4(y1)), ny[k]);
             for (int r = 0; r < NR; r++) {
                 double cc = ck[r];
                 a[r] = a[r] + y0 * cc;
@@ -78,40 +81,40 @@ KFN(blockn)(const int NR, const int NO, int K, const double *const *y, size_t l0
         }
         for (int r = NO; r < NR; r++) {
             v4d d0 = abs4(load4(z[r] + l) - a[r]), d1 = abs4(load4(z[r] + l + 4) - b[r]);
-            m[r] = VMAX(VMAX(d1, d0), m[r]);
+            mr[r] = maxo4(maxo4(d1, d0), mr[r]);
         }
     }
-    for (int r = NO; r < NR; r++)
-        for (int i = 0; i < 4; i++)
-            if (m[r][i] > mxr[r]) mxr[r] = m[r][i];
-    for (size_t l = v1; l < l1; l++)
+    for (size_t l = v1; l < l1; l++) {
         for (int r = 0; r < NR; r++) {
             double sum = cb[r] * y[0][l];
             for (int k = 1; k < K; k++) sum = sum + cb[k * NR + r] * y[k][l];
-            if (r < NO) {
+            if (r < NO)
                 o[r][l] = sum;
-            } else {
-                double a = fabs(z[r][l] - sum);
-                if (a > mxr[r]) mxr[r] = a;
-            }
+            else
+                mr[r][0] = maxo(fabs(z[r][l] - sum), mr[r][0]);
         }
+        if (wy)
+            for (int k = 0; k < K; k++) ny[k][0] = maxo(fabs(y[k][l]), ny[k][0]);
+    }
 }
 
 #define KCASE(nr, no)                                                                              \
     case (nr)*8 + (no):                                                                            \
-        KFN(blockn)(nr, no, K, y, l0, l1, cb, o, z, mxr);                                          \
+        KFN(blockn)(nr, no, K, y, l0, l1, cb, o, z, mr, wy, ny);                                   \
         break;
 
 static KTARGET void KFN(block)(int nr, int no, int K, const double *const *y, size_t l0, size_t l1,
-                               const double *cb, double *const *o, const double *const *z,
-                               double *mxr)
+                               const double *cb, double *const *o, const double *const *z, v4d *mr,
+                               bool wy, v4d *ny)
 {
     switch (nr * 8 + no) {
         KCASE(1, 0)
-        KCASE(1, 1) KCASE(2, 0) KCASE(2, 1) KCASE(2, 2) KCASE(3, 0) KCASE(3, 1) KCASE(3, 2)
-            KCASE(3, 3) KCASE(4, 0) KCASE(4, 1) KCASE(4, 2) KCASE(4, 3) KCASE(4, 4) KCASE(5, 0)
-                KCASE(5, 1) KCASE(5, 2) KCASE(5, 3) KCASE(5, 4) KCASE(5, 5) KCASE(6, 0) KCASE(6, 1)
-                    KCASE(6, 2) KCASE(6, 3) KCASE(6, 4) KCASE(6, 5) KCASE(6, 6)
+        KCASE(1, 1)
+        KCASE(2, 0)
+        KCASE(2, 1) KCASE(2, 2) KCASE(3, 0) KCASE(3, 1) KCASE(3, 2) KCASE(3, 3) KCASE(4, 0)
+            KCASE(4, 1) KCASE(4, 2) KCASE(4, 3) KCASE(4, 4) KCASE(5, 0) KCASE(5, 1) KCASE(5, 2)
+                KCASE(5, 3) KCASE(5, 4) KCASE(5, 5) KCASE(6, 0) KCASE(6, 1) KCASE(6, 2) KCASE(6, 3)
+                    KCASE(6, 4) KCASE(6, 5) KCASE(6, 6)
     }
 }
 #undef KCASE
@@ -130,53 +133,53 @@ static KTARGET void KFN(combine)(int K, const double *const *y, size_t len, int 
         orow[r] = r < nout ? out[r] : NULL;
         zr[r] = r < nout ? NULL : z[r - nout];
     }
-    /* largest coefficient sum over the rows, for the overflow test */
-    double csum = 0;
-    for (int r = 0; r < nrow; r++) {
-        double s = 0;
-        for (int k = 0; k < K; k++) s += fabs(cr[r][k]);
-        if (s > csum) csum = s;
-    }
     for (int k = 0; k < K; k++) ynorm[k] = 0;
     for (int r = 0; r < nchk; r++) znorm[r] = 0;
 
     double cb[GP_KMAX * RB];
+    v4d ny[GP_KMAX], mr[RB];
     for (size_t t0 = 0; t0 < len; t0 += TILE) {
         size_t t1 = t0 + TILE < len ? t0 + TILE : len;
-        double tn[GP_KMAX], zn[GP_KMAX];
-        for (int k = 0; k < K; k++) tn[k] = 0;
-        for (int r = 0; r < nchk; r++) zn[r] = 0;
-        int suspect = KFN(norms)(K, y, t0, t1, tn);
-        suspect |= KFN(norms)(nchk, z, t0, t1, zn);
-        if (suspect) { /* settle it exactly */
-            for (int k = 0; k < K; k++) ybad[k] |= norms_exact(y[k], t0, t1, &tn[k]);
-            for (int r = 0; r < nchk; r++) zbad[r] |= norms_exact(z[r], t0, t1, &zn[r]);
-        }
-        double ymax = 0, zmax = 0;
-        for (int k = 0; k < K; k++) {
-            if (tn[k] > ynorm[k]) ynorm[k] = tn[k];
-            if (tn[k] > ymax) ymax = tn[k];
-        }
-        for (int r = 0; r < nchk; r++) {
-            if (zn[r] > znorm[r]) znorm[r] = zn[r];
-            if (zn[r] > zmax) zmax = zn[r];
-        }
-        /* |sum| <= csum * ymax, so nothing can overflow below this */
-        if (suspect || !(csum * ymax + zmax < 0x1p1000)) {
-            tile_scalar(K, y, t0, t1, nout, c, out, nchk, d, z, rmax, rbad);
-            continue;
-        }
+        double tn[GP_KMAX], bm[GP_KMAX];
+        for (int k = 0; k < K; k++) ny[k] = (v4d){0};
         for (int r0 = 0; r0 < nrow; r0 += RB) {
             int nr = nrow - r0 < RB ? nrow - r0 : RB, no = nout - r0;
             no = no < 0 ? 0 : no > nr ? nr : no;
             for (int k = 0; k < K; k++)
                 for (int r = 0; r < nr; r++) cb[k * nr + r] = cr[r0 + r][k];
-            double bm[RB];
-            for (int r = 0; r < nr; r++) bm[r] = 0;
-            KFN(block)(nr, no, K, y, t0, t1, cb, orow + r0, zr + r0, bm);
-            for (int r = no; r < nr; r++)
-                if (bm[r] > rmax[r0 + r - nout]) rmax[r0 + r - nout] = bm[r];
+            for (int r = 0; r < nr; r++) mr[r] = (v4d){0};
+            KFN(block)(nr, no, K, y, t0, t1, cb, orow + r0, zr + r0, mr, r0 == 0 && nchk > 0, ny);
+            for (int r = no; r < nr; r++) bm[r0 + r - nout] = hmaxo(mr[r]);
         }
+        int suspect = 0;
+        if (nchk > 0) { /* a NaN or Inf anywhere, or an overflow, shows in the residuals */
+            for (int k = 0; k < K; k++) tn[k] = hmaxo(ny[k]);
+            for (int r = 0; r < nchk; r++) suspect |= !(bm[r] <= DBL_MAX);
+        } else {
+            for (int k = 0; k < K; k++) tn[k] = 0;
+            suspect = KFN(norms)(K, y, t0, t1, tn);
+        }
+        if (suspect) { /* settle the tile with plain loops that test every value */
+            double zn;
+            for (int k = 0; k < K; k++) ybad[k] |= norms_exact(y[k], t0, t1, &tn[k]);
+            for (int r = 0; r < nchk; r++) {
+                zbad[r] |= norms_exact(z[r], t0, t1, &zn);
+                if (zn > znorm[r]) znorm[r] = zn;
+            }
+            tile_scalar(K, y, t0, t1, nout, c, out, nchk, d, z, rmax, rbad);
+        } else {
+            /* |z| <= |z - sum| + |sum| and |sum| <= sum_k |d_k| max|y_k| up to
+             * the rounding of K terms, far below the 2^-40 allowed here */
+            for (int r = 0; r < nchk; r++) {
+                double s = 0;
+                for (int k = 0; k < K; k++) s += fabs(d[(size_t)r * K + k]) * tn[k];
+                s = s * (1 + 0x1p-40) + bm[r];
+                if (s > znorm[r]) znorm[r] = s;
+                if (bm[r] > rmax[r]) rmax[r] = bm[r];
+            }
+        }
+        for (int k = 0; k < K; k++)
+            if (tn[k] > ynorm[k]) ynorm[k] = tn[k];
     }
     for (int k = 0; k < K; k++)
         if (ybad[k]) ynorm[k] = INFINITY;
@@ -184,5 +187,13 @@ static KTARGET void KFN(combine)(int K, const double *const *y, size_t len, int 
         res[r] = rmax[r];
         if (zbad[r]) znorm[r] = INFINITY;
         if (rbad[r] || zbad[r]) res[r] = INFINITY;
+        if (!(znorm[r] <= DBL_MAX) && !zbad[r]) znorm[r] = DBL_MAX; /* the bound overflowed */
     }
+}
+
+static KTARGET double KFN(maxabs)(const double *y, size_t len)
+{
+    double m = 0;
+    if (KFN(norms)(1, &y, 0, len, &m) && norms_exact(y, 0, len, &m)) return INFINITY;
+    return m;
 }
