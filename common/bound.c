@@ -30,16 +30,6 @@ static uint64_t rows_mask(const int *rows, int K)
     return m;
 }
 
-static bool next_comb(int *a, int K, int n)
-{
-    int i = K - 1;
-    while (i >= 0 && a[i] == n - K + i) i--;
-    if (i < 0) return false;
-    a[i]++;
-    for (int j = i + 1; j < K; j++) a[j] = a[j - 1] + 1;
-    return true;
-}
-
 static double binom(int n, int k)
 {
     double r = 1;
@@ -139,7 +129,7 @@ gp_err gp_bound_worst(const double *G, int P, int K, double kappa_limit, gp_wors
                     break;
                 }
             }
-        } while (next_comb(rows, K, P));
+        } while (gp_next_subset(rows, K, P));
     }
     out->kappa = kmax;
     out->subset = arg;

@@ -600,16 +600,6 @@ static bool dd_search(search *s)
     return found;
 }
 
-static bool next_comb(int *a, int K, int n)
-{
-    int i = K - 1;
-    while (i >= 0 && a[i] == n - K + i) i--;
-    if (i < 0) return false;
-    a[i]++;
-    for (int j = i + 1; j < K; j++) a[j] = a[j - 1] + 1;
-    return true;
-}
-
 /* General codes: every base B, then every larger q, as the set B + {q}. */
 static bool base_search(search *s)
 {
@@ -634,7 +624,7 @@ static bool base_search(search *s)
             if (nb + (int)(s->bad >> q & 1) < s->need) continue;
             if (proj_agrees(c, f, q)) found = on_candidate(s, base_mask(base, K) | 1ull << q);
         }
-    } while (!found && next_comb(idx, K, m));
+    } while (!found && gp_next_subset(idx, K, m));
     free(f);
     return found;
 }

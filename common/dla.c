@@ -165,3 +165,13 @@ out:
     free(used);
     return nsel;
 }
+
+bool gp_next_subset(int *a, int k, int n)
+{
+    int i = k - 1;
+    while (i >= 0 && a[i] == n - k + i) i--;
+    if (i < 0) return false;
+    a[i]++;
+    for (int j = i + 1; j < k; j++) a[j] = a[j - 1] + 1;
+    return true;
+}

@@ -111,10 +111,11 @@ static KTARGET void KFN(block)(int nr, int no, int K, const double *const *y, si
         KCASE(1, 0)
         KCASE(1, 1)
         KCASE(2, 0)
-        KCASE(2, 1) KCASE(2, 2) KCASE(3, 0) KCASE(3, 1) KCASE(3, 2) KCASE(3, 3) KCASE(4, 0)
-            KCASE(4, 1) KCASE(4, 2) KCASE(4, 3) KCASE(4, 4) KCASE(5, 0) KCASE(5, 1) KCASE(5, 2)
-                KCASE(5, 3) KCASE(5, 4) KCASE(5, 5) KCASE(6, 0) KCASE(6, 1) KCASE(6, 2) KCASE(6, 3)
-                    KCASE(6, 4) KCASE(6, 5) KCASE(6, 6)
+        KCASE(2, 1)
+        KCASE(2, 2) KCASE(3, 0) KCASE(3, 1) KCASE(3, 2) KCASE(3, 3) KCASE(4, 0) KCASE(4, 1)
+            KCASE(4, 2) KCASE(4, 3) KCASE(4, 4) KCASE(5, 0) KCASE(5, 1) KCASE(5, 2) KCASE(5, 3)
+                KCASE(5, 4) KCASE(5, 5) KCASE(6, 0) KCASE(6, 1) KCASE(6, 2) KCASE(6, 3) KCASE(6, 4)
+                    KCASE(6, 5) KCASE(6, 6)
     }
 }
 #undef KCASE

@@ -84,11 +84,36 @@ static void row_selection(void)
     CHECK(gp_select_rows(2, dup, 2, c2, 2, sel) == 1);
 }
 
+/* Every k-subset of 0..n-1 once, in lexicographic order: C(n, k) of them. */
+static void subsets(void)
+{
+    for (int n = 1; n <= 10; n++)
+        for (int k = 1; k <= n; k++) {
+            int a[10], prev[10], count = 0;
+            for (int i = 0; i < k; i++) a[i] = i;
+            do {
+                for (int i = 1; i < k; i++) CHECK(a[i - 1] < a[i]);
+                CHECK(a[k - 1] < n);
+                if (count > 0) { /* strictly after the previous one */
+                    int i = 0;
+                    while (i < k - 1 && a[i] == prev[i]) i++;
+                    CHECK(a[i] > prev[i]);
+                }
+                memcpy(prev, a, sizeof a);
+                count++;
+            } while (gp_next_subset(a, k, n));
+            long binom = 1;
+            for (int i = 0; i < k; i++) binom = binom * (n - i) / (i + 1);
+            CHECKF(count == binom, "n=%d k=%d: %d subsets, expected %ld", n, k, count, binom);
+        }
+}
+
 static const test_case cases[] = {
     {"lu_solves", lu_solves},
     {"hilbert_condition", hilbert_condition},
     {"singular_values", singular_values},
     {"row_selection", row_selection},
+    {"subsets", subsets},
 };
 
 TEST_MAIN(cases)
