@@ -587,7 +587,7 @@ static void outblocks_finish(outblocks *ob, int nb, size_t blk, size_t width, gp
         for (size_t r = 0; r < blk && (size_t)i * blk + r < res.rows; r++)
             memcpy(home + r * res.ld, ob->ptr[i] + r * width, width * sizeof(double));
     }
-    free(ob->scratch);
+    gp_free_doubles(ob->scratch);
     ob->scratch = NULL;
 }
 
@@ -753,7 +753,7 @@ static gp_err mds_decode(const gp_code_t *c, gp_dir dir, size_t len, const gp_no
             if (grep.wrong >> g & 1) rep->wrong |= 1ull << node;
         }
     rep->nwrong = __builtin_popcountll(rep->wrong);
-    free(sums);
+    gp_free_doubles(sums);
     return e;
 }
 
@@ -810,7 +810,7 @@ static gp_err rep_decode(const gp_code_t *c, gp_dir dir, size_t len, const gp_no
                 else
                     for (size_t l = 0; l < len; l++) o[l] += s[l];
             }
-    free(blk);
+    gp_free_doubles(blk);
     return worst;
 }
 
@@ -845,7 +845,7 @@ gp_err gp_code_decode(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols, 
     if (e == GP_OK || e == GP_EUNVERIFIED)
         outblocks_finish(&ob, nb, blk, batch, result);
     else
-        free(ob.scratch);
+        gp_free_doubles(ob.scratch);
     return e;
 }
 
@@ -1030,7 +1030,7 @@ gp_err gp_code_regenerate(const gp_code_t *c, int p, size_t rows, size_t cols,
     }
     if (o != wt.data) {
         if (e == GP_OK) gp_rmat_copy(wt, gp_rmat_view(o, br, bc, bc));
-        free(o);
+        gp_free_doubles(o);
     }
     return rep->status = e;
 }
@@ -1099,6 +1099,6 @@ gp_err gp_code_decode_weights(const gp_code_t *c, size_t rows, size_t cols,
     if (e == GP_OK || e == GP_EUNVERIFIED)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) place_block(w, i, j, br, bc, out[i * n + j]);
-    free(buf);
+    gp_free_doubles(buf);
     return rep->status = e;
 }

@@ -58,7 +58,10 @@ bool gp_rmat_finite(gp_rmat m);
  * linear combinations every code's encoding is made of. */
 void gp_rmat_combine_blocks(gp_rmat dst, gp_rmat src, int nbr, int nbc, const double *coef);
 
-/* 64-byte aligned allocation of n doubles, zero-filled; NULL on overflow or failure. */
+/* 64-byte aligned allocation of n doubles, zero-filled; NULL on overflow or
+ * failure. Large buffers start at staggered offsets within a page (see
+ * mat.c). Free with gp_free_doubles, not free. */
 double *gp_alloc_doubles(size_t n);
+void gp_free_doubles(double *p);
 
 #endif

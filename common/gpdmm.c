@@ -129,7 +129,7 @@ gp_err gp_gpdmm_decode(const gp_gpdmm_t *c, size_t rows, size_t inner, size_t co
     double *op[GP_MAX_SPLIT * GP_MAX_SPLIT];
     if (!F || !buf) {
         free(F);
-        free(buf);
+        gp_free_doubles(buf);
         return GP_ENOMEM;
     }
     for (int i = 0; i < c->t; i++)
@@ -161,6 +161,6 @@ gp_err gp_gpdmm_decode(const gp_gpdmm_t *c, size_t rows, size_t inner, size_t co
                         cm.data[(r0 + r) * cm.ld + c0 + q] = blk[r * bc + q];
             }
     free(F);
-    free(buf);
+    gp_free_doubles(buf);
     return e;
 }

@@ -1,18 +1,40 @@
 #include "gp_mat.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Buffers of STAGGER_MIN bytes or more start one 64-byte line further into
+ * a 4 KiB page than the previous one (7 lines further, modulo 64): kernels
+ * that stream through several buffers at the same index (the decoder reads
+ * up to P outputs side by side) would otherwise find every stream in the
+ * same L1 set, more streams than the cache has ways, and each load 4K-aliased
+ * with the stores of the others. The pointer to free sits in the line before
+ * the data. */
+#define STAGGER_MIN ((size_t)64 << 10)
+static _Atomic unsigned stagger;
+
 double *gp_alloc_doubles(size_t n)
 {
     if (n == 0) n = 1;
-    if (n > (SIZE_MAX - 63) / sizeof(double)) return NULL;
-    size_t bytes = (n * sizeof(double) + 63) & ~(size_t)63;
-    double *p = aligned_alloc(64, bytes);
-    if (p) memset(p, 0, bytes);
-    return p;
+    if (n > (SIZE_MAX - 8192) / sizeof(double)) return NULL;
+    size_t bytes = (n * sizeof(double) + 63) & ~(size_t)63, off = 64;
+    if (bytes >= STAGGER_MIN) off += 64 * (size_t)(atomic_fetch_add(&stagger, 1) * 7 % 64);
+    char *raw = aligned_alloc(64, bytes + off);
+    if (!raw) return NULL;
+    memset(raw + off, 0, bytes);
+    memcpy(raw + off - sizeof raw, &raw, sizeof raw);
+    return (double *)(raw + off);
+}
+
+void gp_free_doubles(double *p)
+{
+    if (!p) return;
+    char *raw;
+    memcpy(&raw, (char *)p - sizeof raw, sizeof raw);
+    free(raw);
 }
 
 gp_err gp_rmat_alloc(gp_rmat *m, size_t rows, size_t cols)
@@ -28,7 +50,7 @@ gp_err gp_rmat_alloc(gp_rmat *m, size_t rows, size_t cols)
 void gp_rmat_free(gp_rmat *m)
 {
     if (!m) return;
-    free(m->data);
+    gp_free_doubles(m->data);
     memset(m, 0, sizeof *m);
 }
 
