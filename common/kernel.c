@@ -102,6 +102,28 @@ static int norms_exact(const double *p, size_t l0, size_t l1, double *nrm)
     return bad;
 }
 
+/* The last (l1 - l0) % 8 elements of a register block (see blockn in
+ * kernel_impl.h), one at a time with the same operations in the same order;
+ * out of line, so that the many copies of blockn stay small. */
+static __attribute__((noinline)) void block_tail(int NR, int NO, int K, const double *const *y,
+                                                 size_t l0, size_t l1, const double *cb,
+                                                 double *const *o, const double *const *z, v4d *mr,
+                                                 bool wy, v4d *ny)
+{
+    for (size_t l = l0; l < l1; l++) {
+        for (int r = 0; r < NR; r++) {
+            double sum = cb[r] * y[0][l];
+            for (int k = 1; k < K; k++) sum = sum + cb[k * NR + r] * y[k][l];
+            if (r < NO)
+                o[r][l] = sum;
+            else
+                mr[r][0] = maxo(fabs(z[r][l] - sum), mr[r][0]);
+        }
+        if (wy)
+            for (int k = 0; k < K; k++) ny[k][0] = maxo(fabs(y[k][l]), ny[k][0]);
+    }
+}
+
 /* The same kernel for each instruction set; see kernel_impl.h. */
 #define KTARGET
 #define KFN(name)  name##_generic

@@ -45,8 +45,9 @@ KFN(norms)(int n, const double *const *v, size_t l0, size_t l1, double *nrm)
     return suspect;
 }
 
-/* NR rows (a constant after inlining), the first NO of them outputs
- * (o[r][l] = the sum), the rest checks, over elements [l0, l1) of a tile.
+/* NR rows (a constant after inlining, as is K in most copies: see block),
+ * the first NO of them outputs (o[r][l] = the sum), the rest checks, over
+ * elements [l0, l1) of a tile.
  * cb[k * NR + r] is the coefficient of y[k] in row r. Into lanewise
  * accumulators: mr[r] gets max |z[r][l] - sum| of each check row (by maxo4,
  * so a NaN or Inf there stays), and, when wy, ny[k] gets max |y[k][l]| (a
@@ -75,50 +76,61 @@ KFN(blockn)(const int NR, const int NO, int K, const double *const *y, size_t l0
                 b[r] = b[r] + y1 * cc;
             }
         }
-        for (int r = 0; r < NO; r++) {
-            store4(o[r] + l, a[r]);
-            store4(o[r] + l + 4, b[r]);
-        }
-        for (int r = NO; r < NR; r++) {
-            v4d d0 = abs4(load4(z[r] + l) - a[r]), d1 = abs4(load4(z[r] + l + 4) - b[r]);
-            mr[r] = maxo4(maxo4(d1, d0), mr[r]);
-        }
-    }
-    for (size_t l = v1; l < l1; l++) {
         for (int r = 0; r < NR; r++) {
-            double sum = cb[r] * y[0][l];
-            for (int k = 1; k < K; k++) sum = sum + cb[k * NR + r] * y[k][l];
-            if (r < NO)
-                o[r][l] = sum;
-            else
-                mr[r][0] = maxo(fabs(z[r][l] - sum), mr[r][0]);
+            if (r < NO) {
+                store4(o[r] + l, a[r]);
+                store4(o[r] + l + 4, b[r]);
+            } else {
+                v4d d0 = abs4(load4(z[r] + l) - a[r]), d1 = abs4(load4(z[r] + l + 4) - b[r]);
+                mr[r] = maxo4(maxo4(d1, d0), mr[r]);
+            }
         }
-        if (wy)
-            for (int k = 0; k < K; k++) ny[k][0] = maxo(fabs(y[k][l]), ny[k][0]);
     }
+    if (v1 < l1) block_tail(NR, NO, K, y, v1, l1, cb, o, z, mr, wy, ny);
 }
 
-#define KCASE(nr, no)                                                                              \
-    case (nr)*8 + (no):                                                                            \
-        KFN(blockn)(nr, no, K, y, l0, l1, cb, o, z, mr, wy, ny);                                   \
-        break;
+/* NR and, up to KSPEC, K constants: the loops over rows and base outputs
+ * unroll completely and the accumulators stay in registers. */
+#define KSPEC 8
+#define KCASE(nr, k)                                                                               \
+    case (nr)*64 + (k):                                                                            \
+        KFN(blockn)(nr, no, k, y, l0, l1, cb, o, z, mr, wy, ny);                                   \
+        return;
+#define KROW(nr)                                                                                   \
+    KCASE(nr, 1)                                                                                   \
+    KCASE(nr, 2) KCASE(nr, 3) KCASE(nr, 4) KCASE(nr, 5) KCASE(nr, 6) KCASE(nr, 7) KCASE(nr, 8)
 
 static KTARGET void KFN(block)(int nr, int no, int K, const double *const *y, size_t l0, size_t l1,
                                const double *cb, double *const *o, const double *const *z, v4d *mr,
                                bool wy, v4d *ny)
 {
-    switch (nr * 8 + no) {
-        KCASE(1, 0)
-        KCASE(1, 1)
-        KCASE(2, 0)
-        KCASE(2, 1)
-        KCASE(2, 2) KCASE(3, 0) KCASE(3, 1) KCASE(3, 2) KCASE(3, 3) KCASE(4, 0) KCASE(4, 1)
-            KCASE(4, 2) KCASE(4, 3) KCASE(4, 4) KCASE(5, 0) KCASE(5, 1) KCASE(5, 2) KCASE(5, 3)
-                KCASE(5, 4) KCASE(5, 5) KCASE(6, 0) KCASE(6, 1) KCASE(6, 2) KCASE(6, 3) KCASE(6, 4)
-                    KCASE(6, 5) KCASE(6, 6)
+    switch (nr * 64 + (K <= KSPEC ? K : 0)) {
+        KROW(1) KROW(2) KROW(3) KROW(4) KROW(5) KROW(6)
+    }
+    switch (nr) {
+    case 1:
+        KFN(blockn)(1, no, K, y, l0, l1, cb, o, z, mr, wy, ny);
+        return;
+    case 2:
+        KFN(blockn)(2, no, K, y, l0, l1, cb, o, z, mr, wy, ny);
+        return;
+    case 3:
+        KFN(blockn)(3, no, K, y, l0, l1, cb, o, z, mr, wy, ny);
+        return;
+    case 4:
+        KFN(blockn)(4, no, K, y, l0, l1, cb, o, z, mr, wy, ny);
+        return;
+    case 5:
+        KFN(blockn)(5, no, K, y, l0, l1, cb, o, z, mr, wy, ny);
+        return;
+    default:
+        KFN(blockn)(6, no, K, y, l0, l1, cb, o, z, mr, wy, ny);
+        return;
     }
 }
+#undef KROW
 #undef KCASE
+#undef KSPEC
 
 static KTARGET void KFN(combine)(int K, const double *const *y, size_t len, int nout,
                                  const double *c, double *const *out, int nchk, const double *d,

@@ -142,6 +142,29 @@ static void bitwise(void)
                 for (int k = 0; k < K; k++) free(y[k]);
                 for (int i = 0; i < nchk; i++) free(z[i]);
             }
+        /* every row-block shape the kernel has a copy for, with and without
+         * the tail of fewer than 8 elements */
+        for (int K = 1; K <= 10; K++)
+            for (int nout = 0; nout <= 7; nout++)
+                for (int nchk = 0; nchk <= 7; nchk++)
+                    for (size_t len = 1029; len <= 1032; len += 3) {
+                        double *y[10], *z[7], c[7 * 10], d[7 * 10];
+                        for (int k = 0; k < K; k++) {
+                            y[k] = malloc(len * sizeof(double));
+                            for (size_t l = 0; l < len; l++) y[k][l] = gp_rng_normal(&r);
+                        }
+                        for (int i = 0; i < nchk; i++) {
+                            z[i] = malloc(len * sizeof(double));
+                            for (size_t l = 0; l < len; l++) z[i][l] = gp_rng_normal(&r);
+                        }
+                        for (int i = 0; i < 7 * 10; i++) {
+                            c[i] = gp_rng_normal(&r);
+                            d[i] = gp_rng_normal(&r);
+                        }
+                        compare("shape", K, y, len, nout, c, nchk, d, z);
+                        for (int k = 0; k < K; k++) free(y[k]);
+                        for (int i = 0; i < nchk; i++) free(z[i]);
+                    }
         printf("  %s: bitwise equal to the scalar reference\n", kernels[ki]);
     }
     gp_combine_force(NULL);
