@@ -233,6 +233,78 @@ static double base_kappa(const ctx *c, const int *base)
     return kappa;
 }
 
+/* ---- remembered plans -------------------------------------------------------------------- */
+
+/* Decodes repeat: the same nodes answer step after step, so the same base is
+ * chosen and the same weights are solved for. Both are remembered per thread
+ * for the last few cases, keyed by everything they are computed from (node
+ * ids, their generator rows and points, the functionals, eta), compared bit
+ * for bit, so a remembered plan is exactly the one that would be computed.
+ * Cases too large for an entry are computed every time. */
+#define MEMO_KEY 256 /* doubles: P = 8 with K = 6 takes about 100 */
+#define MEMO_VAL 160
+#define MEMO_N   4
+
+typedef struct memo {
+    struct {
+        int nkey, nval;
+        double key[MEMO_KEY], val[MEMO_VAL];
+    } e[MEMO_N];
+    int next;
+} memo;
+
+static _Thread_local memo base_memo, weight_memo;
+
+typedef struct keybuf {
+    int n; /* -1 once it no longer fits */
+    double v[MEMO_KEY];
+} keybuf;
+
+static void key_put(keybuf *k, const double *v, int n)
+{
+    if (k->n < 0 || n > MEMO_KEY - k->n) {
+        k->n = -1;
+        return;
+    }
+    memcpy(k->v + k->n, v, sizeof(double) * (size_t)n);
+    k->n += n;
+}
+
+static void key_int(keybuf *k, int v)
+{
+    double d = v;
+    key_put(k, &d, 1);
+}
+
+/* The code's facts about node `node`: its generator row and point. */
+static void key_node(keybuf *k, const ctx *c, int node)
+{
+    key_int(k, node);
+    key_put(k, c->rq->code->G + (size_t)node * c->K, c->K);
+    if (c->pts) key_put(k, c->pts + node, 1);
+}
+
+static const double *memo_get(const memo *m, const keybuf *k, int nval)
+{
+    if (k->n < 0) return NULL;
+    for (int i = 0; i < MEMO_N; i++)
+        if (m->e[i].nkey == k->n && m->e[i].nval == nval &&
+            memcmp(m->e[i].key, k->v, sizeof(double) * (size_t)k->n) == 0)
+            return m->e[i].val;
+    return NULL;
+}
+
+static void memo_put(memo *m, const keybuf *k, const double *val, int nval)
+{
+    if (k->n <= 0 || nval > MEMO_VAL) return;
+    int i = m->next;
+    m->next = (i + 1) % MEMO_N;
+    m->e[i].nkey = k->n;
+    m->e[i].nval = nval;
+    memcpy(m->e[i].key, k->v, sizeof(double) * (size_t)k->n);
+    memcpy(m->e[i].val, val, sizeof(double) * (size_t)nval);
+}
+
 /* ---- one full pass: outputs from base B, every other responder checked ------------------ */
 
 typedef struct pass {
@@ -251,28 +323,46 @@ static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_ms
     for (int i = 0; i < n; i++)
         if (!(inbase >> i & 1)) chk[nchk++] = i;
 
-    basefac *f = malloc(sizeof *f);
-    int nout = write_out ? rq->nfun : 0;
-    double *D = malloc(sizeof(double) * (size_t)(nout + nchk + 1) * K);
+    basefac *f = NULL;
+    int nout = write_out ? rq->nfun : 0, nw = (nout + nchk) * K;
+    double *D = malloc(sizeof(double) * (size_t)(nw + 1)), eta;
     gp_err err = GP_OK;
-    if (!f || !D) {
-        err = GP_ENOMEM;
-        goto out;
-    }
-    if (!base_factor(c, base, f) || ((nout > 0 || !c->pts) && !f->have_lu && !base_lu(f))) {
-        err = gp_fail(why, GP_ENUMERIC, "decoding base is numerically singular");
-        goto out;
-    }
-    for (int r = 0; r < nout; r++)
-        if (!lu_weights(f, rq->F + (size_t)r * K, D + (size_t)r * K)) {
-            err = gp_fail(why, GP_ENUMERIC, "decoding weights failed their residual check");
+    if (!D) return GP_ENOMEM;
+    keybuf key;
+    key.n = 0;
+    key_int(&key, K);
+    key_int(&key, c->pts != NULL);
+    key_int(&key, nout);
+    key_put(&key, &rq->eta, 1);
+    for (int k = 0; k < K; k++) key_node(&key, c, c->node[base[k]]);
+    for (int r = 0; r < nchk; r++) key_node(&key, c, c->node[chk[r]]);
+    if (nout > 0) key_put(&key, rq->F, nout * K);
+    const double *known = memo_get(&weight_memo, &key, nw + 1);
+    if (known) {
+        memcpy(D, known, sizeof(double) * (size_t)(nw + 1));
+    } else {
+        if (!(f = malloc(sizeof *f))) {
+            err = GP_ENOMEM;
             goto out;
         }
-    for (int r = 0; r < nchk; r++)
-        if (!check_weights(c, f, chk[r], D + (size_t)(nout + r) * K)) {
-            err = gp_fail(why, GP_ENUMERIC, "checking weights failed their residual check");
+        if (!base_factor(c, base, f) || ((nout > 0 || !c->pts) && !f->have_lu && !base_lu(f))) {
+            err = gp_fail(why, GP_ENUMERIC, "decoding base is numerically singular");
             goto out;
         }
+        for (int r = 0; r < nout; r++)
+            if (!lu_weights(f, rq->F + (size_t)r * K, D + (size_t)r * K)) {
+                err = gp_fail(why, GP_ENUMERIC, "decoding weights failed their residual check");
+                goto out;
+            }
+        for (int r = 0; r < nchk; r++)
+            if (!check_weights(c, f, chk[r], D + (size_t)(nout + r) * K)) {
+                err = gp_fail(why, GP_ENUMERIC, "checking weights failed their residual check");
+                goto out;
+            }
+        D[nw] = check_eta(c, f);
+        memo_put(&weight_memo, &key, D, nw + 1);
+    }
+    eta = D[nw];
 
     const double *ys[MAXN], *zs[MAXN];
     double res[MAXN], yn[MAXN], zn[MAXN];
@@ -292,7 +382,6 @@ static gp_err full_pass(ctx *c, const int *base, bool write_out, pass *ps, gp_ms
     memset(ps->tol, 0, sizeof ps->tol);
     for (int r = 0; r < nchk; r++) ps->res[chk[r]] = res[r];
     ps->agree = inbase;
-    double eta = check_eta(c, f);
     if (ps->base_finite)
         for (int r = 0; r < nchk; r++) {
             const double *d = D + (size_t)(nout + r) * K;
@@ -397,7 +486,21 @@ static void select_base(const ctx *c, uint64_t from, int *base)
             posof[nc] = i;
             cand[nc++] = c->node[i];
         }
-    int got = gp_select_rows(c->K, c->rq->code->G, c->K, cand, nc, sel);
+    keybuf key;
+    key.n = 0;
+    key_int(&key, c->K);
+    for (int i = 0; i < nc; i++) key_node(&key, c, cand[i]);
+    const double *known = memo_get(&base_memo, &key, c->K + 1);
+    int got;
+    if (known) {
+        got = (int)known[0];
+        for (int k = 0; k < got; k++) sel[k] = (int)known[1 + k];
+    } else {
+        got = gp_select_rows(c->K, c->rq->code->G, c->K, cand, nc, sel);
+        double v[MAXN + 1] = {got};
+        for (int k = 0; k < got; k++) v[1 + k] = sel[k];
+        memo_put(&base_memo, &key, v, c->K + 1);
+    }
     for (int k = 0, j = 0; k < got; k++) {
         while (cand[j] != sel[k]) j++;
         base[k] = posof[j];

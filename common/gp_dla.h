@@ -33,10 +33,10 @@ double gp_cond2(int m, int n, const double *a, int lda);
  * to the earlier candidate. Writes the chosen row indices, in the order of
  * cand[], to sel[]. Returns the number chosen (< k if the rows are rank
  * deficient). */
+int gp_select_rows(int k, const double *g, int ldg, const int *cand, int ncand, int *sel);
+
 /* Steps a[0] < ... < a[k-1] to the next k-subset of 0..n-1 in lexicographic
  * order; false after the last one. */
 bool gp_next_subset(int *a, int k, int n);
-
-int gp_select_rows(int k, const double *g, int ldg, const int *cand, int ncand, int *sel);
 
 #endif

@@ -180,6 +180,46 @@ static void every_subset(void)
     }
 }
 
+/* The decoder remembers bases and weights per responder set; codes that
+ * differ only in their generator (same P, K and responders), or only in
+ * whether their points are known, must never get each other's. Alternates
+ * between them, every result against the truth; the last configuration is
+ * too large to be remembered and goes the computed way every time. */
+static void remembered_plans(void)
+{
+    const int cfg[][2] = {{8, 5}, {8, 6}, {24, 12}};
+    gp_rng rng;
+    gp_rng_seed(&rng, 11);
+    for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {
+        int P = cfg[t][0], K = cfg[t][1];
+        double G[3][64 * 64], p3[3][64], *out = malloc(sizeof(double) * K * 9);
+        for (int v = 0; v < 3; v++) { /* families 0 and 3, and family 0 without points */
+            cheb_code(P, K, v == 1 ? 3 : 0, G[v]);
+            memcpy(p3[v], pts, sizeof pts);
+        }
+        fixture f[3];
+        for (int v = 0; v < 3; v++) {
+            fixture_init(&f[v], P, K, 9, G[v]);
+            f[v].points = v == 2 ? NULL : p3[v];
+        }
+        uint64_t all = (1ull << P) - 1;
+        for (int round = 0; round < 12; round++) {
+            int v = round % 3;
+            uint64_t mask = round % 4 == 3 ? all & ~(1ull << (round % P)) : all;
+            fixture_draw(&f[v], &rng);
+            gp_decode_report rep;
+            gp_err e = run(&f[v], mask, f[v].y, out, -1, false, &rep);
+            CHECKF(e == GP_OK && rep.fast, "P=%d K=%d code %d round %d: %s", P, K, v, round,
+                   gp_errname(e));
+            double err = rel_err(&f[v], out);
+            CHECKF(err <= rep.bound, "P=%d K=%d code %d round %d: err %.2e > bound %.2e", P, K, v,
+                   round, err, rep.bound);
+        }
+        for (int v = 0; v < 3; v++) fixture_free(&f[v]);
+        free(out);
+    }
+}
+
 /* e = 0 .. P-K-1 random errors: corrected, wrong nodes named, within bound. */
 static void random_errors(void)
 {
@@ -536,6 +576,7 @@ static void bad_requests(void)
 
 static const test_case cases[] = {
     {"every_subset", every_subset},
+    {"remembered_plans", remembered_plans},
     {"random_errors", random_errors},
     {"detect_beyond", detect_beyond},
     {"adversarial", adversarial},
