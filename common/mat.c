@@ -2,31 +2,39 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Buffers of STAGGER_MIN bytes or more start one 64-byte line further into
- * a 4 KiB page than the previous one (7 lines further, modulo 64): kernels
- * that stream through several buffers at the same index (the decoder reads
- * up to P outputs side by side) would otherwise find every stream in the
- * same L1 set, more streams than the cache has ways, and each load 4K-aliased
- * with the stores of the others. The pointer to free sits in the line before
- * the data. */
+/* Buffers of STAGGER_MIN bytes or more start at their own offset within a
+ * 4 KiB page, 7 lines of 64 bytes further than the previous one (modulo 64
+ * lines, so 64 consecutive buffers all differ): kernels that stream through
+ * several buffers at the same index (the decoder reads up to P outputs side
+ * by side) would otherwise find every stream in the same L1 set, more
+ * streams than the cache has ways, and each load 4K-aliased with the stores
+ * of the others. The pointer to free sits just before the data. */
 #define STAGGER_MIN ((size_t)64 << 10)
 static _Atomic unsigned stagger;
 
 double *gp_alloc_doubles(size_t n)
 {
     if (n == 0) n = 1;
-    if (n > (SIZE_MAX - 8192) / sizeof(double)) return NULL;
-    size_t bytes = (n * sizeof(double) + 63) & ~(size_t)63, off = 64;
-    if (bytes >= STAGGER_MIN) off += 64 * (size_t)(atomic_fetch_add(&stagger, 1) * 7 % 64);
-    char *raw = aligned_alloc(64, bytes + off);
+    if (n > (SIZE_MAX - 16384) / sizeof(double)) return NULL;
+    size_t bytes = (n * sizeof(double) + 63) & ~(size_t)63;
+    bool big = bytes >= STAGGER_MIN;
+    char *raw = aligned_alloc(64, bytes + (big ? 4096 + 64 : 64));
     if (!raw) return NULL;
-    memset(raw + off, 0, bytes);
-    memcpy(raw + off - sizeof raw, &raw, sizeof raw);
-    return (double *)(raw + off);
+    uintptr_t d = (uintptr_t)raw + 64; /* room for the pointer */
+    if (big) {
+        uintptr_t want = 64 * (uintptr_t)(atomic_fetch_add(&stagger, 1) * 7 % 64);
+        uintptr_t at = (d & ~(uintptr_t)4095) + want;
+        d = at >= d ? at : at + 4096;
+    }
+    double *p = (double *)d;
+    memset(p, 0, bytes);
+    memcpy((char *)p - sizeof raw, &raw, sizeof raw);
+    return p;
 }
 
 void gp_free_doubles(double *p)
@@ -56,6 +64,10 @@ void gp_rmat_free(gp_rmat *m)
 
 void gp_rmat_zero(gp_rmat m)
 {
+    if (m.ld == m.cols) { /* contiguous: one call, not one per row (B = 1 has rows of one) */
+        if (m.rows > 0) memset(m.data, 0, m.rows * m.cols * sizeof(double));
+        return;
+    }
     for (size_t i = 0; i < m.rows; i++) memset(m.data + i * m.ld, 0, m.cols * sizeof(double));
 }
 
@@ -99,6 +111,13 @@ void gp_rmat_combine_blocks(gp_rmat dst, gp_rmat src, int nbr, int nbc, const do
             if (a == 0.0 || r0 >= src.rows || c0 >= src.cols) continue;
             size_t nr = src.rows - r0 < dst.rows ? src.rows - r0 : dst.rows;
             size_t nc = src.cols - c0 < dst.cols ? src.cols - c0 : dst.cols;
+            if (c0 == 0 && nc == dst.cols && dst.ld == nc &&
+                src.ld == nc) { /* whole rows, contiguous */
+                double *d = dst.data;
+                const double *s = src.data + r0 * src.ld;
+                for (size_t l = 0; l < nr * nc; l++) d[l] += a * s[l];
+                continue;
+            }
             for (size_t r = 0; r < nr; r++) {
                 double *d = dst.data + r * dst.ld;
                 const double *s = src.data + (r0 + r) * src.ld + c0;
