@@ -103,6 +103,26 @@ bool gp_rmat_finite(gp_rmat m)
 
 void gp_rmat_combine_blocks(gp_rmat dst, gp_rmat src, int nbr, int nbc, const double *coef)
 {
+    if (nbc == 1 && src.cols == dst.cols && src.ld == src.cols && dst.ld == dst.cols) {
+        /* Blocks of whole rows, all contiguous (every input encoding): a
+         * chunk of dst at a time, so that it stays in L1 while each block
+         * adds to it; the same sums in the same order as below. */
+        size_t len = dst.rows * dst.cols;
+        for (size_t l0 = 0; l0 < len; l0 += 2048) {
+            size_t l1 = len - l0 < 2048 ? len : l0 + 2048;
+            double *restrict d = dst.data;
+            for (size_t l = l0; l < l1; l++) d[l] = 0.0;
+            for (int i = 0; i < nbr; i++) {
+                double a = coef[i];
+                size_t r0 = (size_t)i * dst.rows;
+                if (a == 0.0 || r0 >= src.rows) continue;
+                size_t have = (src.rows - r0) * src.cols, e = l1 < have ? l1 : have;
+                const double *restrict s = src.data + r0 * src.ld;
+                for (size_t l = l0; l < e; l++) d[l] += a * s[l];
+            }
+        }
+        return;
+    }
     gp_rmat_zero(dst);
     for (int i = 0; i < nbr; i++)
         for (int j = 0; j < nbc; j++) {
@@ -111,13 +131,6 @@ void gp_rmat_combine_blocks(gp_rmat dst, gp_rmat src, int nbr, int nbc, const do
             if (a == 0.0 || r0 >= src.rows || c0 >= src.cols) continue;
             size_t nr = src.rows - r0 < dst.rows ? src.rows - r0 : dst.rows;
             size_t nc = src.cols - c0 < dst.cols ? src.cols - c0 : dst.cols;
-            if (c0 == 0 && nc == dst.cols && dst.ld == nc &&
-                src.ld == nc) { /* whole rows, contiguous */
-                double *d = dst.data;
-                const double *s = src.data + r0 * src.ld;
-                for (size_t l = 0; l < nr * nc; l++) d[l] += a * s[l];
-                continue;
-            }
             for (size_t r = 0; r < nr; r++) {
                 double *d = dst.data + r * dst.ld;
                 const double *s = src.data + (r0 + r) * src.ld + c0;
