@@ -8,8 +8,10 @@
  *     against one uncoded update of the whole layer.
  * P = 8, m = n = 2, layers 1024..4096 wide, B = 1 and 64, one OpenBLAS
  * thread (OPENBLAS_NUM_THREADS is ignored: set here). Each figure is the
- * median of --reps runs; the two sides of a ratio alternate run by run so
- * that machine noise hits both. Prints a table; exits 0 (this is a
+ * median of --reps runs. In (a) and (c) the two sides of a ratio alternate
+ * run by run so that machine noise hits both; in (b) each kind of run has its
+ * own loop, one right after the other, so that none disturbs the caches of
+ * the next. Prints a table; exits 0 (this is a
  * measurement, not a test).
  *
  * usage: coding_bench [--reps N] [--quick]
