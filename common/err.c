@@ -22,6 +22,8 @@ static const struct {
     [GP_ENOTFOUND] = {"ENOTFOUND", "not found"},
     [GP_ETIMEOUT] = {"ETIMEOUT", "timed out"},
     [GP_ESTATE] = {"ESTATE", "operation not valid in this state"},
+    [GP_EVERSION] = {"EVERSION", "unsupported protocol version"},
+    [GP_ETYPE] = {"ETYPE", "unknown message type"},
 };
 
 const char *gp_strerror(gp_err err)

@@ -26,6 +26,8 @@ typedef enum gp_err {
     GP_ENOTFOUND = 12,  /* unknown name or id */
     GP_ETIMEOUT = 13,   /* no answer in time */
     GP_ESTATE = 14,     /* operation not valid in the current state */
+    GP_EVERSION = 15,   /* a protocol version this side does not speak */
+    GP_ETYPE = 16,      /* an unknown message type */
     GP_ERR_COUNT_
 } gp_err;
 
