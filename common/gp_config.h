@@ -1,0 +1,82 @@
+/* gp_config.h - the cluster file: one YAML file serves every daemon and the
+ * client.
+ *
+ *   cluster: demo                       # a name, shown by status
+ *   nodes:                              # ids 0 .. P-1, each once
+ *     - {id: 0, client: "tcp://127.0.0.1:7100", peer: "tcp://127.0.0.1:7200"}
+ *     - ...
+ *   defaults:                           # every key optional
+ *     heartbeat_ms: 500                 # 10 .. 60000
+ *     peer_timeout_ms: 5000             # 50 .. 600000, at least 2 heartbeats
+ *     state_dir: /var/lib/gpdot
+ *     workers: 1                        # BLAS worker threads, 1 .. 64
+ *     blas_threads: 1                   # OpenBLAS threads per worker, 1 .. 64
+ *     max_message: 268435456            # bytes, 4096 .. 2^31
+ *   faults:                             # experiments only
+ *     seed: 1
+ *     rules:
+ *       - {node: 3, op: multiply, probability: 0.1, magnitude: 1.0}
+ *       - {node: all, op: update, probability: 0.001, magnitude: 1e3}
+ *
+ * Loading is driven by typed tables (key, type, bounds, default); every error
+ * names file:line:column, and unknown keys are errors.
+ */
+#ifndef GP_CONFIG_H
+#define GP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gp_err.h"
+
+#define GP_CONFIG_MAX_NODES    64
+#define GP_CONFIG_MAX_RULES    64
+#define GP_CONFIG_MAX_ENDPOINT 256
+#define GP_CONFIG_MAX_NAME     64
+
+/* Where faults can be injected: each kind of step a node performs. */
+typedef enum gp_fault_op {
+    GP_FAULT_MULTIPLY,
+    GP_FAULT_ENCODE,
+    GP_FAULT_DECODE,
+    GP_FAULT_ACTIVATION,
+    GP_FAULT_HADAMARD,
+    GP_FAULT_UPDATE,
+    GP_FAULT_OP_COUNT_
+} gp_fault_op;
+
+const char *gp_fault_op_name(gp_fault_op op);
+
+typedef struct gp_node_cfg {
+    int id;
+    char client[GP_CONFIG_MAX_ENDPOINT]; /* endpoint clients connect to */
+    char peer[GP_CONFIG_MAX_ENDPOINT];   /* endpoint peers connect to */
+} gp_node_cfg;
+
+typedef struct gp_fault_rule {
+    int node; /* -1: every node */
+    gp_fault_op op;
+    double probability; /* per operation, 0 .. 1 */
+    double magnitude;   /* size of an injected error, > 0 */
+} gp_fault_rule;
+
+typedef struct gp_config {
+    char path[512];
+    char cluster[GP_CONFIG_MAX_NAME];
+    int nnodes;
+    gp_node_cfg nodes[GP_CONFIG_MAX_NODES]; /* nodes[i].id == i */
+    int64_t heartbeat_ms, peer_timeout_ms, workers, blas_threads, max_message;
+    char state_dir[512];
+    int64_t fault_seed;
+    int nrules;
+    gp_fault_rule rules[GP_CONFIG_MAX_RULES];
+} gp_config;
+
+/* Loads and checks a cluster file. GP_EIO if it cannot be read; GP_EINVAL
+ * with "file:line:col: reason" for anything wrong in it. */
+gp_err gp_config_load(const char *path, gp_config *cfg, gp_msg *why);
+
+/* The same from a string (name stands in for the file in messages). */
+gp_err gp_config_parse(const char *text, size_t len, const char *name, gp_config *cfg, gp_msg *why);
+
+#endif

@@ -1,0 +1,164 @@
+/* config_test.c - the cluster file: a full file read back value by value,
+ * and every kind of mistake reported at the right file:line:column. */
+#include <stdint.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "../testlib.h"
+#include "gp_config.h"
+
+static const char good[] =
+    "cluster: lab\n"
+    "nodes:\n"
+    "  - {id: 1, client: \"tcp://127.0.0.1:7101\", peer: \"tcp://127.0.0.1:7201\"}\n"
+    "  - id: 0\n"
+    "    client: tcp://127.0.0.1:7100\n"
+    "    peer: ipc:///tmp/gpdot-0.peer\n"
+    "defaults:\n"
+    "  heartbeat_ms: 250\n"
+    "  peer_timeout_ms: 2000\n"
+    "  workers: 2\n"
+    "  state_dir: /tmp/gpdot-state\n"
+    "faults:\n"
+    "  seed: 42\n"
+    "  rules:\n"
+    "    - {node: 1, op: update, probability: 0.25, magnitude: 1e3}\n"
+    "    - {node: all, op: multiply, probability: 1}\n";
+
+static void full_file(void)
+{
+    gp_config c;
+    gp_msg why = {{0}};
+    gp_err e = gp_config_parse(good, sizeof good - 1, "lab.yaml", &c, &why);
+    REQUIRE(e == GP_OK);
+    CHECK(!strcmp(c.cluster, "lab") && c.nnodes == 2);
+    CHECK(c.nodes[0].id == 0 && !strcmp(c.nodes[0].client, "tcp://127.0.0.1:7100"));
+    CHECK(!strcmp(c.nodes[0].peer, "ipc:///tmp/gpdot-0.peer"));
+    CHECK(c.nodes[1].id == 1 && !strcmp(c.nodes[1].peer, "tcp://127.0.0.1:7201"));
+    CHECK(c.heartbeat_ms == 250 && c.peer_timeout_ms == 2000 && c.workers == 2);
+    CHECK(c.blas_threads == 1 && c.max_message == (int64_t)1 << 28); /* defaults */
+    CHECK(!strcmp(c.state_dir, "/tmp/gpdot-state"));
+    CHECK(c.fault_seed == 42 && c.nrules == 2);
+    CHECK(c.rules[0].node == 1 && c.rules[0].op == GP_FAULT_UPDATE &&
+          c.rules[0].probability == 0.25 && c.rules[0].magnitude == 1e3);
+    CHECK(c.rules[1].node == -1 && c.rules[1].op == GP_FAULT_MULTIPLY &&
+          c.rules[1].probability == 1 && c.rules[1].magnitude == 1.0);
+}
+
+/* Replaces line `line` (1-based) of the good file with `text` (may hold
+ * several lines), or appends it with line 0; parses; checks the error. */
+static void expect(int line, const char *text, const char *want_at, const char *want_text)
+{
+    char buf[4096] = "";
+    const char *p = good;
+    int ln = 1;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t n = (size_t)(e - p) + 1;
+        if (ln == line)
+            strcat(buf, text);
+        else
+            strncat(buf, p, n);
+        p += n;
+        ln++;
+    }
+    if (line == 0) strcat(buf, text);
+    gp_config c;
+    gp_msg why = {{0}};
+    gp_err e = gp_config_parse(buf, strlen(buf), "c.yaml", &c, &why);
+    CHECKF(e == GP_EINVAL, "line %d '%s': got %s", line, text, gp_errname(e));
+    CHECKF(strncmp(why.text, want_at, strlen(want_at)) == 0 && strstr(why.text, want_text),
+           "line %d: got '%s', want '%s...%s'", line, why.text, want_at, want_text);
+}
+
+static void mistakes(void)
+{
+    expect(1, "clusterr: lab\n", "c.yaml:1:1:", "unknown key 'clusterr'");
+    expect(8, "  heartbeat: 250\n", "c.yaml:8:3:", "unknown key 'heartbeat' in defaults");
+    expect(8, "  heartbeat_ms: fast\n", "c.yaml:8:17:", "must be an integer");
+    expect(8, "  heartbeat_ms: 5\n", "c.yaml:8:17:", "between 10 and 60000");
+    expect(8, "  heartbeat_ms: 1500\n", "c.yaml:", "at least twice heartbeat_ms");
+    expect(10, "  workers: 2\n  workers: 3\n", "c.yaml:11:3:", "given twice");
+    expect(3, "  - {id: 1, client: \"tcp://127.0.0.1\", peer: \"tcp://127.0.0.1:7201\"}\n",
+           "c.yaml:3:21:", "host and a port");
+    expect(3, "  - {id: 1, client: \"http://x:1\", peer: \"tcp://127.0.0.1:7201\"}\n",
+           "c.yaml:3:21:", "ZeroMQ endpoint");
+    expect(3, "  - {id: 1, client: \"tcp://127.0.0.1:7100\", peer: \"tcp://127.0.0.1:7201\"}\n",
+           "c.yaml:3:5:", "used twice");
+    expect(3, "  - {id: 0, client: \"tcp://127.0.0.1:7101\", peer: \"tcp://127.0.0.1:7201\"}\n",
+           "c.yaml:4:5:", "node id 0 appears twice");
+    expect(3, "  - {id: 2, client: \"tcp://127.0.0.1:7101\", peer: \"tcp://127.0.0.1:7201\"}\n",
+           "c.yaml:3:3:", "1 is missing");
+    expect(3, "  - {id: 1, client: \"tcp://127.0.0.1:7101\"}\n",
+           "c.yaml:3:5:", "needs 'id', 'client' and 'peer'");
+    expect(3,
+           "  - {id: 1, client: \"tcp://127.0.0.1:7101\", peer: \"tcp://127.0.0.1:7201\", x: 1}\n",
+           "c.yaml:3:75:", "unknown key 'x' in a node");
+    expect(15, "    - {node: 1, op: flip, probability: 0.25}\n",
+           "c.yaml:15:21:", "'op' must be one of");
+    expect(15, "    - {node: 1, op: update, probability: 1.5}\n",
+           "c.yaml:15:42:", "'probability' is 1.5");
+    expect(15, "    - {node: 1, op: update, probability: 0.5, magnitude: 0}\n",
+           "c.yaml:15:58:", "'magnitude' is 0");
+    expect(15, "    - {node: 7, op: update, probability: 0.5}\n",
+           "c.yaml:", "names node 7; the cluster has 2");
+    expect(15, "    - {node: me, op: update, probability: 0.5}\n",
+           "c.yaml:15:14:", "node id or all");
+    expect(15, "    - {node: 1, op: update}\n", "c.yaml:15:7:", "needs 'op' and 'probability'");
+    expect(5, "    client: [tcp://127.0.0.1:7100\n", "c.yaml:", ""); /* YAML syntax */
+    expect(0, "extra: {\n", "c.yaml:", "");                          /* unterminated */
+}
+
+/* Whole documents, for mistakes in the file's shape. */
+static void shapes(void)
+{
+    const struct {
+        const char *doc, *at, *text;
+    } cases[] = {
+        {"nodes: 3\n", "s.yaml:1:8:", "'nodes' must be a list"},
+        {"nodes: []\n", "s.yaml:1:8:", "'nodes' is empty"},
+        {"cluster: x\n", "s.yaml:1:1:", "needs 'nodes'"},
+        {"- 1\n- 2\n", "s.yaml:1:1:", "the cluster file must be a mapping"},
+        {"nodes:\n  - {id: 0, client: \"tcp://a:1\", peer: \"tcp://a:2\"}\ndefaults: [1, 2]\n",
+         "s.yaml:3:11:", "defaults must be a mapping"},
+        {"nodes:\n  - {id: 0, client: \"tcp://a:1\", peer: \"tcp://a:2\"}\nfaults: {rules: 3}\n",
+         "s.yaml:3:17:", "'rules' must be a list"},
+        {"", "s.yaml", "empty"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gp_config c;
+        gp_msg why = {{0}};
+        gp_err e = gp_config_parse(cases[i].doc, strlen(cases[i].doc), "s.yaml", &c, &why);
+        CHECKF(e == GP_EINVAL && strncmp(why.text, cases[i].at, strlen(cases[i].at)) == 0 &&
+                   strstr(why.text, cases[i].text),
+               "case %zu: %s: '%s'", i, gp_errname(e), why.text);
+    }
+}
+
+static void files(void)
+{
+    gp_config c;
+    gp_msg why = {{0}};
+    CHECK(gp_config_load("/nonexistent/cluster.yaml", &c, &why) == GP_EIO);
+    CHECK(strstr(why.text, "/nonexistent/cluster.yaml") != NULL);
+    char path[] = "/tmp/gpdot-config-test-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    CHECK(write(fd, good, sizeof good - 1) == (ssize_t)(sizeof good - 1));
+    close(fd);
+    CHECK(gp_config_load(path, &c, &why) == GP_OK && c.nnodes == 2);
+    fd = open(path, O_WRONLY | O_TRUNC); /* now empty */
+    close(fd);
+    CHECK(gp_config_load(path, &c, &why) == GP_EINVAL);
+    CHECK(strstr(why.text, "empty") != NULL);
+    unlink(path);
+}
+
+static const test_case cases[] = {
+    {"full_file", full_file},
+    {"mistakes", mistakes},
+    {"shapes", shapes},
+    {"files", files},
+};
+
+TEST_MAIN(cases)
