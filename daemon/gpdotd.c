@@ -4,13 +4,20 @@
  *   gpdotd --config CLUSTER.yaml --check-config [--node ID]
  *
  * One I/O thread runs the zmq_poll loop over two bound ROUTER sockets, one
- * for clients and one for peers, and a DEALER connected to each peer's
- * ROUTER. It answers HELLO, PING and STATUS, sends a HEARTBEAT to every peer
- * each heartbeat interval and marks a peer down when none arrived for
- * peer_timeout_ms. Anything malformed gets an ERROR reply (clients) or is
- * dropped and counted (peers); the daemon goes on serving either way.
- * The coded operations of PROTOCOL.md are answered with ENOTSUP until they
- * are built on this loop.
+ * for clients and one for peers, a DEALER connected to each peer's ROUTER,
+ * and the socket on which the worker threads (gp_pool.h) report finished
+ * jobs. The loop never does BLAS work itself.
+ *
+ * A coded product (MULTIPLY) goes like this on every daemon: the client's
+ * request arrives with the input; a worker encodes it for this node and
+ * computes the node's coded product; the loop sends that PARTIAL to every
+ * peer and collects theirs; when every node that is up has answered, or the
+ * peer timeout has passed, a worker decodes from what arrived, and the loop
+ * stores the result under its name and answers the client. No daemon waits
+ * for a particular other one, and none is special.
+ *
+ * Malformed requests get an ERROR reply; malformed or unexpected peer
+ * traffic is dropped and counted; the daemon goes on serving either way.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,8 +29,12 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "gp_blas.h"
+#include "gp_code.h"
 #include "gp_config.h"
+#include "gp_pool.h"
 #include "gp_proto.h"
+#include "gp_rng.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -68,13 +79,63 @@ static void logf_(const char *fmt, ...)
     X(peer_dropped)                                                                                \
     X(heartbeats_sent)                                                                             \
     X(heartbeats_received)                                                                         \
-    X(heartbeats_unsent)
+    X(heartbeats_unsent)                                                                           \
+    X(operations)                                                                                  \
+    X(partials_sent)                                                                               \
+    X(partials_received)                                                                           \
+    X(partials_late)                                                                               \
+    X(errors_injected)                                                                             \
+    X(errors_corrected)                                                                            \
+    X(errors_detected)
 
 typedef struct counters {
 #define X(name) uint64_t name;
     COUNTERS(X)
 #undef X
 } counters;
+
+#define MAX_ENTRIES 256          /* named matrices held */
+#define MAX_OPS     32           /* coded operations in flight, pending ones included */
+#define MAX_PENDING 8            /* of which started by a peer's partial, not yet by a client */
+#define MAX_BYTES   (1ull << 32) /* bytes of named matrices and operation buffers */
+#define RECENT      256          /* finished operation ids remembered, to drop late partials */
+
+/* A named matrix: this node's coded block of a stored matrix, or a whole
+ * value (a decoded result). */
+typedef struct entry {
+    bool used, coded;
+    char name[GP_PROTO_MAX_NAME + 1];
+    gp_rmat m;
+    size_t rows, cols; /* of the whole matrix */
+    gp_code_t *code;   /* coded entries */
+    int busy;          /* operations reading it */
+} entry;
+
+enum { OP_PENDING, OP_PRODUCT, OP_COLLECT, OP_DECODE };
+
+/* One coded product, keyed by the client's request id. */
+typedef struct op {
+    bool used, started;
+    int stage;
+    uint64_t id;
+    zmq_msg_t route; /* the client to answer */
+    int w;           /* the stored matrix */
+    gp_dir dir;
+    char out[GP_PROTO_MAX_NAME + 1];
+    gp_rmat x;           /* the input, owned */
+    size_t orows, batch; /* each node output is orows x batch */
+    gp_rmat part[GP_CONFIG_MAX_NODES];
+    uint64_t have; /* nodes whose output is in part[] */
+    int64_t created, deadline;
+    size_t bytes;
+    int injected;
+    /* filled by the decode job */
+    gp_rmat result;
+    gp_decode_report rep;
+    gp_err derr;
+    gp_msg why;
+    const struct daemon_s *d;
+} op;
 
 typedef struct daemon_s {
     const gp_config *cfg;
@@ -83,6 +144,12 @@ typedef struct daemon_s {
     int64_t started, last_seen[GP_CONFIG_MAX_NODES], next_heartbeat;
     uint64_t epoch;
     counters n;
+    gp_pool_t *pool;
+    entry ent[MAX_ENTRIES];
+    op ops[MAX_OPS];
+    uint64_t recent[RECENT];
+    int nrecent;
+    uint64_t bytes;
 } daemon_s;
 
 /* Every socket is made here, with its limits: */
@@ -177,6 +244,465 @@ static int recv_parts(void *s, zmq_msg_t *part, int max, int *kept)
     return total;
 }
 
+/* ---- named matrices -------------------------------------------------------------------- */
+
+static bool str_is(gp_pstr a, const char *b)
+{
+    return a.len == strlen(b) && memcmp(a.p, b, a.len) == 0;
+}
+
+static int find_entry(const daemon_s *d, gp_pstr name)
+{
+    for (int i = 0; i < MAX_ENTRIES; i++)
+        if (d->ent[i].used && str_is(name, d->ent[i].name)) return i;
+    return -1;
+}
+
+static void entry_free(daemon_s *d, entry *e)
+{
+    d->bytes -= e->m.rows * e->m.cols * sizeof(double);
+    gp_rmat_free(&e->m);
+    gp_code_destroy(&e->code);
+    memset(e, 0, sizeof *e);
+}
+
+/* Puts m (owned; taken over) under name, replacing what was there unless it
+ * is in use. */
+static gp_err entry_put(daemon_s *d, gp_pstr name, gp_rmat *m, bool coded, size_t rows, size_t cols,
+                        gp_code_t **code, gp_msg *why)
+{
+    int i = find_entry(d, name);
+    if (i >= 0 && d->ent[i].busy)
+        return gp_fail(why, GP_ESTATE, "'%.*s' is in use by an operation", (int)name.len, name.p);
+    if (i >= 0) entry_free(d, &d->ent[i]);
+    for (i = 0; i < MAX_ENTRIES && d->ent[i].used; i++) continue;
+    if (i == MAX_ENTRIES) return gp_fail(why, GP_ERANGE, "%d matrices held already", MAX_ENTRIES);
+    entry *e = &d->ent[i];
+    e->used = true;
+    e->coded = coded;
+    memcpy(e->name, name.p, name.len);
+    e->name[name.len] = 0;
+    e->m = *m;
+    memset(m, 0, sizeof *m);
+    e->rows = rows;
+    e->cols = cols;
+    if (code) {
+        e->code = *code;
+        *code = NULL;
+    }
+    return GP_OK;
+}
+
+/* A matrix from the wire, as doubles; refuses NaN and Inf (a client's data). */
+static gp_err mat_in(daemon_s *d, gp_pmat x, const char *what, gp_rmat *m, gp_msg *why)
+{
+    size_t n = (size_t)x.rows * x.cols, bytes = n * sizeof(double);
+    if (d->bytes + bytes > MAX_BYTES)
+        return gp_fail(why, GP_ERANGE, "no room for %s: the daemon holds %llu bytes already", what,
+                       (unsigned long long)d->bytes);
+    if (gp_rmat_alloc(m, x.rows, x.cols) != GP_OK)
+        return gp_fail(why, GP_ENOMEM, "no memory for %s", what);
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        if (x.f32) {
+            float f;
+            memcpy(&f, (const char *)x.data + 4 * i, 4);
+            v = f;
+        } else {
+            memcpy(&v, (const char *)x.data + 8 * i, 8);
+        }
+        if (!(v - v == 0)) {
+            gp_rmat_free(m);
+            return gp_fail(why, GP_EINVAL, "%s holds NaN or Inf (at row %zu, column %zu)", what,
+                           i / x.cols, i % x.cols);
+        }
+        m->data[i] = v;
+    }
+    d->bytes += bytes;
+    return GP_OK;
+}
+
+static void mat_release(daemon_s *d, gp_rmat *m)
+{
+    if (!m->data) return;
+    d->bytes -= m->rows * m->cols * sizeof(double);
+    gp_rmat_free(m);
+}
+
+static gp_err do_store(daemon_s *d, const gp_pmsg *m, gp_msg *why)
+{
+    gp_code_params cp = {
+        .nodes = d->cfg->nnodes, .m = (int)m->v[GP_F_M].u, .n = (int)m->v[GP_F_N].u};
+    char scheme[32];
+    gp_pstr sc = m->v[GP_F_SCHEME].s, orient = m->v[GP_F_ORIENTATION].s;
+    snprintf(scheme, sizeof scheme, "%.*s", (int)(sc.len < 31 ? sc.len : 31), sc.p);
+    if (gp_scheme_parse(scheme, &cp.scheme) != GP_OK)
+        return gp_fail(why, GP_EINVAL, "unknown scheme '%s'", scheme);
+    if (str_is(orient, "row"))
+        cp.orient = GP_ORIENT_ROW;
+    else if (str_is(orient, "col"))
+        cp.orient = GP_ORIENT_COL;
+    else if (str_is(orient, "auto"))
+        cp.orient = GP_ORIENT_AUTO;
+    else
+        return gp_fail(why, GP_EINVAL, "orientation must be row, col or auto");
+    uint64_t rows = m->v[GP_F_ROWS].u, cols = m->v[GP_F_COLS].u;
+    if (rows < 1 || cols < 1 || rows > GP_PROTO_MAX_ELEMS || cols > GP_PROTO_MAX_ELEMS ||
+        cp.m < 1 || cp.n < 1 || cp.m > GP_MAX_SPLIT || cp.n > GP_MAX_SPLIT)
+        return gp_fail(why, GP_EINVAL, "a %llux%llu matrix in %dx%d blocks is not possible",
+                       (unsigned long long)rows, (unsigned long long)cols, cp.m, cp.n);
+    gp_code_t *code;
+    gp_err e = gp_code_new(&cp, &code, why);
+    if (e != GP_OK) return e;
+    gp_pmat b = m->v[GP_F_BLOCK].m;
+    size_t br = gp_code_block_rows(code, rows), bc = gp_code_block_cols(code, cols);
+    if (b.rows != br || b.cols != bc) {
+        gp_code_destroy(&code);
+        return gp_fail(why, GP_EINVAL,
+                       "node %d's block of a %llux%llu matrix is %zux%zu, not %ux%u", d->self,
+                       (unsigned long long)rows, (unsigned long long)cols, br, bc, b.rows, b.cols);
+    }
+    gp_rmat blk;
+    if ((e = mat_in(d, b, "the block", &blk, why)) != GP_OK) {
+        gp_code_destroy(&code);
+        return e;
+    }
+    e = entry_put(d, m->v[GP_F_NAME].s, &blk, true, rows, cols, &code, why);
+    mat_release(d, &blk);
+    gp_code_destroy(&code);
+    return e;
+}
+
+/* ---- coded products ------------------------------------------------------------------- */
+
+static void remember_finished(daemon_s *d, uint64_t id)
+{
+    d->recent[d->nrecent++ % RECENT] = id;
+}
+
+static bool finished(const daemon_s *d, uint64_t id)
+{
+    int n = d->nrecent < RECENT ? d->nrecent : RECENT;
+    for (int i = 0; i < n; i++)
+        if (d->recent[i] == id) return true;
+    return false;
+}
+
+static op *find_op(daemon_s *d, uint64_t id)
+{
+    for (int i = 0; i < MAX_OPS; i++)
+        if (d->ops[i].used && d->ops[i].id == id) return &d->ops[i];
+    return NULL;
+}
+
+static op *new_op(daemon_s *d, uint64_t id, bool pending, int64_t t)
+{
+    int npending = 0, free_slot = -1;
+    for (int i = 0; i < MAX_OPS; i++) {
+        if (!d->ops[i].used && free_slot < 0) free_slot = i;
+        if (d->ops[i].used && !d->ops[i].started) npending++;
+    }
+    if (free_slot < 0 || (pending && npending >= MAX_PENDING)) return NULL;
+    op *o = &d->ops[free_slot];
+    memset(o, 0, sizeof *o);
+    o->used = true;
+    o->id = id;
+    o->w = -1;
+    o->created = t;
+    o->d = d;
+    zmq_msg_init(&o->route);
+    return o;
+}
+
+static void op_free(daemon_s *d, op *o)
+{
+    for (int p = 0; p < d->cfg->nnodes; p++) mat_release(d, &o->part[p]);
+    mat_release(d, &o->x);
+    mat_release(d, &o->result);
+    if (o->w >= 0 && o->started) d->ent[o->w].busy--;
+    zmq_msg_close(&o->route);
+    remember_finished(d, o->id);
+    memset(o, 0, sizeof *o);
+}
+
+static void reply_to(daemon_s *d, op *o, const gp_pmsg *r)
+{
+    if (!send_msg(d->clients, &o->route, 1, r, NULL)) d->n.replies_dropped++;
+}
+
+/* Worker: this node's encoded input and coded product, and a fault if the
+ * cluster file asks for one. */
+static void product_job(void *arg)
+{
+    op *o = arg;
+    const daemon_s *d = o->d;
+    const entry *e = &d->ent[o->w];
+    gp_rmat enc, *y = &o->part[d->self];
+    size_t erows = o->dir == GP_FORWARD ? e->m.cols : e->m.rows;
+    if (gp_rmat_alloc(&enc, erows, o->batch) != GP_OK) return;
+    if (gp_code_encode_input(e->code, d->self, o->dir, o->x, enc) == GP_OK)
+        gp_code_node_product(o->dir, e->m, enc, *y);
+    gp_rmat_free(&enc);
+    gp_rng r;
+    gp_rng_seed(&r, (uint64_t)d->cfg->fault_seed * 0x9E3779B97F4A7C15ull ^
+                        o->id * 0x2545F4914F6CDD1Dull ^ (uint64_t)d->self);
+    for (int i = 0; i < d->cfg->nrules; i++) {
+        const gp_fault_rule *f = &d->cfg->rules[i];
+        if (f->op != GP_FAULT_MULTIPLY || (f->node >= 0 && f->node != d->self)) continue;
+        if (gp_rng_uniform(&r) >= f->probability) continue;
+        size_t at = gp_rng_below(&r, y->rows * y->cols);
+        y->data[at] += gp_rng_uniform(&r) < 0.5 ? -f->magnitude : f->magnitude;
+        o->injected++;
+    }
+}
+
+/* Worker: decodes from the outputs that arrived. */
+static void decode_job(void *arg)
+{
+    op *o = arg;
+    const daemon_s *d = o->d;
+    const entry *e = &d->ent[o->w];
+    gp_node_output outs[GP_CONFIG_MAX_NODES];
+    int n = 0;
+    for (int p = 0; p < d->cfg->nnodes; p++)
+        if (o->have >> p & 1) outs[n++] = (gp_node_output){p, o->part[p].data};
+    o->derr = gp_code_decode(e->code, o->dir, e->rows, e->cols, o->batch, outs, n, o->result,
+                             &o->rep, &o->why);
+}
+
+#define TAG(kind, slot) ((uint64_t)(kind) << 32 | (uint64_t)(slot))
+
+static void start_decode(daemon_s *d, op *o)
+{
+    const entry *e = &d->ent[o->w];
+    size_t rrows = o->dir == GP_FORWARD ? e->rows : e->cols;
+    o->stage = OP_DECODE;
+    d->bytes += rrows * o->batch * sizeof(double);
+    if (gp_rmat_alloc(&o->result, rrows, o->batch) != GP_OK ||
+        !gp_pool_submit(d->pool, decode_job, o, TAG(2, o - d->ops))) {
+        gp_pmsg r;
+        gp_pmsg_init(&r, GP_MT_ERROR, o->id);
+        gp_pmsg_uint(&r, GP_F_CODE, GP_ENOMEM);
+        gp_pmsg_str(&r, GP_F_ERROR, gp_errname(GP_ENOMEM));
+        gp_pmsg_str(&r, GP_F_REASON, "no memory or no worker for the decode");
+        reply_to(d, o, &r);
+        op_free(d, o);
+    }
+}
+
+/* Decodes once every node that is up has answered; after the deadline, with
+ * whatever arrived. */
+static void maybe_decode(daemon_s *d, op *o, int64_t t)
+{
+    if (o->stage != OP_COLLECT) return;
+    uint64_t up = 0;
+    for (int p = 0; p < d->cfg->nnodes; p++)
+        if (peer_up(d, p, t)) up |= 1ull << p;
+    if ((o->have & up) == up || t >= o->deadline) start_decode(d, o);
+}
+
+static void send_partial(daemon_s *d, op *o)
+{
+    const gp_rmat *y = &o->part[d->self];
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_PARTIAL, o->id);
+    gp_pmsg_uint(&m, GP_F_OP, o->id);
+    gp_pmsg_uint(&m, GP_F_STEP, 0);
+    gp_pmsg_uint(&m, GP_F_LAYER, 0);
+    gp_pmsg_str(&m, GP_F_PHASE, o->dir == GP_FORWARD ? "fwd" : "bwd");
+    gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)d->self);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y->rows, (uint32_t)y->cols, false, y->data});
+    for (int p = 0; p < d->cfg->nnodes; p++)
+        if (p != d->self && send_msg(d->out[p], NULL, 0, &m, NULL)) d->n.partials_sent++;
+}
+
+static void product_done(daemon_s *d, op *o, int64_t t)
+{
+    d->n.errors_injected += (uint64_t)o->injected;
+    o->have |= 1ull << d->self;
+    send_partial(d, o);
+    o->stage = OP_COLLECT;
+    maybe_decode(d, o, t);
+}
+
+static void decode_done(daemon_s *d, op *o)
+{
+    gp_pmsg r;
+    if (o->derr == GP_OK) {
+        uint64_t ids[GP_CONFIG_MAX_NODES];
+        size_t nw = 0;
+        for (int p = 0; p < d->cfg->nnodes; p++)
+            if (o->rep.wrong >> p & 1) ids[nw++] = (uint64_t)p;
+        d->n.errors_corrected += (uint64_t)o->rep.nwrong;
+        gp_pmsg_init(&r, GP_MT_DONE, o->id);
+        gp_pmsg_str(&r, GP_F_OUT, o->out);
+        gp_pmsg_uint(&r, GP_F_ROWS, o->result.rows);
+        gp_pmsg_uint(&r, GP_F_COLS, o->result.cols);
+        gp_pmsg_uint(&r, GP_F_DIGEST,
+                     gp_proto_digest(o->result.data, o->result.rows * o->result.cols * 8));
+        gp_pmsg_ids(&r, GP_F_WRONG, ids, nw);
+        gp_pmsg_uint(&r, GP_F_CORRECTED, nw);
+        gp_msg why;
+        gp_pstr out = {o->out, strlen(o->out)};
+        size_t bytes = o->result.rows * o->result.cols * sizeof(double);
+        gp_err e = entry_put(d, out, &o->result, false, o->result.rows, o->result.cols, NULL, &why);
+        if (e != GP_OK) {
+            gp_pmsg_init(&r, GP_MT_ERROR, o->id);
+            gp_pmsg_uint(&r, GP_F_CODE, (uint64_t)e);
+            gp_pmsg_str(&r, GP_F_ERROR, gp_errname(e));
+            gp_pmsg_str(&r, GP_F_REASON, why.text);
+        } else {
+            (void)bytes; /* now the entry's */
+        }
+    } else {
+        char reason[GP_PROTO_MAX_STR];
+        int len = snprintf(reason, sizeof reason, "%s", o->why.text);
+        if (o->derr == GP_EDETECTED) {
+            d->n.errors_detected++;
+            len += snprintf(reason + len, sizeof reason - (size_t)len, " (suspects:");
+            for (int p = 0; p < d->cfg->nnodes && len < 3900; p++)
+                if (o->rep.wrong >> p & 1)
+                    len += snprintf(reason + len, sizeof reason - (size_t)len, " %d", p);
+            snprintf(reason + len, sizeof reason - (size_t)len, ")");
+        }
+        gp_pmsg_init(&r, GP_MT_ERROR, o->id);
+        gp_pmsg_uint(&r, GP_F_CODE, (uint64_t)o->derr);
+        gp_pmsg_str(&r, GP_F_ERROR, gp_errname(o->derr));
+        gp_pmsg_str(&r, GP_F_REASON, reason);
+    }
+    reply_to(d, o, &r);
+    op_free(d, o);
+}
+
+static void on_pool(daemon_s *d, int64_t t)
+{
+    uint64_t tag;
+    while (zmq_recv(gp_pool_socket(d->pool), &tag, sizeof tag, ZMQ_DONTWAIT) == sizeof tag) {
+        op *o = &d->ops[tag & 0xffffffffu];
+        if (!o->used) continue;
+        if (tag >> 32 == 1)
+            product_done(d, o, t);
+        else
+            decode_done(d, o);
+    }
+}
+
+/* MULTIPLY from a client: checks, then the product on a worker. */
+static gp_err do_multiply(daemon_s *d, const gp_pmsg *m, zmq_msg_t *route, int64_t t, gp_msg *why)
+{
+    int w = find_entry(d, m->v[GP_F_NAME].s);
+    if (w < 0 || !d->ent[w].coded)
+        return gp_fail(why, GP_ENOTFOUND, "no stored matrix '%.*s'", (int)m->v[GP_F_NAME].s.len,
+                       m->v[GP_F_NAME].s.p);
+    const entry *e = &d->ent[w];
+    gp_dir dir =
+        gp_pmsg_has(m, GP_F_TRANSPOSE) && m->v[GP_F_TRANSPOSE].b ? GP_BACKWARD : GP_FORWARD;
+    gp_pmat x = m->v[GP_F_X].m;
+    size_t need = dir == GP_FORWARD ? e->cols : e->rows;
+    if (x.rows != need)
+        return gp_fail(why, GP_EINVAL, "%s is %zux%zu: x must have %zu rows, not %u%s", e->name,
+                       e->rows, e->cols, need, x.rows, dir == GP_FORWARD ? "" : " (transposed)");
+    if (!gp_code_takes_part(e->code, d->self, dir))
+        return gp_fail(why, GP_ENOTSUP, "node %d takes no part in this product", d->self);
+    if (finished(d, m->id))
+        return gp_fail(why, GP_ESTATE, "request id %llu was used already",
+                       (unsigned long long)m->id);
+    op *o = find_op(d, m->id);
+    if (o && o->started)
+        return gp_fail(why, GP_ESTATE, "request id %llu is in progress", (unsigned long long)m->id);
+    if (!o && !(o = new_op(d, m->id, false, t)))
+        return gp_fail(why, GP_ERANGE, "%d operations in progress already", MAX_OPS);
+    gp_err err = mat_in(d, x, "x", &o->x, why);
+    size_t orows = gp_code_output_rows(e->code, dir, e->rows, e->cols);
+    if (err == GP_OK) {
+        d->bytes += orows * x.cols * sizeof(double);
+        err = gp_rmat_alloc(&o->part[d->self], orows, x.cols);
+    }
+    if (err != GP_OK) {
+        op_free(d, o);
+        return err == GP_ENOMEM ? gp_fail(why, err, "no memory for the product") : err;
+    }
+    o->started = true;
+    o->w = w;
+    d->ent[w].busy++;
+    o->dir = dir;
+    o->orows = orows;
+    o->batch = x.cols;
+    o->deadline = t + d->cfg->peer_timeout_ms;
+    snprintf(o->out, sizeof o->out, "%.*s", (int)m->v[GP_F_OUT].s.len, m->v[GP_F_OUT].s.p);
+    zmq_msg_copy(&o->route, route);
+    /* partials that came early: keep those of the right shape */
+    for (int p = 0; p < d->cfg->nnodes; p++)
+        if ((o->have >> p & 1) && (o->part[p].rows != orows || o->part[p].cols != o->batch)) {
+            mat_release(d, &o->part[p]);
+            o->have &= ~(1ull << p);
+            d->n.peer_dropped++;
+        }
+    o->stage = OP_PRODUCT;
+    d->n.operations++;
+    if (!gp_pool_submit(d->pool, product_job, o, TAG(1, o - d->ops))) {
+        op_free(d, o);
+        return gp_fail(why, GP_ERANGE, "the workers' queue is full");
+    }
+    return GP_OK;
+}
+
+/* PARTIAL from a peer. */
+static void on_partial(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
+{
+    uint64_t id = m->v[GP_F_OP].u;
+    gp_pmat v = m->v[GP_F_VALUE].m;
+    op *o = find_op(d, id);
+    if (!o && finished(d, id)) {
+        d->n.partials_late++;
+        return;
+    }
+    if (!o && !(o = new_op(d, id, true, t))) {
+        d->n.peer_dropped++;
+        return;
+    }
+    if ((o->have >> from & 1) || o->stage == OP_DECODE ||
+        (o->started && (v.rows != o->orows || v.cols != o->batch))) {
+        d->n.peer_dropped++;
+        return;
+    }
+    gp_rmat y;
+    size_t bytes = (size_t)v.rows * v.cols * sizeof(double);
+    if (d->bytes + bytes > MAX_BYTES || gp_rmat_alloc(&y, v.rows, v.cols) != GP_OK) {
+        d->n.peer_dropped++;
+        return;
+    }
+    d->bytes += bytes;
+    for (size_t i = 0; i < (size_t)v.rows * v.cols;
+         i++) { /* NaN and Inf kept: the decoder corrects them */
+        if (v.f32) {
+            float f;
+            memcpy(&f, (const char *)v.data + 4 * i, 4);
+            y.data[i] = f;
+        } else {
+            memcpy(&y.data[i], (const char *)v.data + 8 * i, 8);
+        }
+    }
+    o->part[from] = y;
+    o->have |= 1ull << from;
+    d->n.partials_received++;
+    maybe_decode(d, o, t);
+}
+
+/* Deadlines: collecting operations decode with what they have; pending ones
+ * whose client request never came are dropped. */
+static void on_tick(daemon_s *d, int64_t t)
+{
+    for (int i = 0; i < MAX_OPS; i++) {
+        op *o = &d->ops[i];
+        if (!o->used) continue;
+        if (o->stage == OP_COLLECT)
+            maybe_decode(d, o, t);
+        else if (!o->started && t - o->created > 4 * d->cfg->peer_timeout_ms)
+            op_free(d, o);
+    }
+}
+
 /* ---- requests from clients ------------------------------------------------------------ */
 
 static void reply_error(daemon_s *d, zmq_msg_t *route, int nroute, uint64_t id, gp_err code,
@@ -254,16 +780,59 @@ static void on_client(daemon_s *d, int64_t t)
         status_reply(d, &r, t);
         break;
     case GP_MT_STORE:
+        if ((e = do_store(d, &m, &why)) != GP_OK) {
+            d->n.bad_requests++;
+            reply_error(d, part, nroute, m.id, e, why.text);
+            goto done;
+        }
+        gp_pmsg_init(&r, GP_MT_OK, m.id);
+        break;
     case GP_MT_MULTIPLY:
+        if (nroute != 1) {
+            reply_error(d, part, nroute, m.id, GP_ENOTSUP, "coded products need a DEALER client");
+            goto done;
+        }
+        if ((e = do_multiply(d, &m, &part[0], t, &why)) != GP_OK) {
+            d->n.bad_requests++;
+            reply_error(d, part, nroute, m.id, e, why.text);
+        }
+        goto done; /* answered when decoded */
+    case GP_MT_FETCH: {
+        int i = find_entry(d, m.v[GP_F_NAME].s);
+        if (i < 0 || d->ent[i].coded) {
+            d->n.bad_requests++;
+            reply_error(d, part, nroute, m.id, i < 0 ? GP_ENOTFOUND : GP_ENOTSUP,
+                        i < 0
+                            ? "no such matrix"
+                            : "fetching a stored (coded) matrix is not served yet: fetch results");
+            goto done;
+        }
+        const entry *en = &d->ent[i];
+        gp_pmsg_init(&r, GP_MT_MATRIX, m.id);
+        gp_pmsg_str(&r, GP_F_NAME, en->name);
+        gp_pmsg_mat(&r, GP_F_VALUE,
+                    (gp_pmat){(uint32_t)en->m.rows, (uint32_t)en->m.cols, false, en->m.data});
+        break;
+    }
+    case GP_MT_DROP: {
+        int i = find_entry(d, m.v[GP_F_NAME].s);
+        if (i < 0 || d->ent[i].busy) {
+            d->n.bad_requests++;
+            reply_error(d, part, nroute, m.id, i < 0 ? GP_ENOTFOUND : GP_ESTATE,
+                        i < 0 ? "no such matrix" : "in use by an operation");
+            goto done;
+        }
+        entry_free(d, &d->ent[i]);
+        gp_pmsg_init(&r, GP_MT_OK, m.id);
+        break;
+    }
     case GP_MT_ACTIVATE:
     case GP_MT_HADAMARD:
     case GP_MT_UPDATE:
-    case GP_MT_FETCH:
     case GP_MT_PARTIALS:
-    case GP_MT_DROP:
         d->n.bad_requests++;
         reply_error(d, part, nroute, m.id, GP_ENOTSUP,
-                    "this daemon does not serve coded operations yet");
+                    "activations, Hadamard products, updates and partials are not served yet");
         goto done;
     default:
         d->n.bad_requests++;
@@ -305,88 +874,117 @@ static void on_peer(daemon_s *d, int64_t t)
             logf_("node %d is up", from);
         d->last_seen[from] = t;
         d->n.heartbeats_received++;
+    } else if (m.type == GP_MT_PARTIAL) {
+        on_partial(d, &m, from, t);
     } else {
-        d->n.peer_dropped++; /* no coded operations yet: nothing else is expected */
+        d->n.peer_dropped++; /* nothing else is expected from a peer */
     }
     for (int i = 0; i < np; i++) zmq_msg_close(&part[i]);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
+/* Drains up to 64 messages from a socket through fn, so that no socket can
+ * starve the others. */
+static void drain(daemon_s *d, void *sock, void (*fn)(daemon_s *, int64_t), int64_t t)
+{
+    for (int i = 0; i < 64; i++) {
+        int ev = 0;
+        size_t sz = sizeof ev;
+        zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &sz);
+        if (!(ev & ZMQ_POLLIN)) break;
+        fn(d, t);
+    }
+}
+
+static void shutdown_daemon(daemon_s *d)
+{
+    gp_pool_destroy(&d->pool); /* waits for running jobs, which use the tables below */
+    for (int i = 0; i < MAX_OPS; i++)
+        if (d->ops[i].used) op_free(d, &d->ops[i]);
+    for (int i = 0; i < MAX_ENTRIES; i++)
+        if (d->ent[i].used) entry_free(d, &d->ent[i]);
+    for (int p = 0; p < d->cfg->nnodes; p++)
+        if (d->out[p]) zmq_close(d->out[p]);
+    if (d->clients) zmq_close(d->clients);
+    if (d->peers) zmq_close(d->peers);
+    if (d->ctx) zmq_ctx_term(d->ctx);
+    free(d);
+}
+
 static int serve(const gp_config *cfg, int self)
 {
-    daemon_s d = {.cfg = cfg, .self = self};
-    d.ctx = zmq_ctx_new();
-    d.clients = sock_new(&d, ZMQ_ROUTER);
-    d.peers = sock_new(&d, ZMQ_ROUTER);
-    if (!d.ctx || !d.clients || !d.peers) {
+    daemon_s *d = calloc(1, sizeof *d); /* large: the tables of operations and matrices */
+    if (!d) return 1;
+    d->cfg = cfg;
+    d->self = self;
+    d->ctx = zmq_ctx_new();
+    d->clients = d->ctx ? sock_new(d, ZMQ_ROUTER) : NULL;
+    d->peers = d->ctx ? sock_new(d, ZMQ_ROUTER) : NULL;
+    if (!d->clients || !d->peers) {
         logf_("cannot create sockets: %s", zmq_strerror(errno));
+        shutdown_daemon(d);
         return 1;
     }
-    if (zmq_bind(d.clients, cfg->nodes[self].client) != 0 ||
-        zmq_bind(d.peers, cfg->nodes[self].peer) != 0) {
+    if (zmq_bind(d->clients, cfg->nodes[self].client) != 0 ||
+        zmq_bind(d->peers, cfg->nodes[self].peer) != 0) {
         logf_("cannot bind %s / %s: %s", cfg->nodes[self].client, cfg->nodes[self].peer,
               zmq_strerror(errno));
-        zmq_close(d.clients);
-        zmq_close(d.peers);
-        zmq_ctx_term(d.ctx);
+        shutdown_daemon(d);
         return 1;
     }
     char ident[32];
     int il = snprintf(ident, sizeof ident, "node-%d", self);
     for (int p = 0; p < cfg->nnodes; p++) {
         if (p == self) continue;
-        d.out[p] = sock_new(&d, ZMQ_DEALER);
-        zmq_setsockopt(d.out[p], ZMQ_ROUTING_ID, ident, (size_t)il);
-        if (!d.out[p] || zmq_connect(d.out[p], cfg->nodes[p].peer) != 0) {
+        d->out[p] = sock_new(d, ZMQ_DEALER);
+        if (!d->out[p] || zmq_setsockopt(d->out[p], ZMQ_ROUTING_ID, ident, (size_t)il) != 0 ||
+            zmq_connect(d->out[p], cfg->nodes[p].peer) != 0) {
             logf_("cannot connect to node %d at %s: %s", p, cfg->nodes[p].peer,
                   zmq_strerror(errno));
+            shutdown_daemon(d);
             return 1;
         }
     }
-    d.started = now_ms();
-    d.next_heartbeat = d.started;
-    logf_("node %d of %d serving clients on %s, peers on %s", self, cfg->nnodes,
-          cfg->nodes[self].client, cfg->nodes[self].peer);
+    d->pool = gp_pool_new(d->ctx, (int)cfg->workers, (int)cfg->blas_threads);
+    if (!d->pool) {
+        logf_("cannot start %lld worker threads", (long long)cfg->workers);
+        shutdown_daemon(d);
+        return 1;
+    }
+    d->started = now_ms();
+    d->next_heartbeat = d->started;
+    logf_("node %d of %d serving clients on %s, peers on %s; %lld workers with %lld BLAS "
+          "threads each",
+          self, cfg->nnodes, cfg->nodes[self].client, cfg->nodes[self].peer,
+          (long long)cfg->workers, (long long)cfg->blas_threads);
     printf("ready\n");
     fflush(stdout);
     while (!stop_requested) {
         int64_t t = now_ms();
-        if (t >= d.next_heartbeat) {
-            heartbeat(&d, t);
-            d.next_heartbeat = t + cfg->heartbeat_ms;
+        if (t >= d->next_heartbeat) {
+            heartbeat(d, t);
+            d->next_heartbeat = t + cfg->heartbeat_ms;
         }
-        zmq_pollitem_t items[2] = {{d.clients, 0, ZMQ_POLLIN, 0}, {d.peers, 0, ZMQ_POLLIN, 0}};
-        long wait = (long)(d.next_heartbeat - t);
-        int rc = zmq_poll(items, 2, wait < 0 ? 0 : wait);
+        on_tick(d, t);
+        zmq_pollitem_t items[3] = {{d->clients, 0, ZMQ_POLLIN, 0},
+                                   {d->peers, 0, ZMQ_POLLIN, 0},
+                                   {gp_pool_socket(d->pool), 0, ZMQ_POLLIN, 0}};
+        long wait = (long)(d->next_heartbeat - t);
+        if (wait > 50) wait = 50; /* deadlines of operations are checked this often */
+        int rc = zmq_poll(items, 3, wait < 0 ? 0 : wait);
         if (rc < 0) {
             if (errno == EINTR) continue;
             logf_("poll failed: %s", zmq_strerror(errno));
             break;
         }
         t = now_ms();
-        /* a bounded batch from each, so neither side can starve the other */
-        for (int i = 0; i < 64 && (items[0].revents & ZMQ_POLLIN); i++) {
-            int ev;
-            size_t sz = sizeof ev;
-            on_client(&d, t);
-            zmq_getsockopt(d.clients, ZMQ_EVENTS, &ev, &sz);
-            if (!(ev & ZMQ_POLLIN)) break;
-        }
-        for (int i = 0; i < 64 && (items[1].revents & ZMQ_POLLIN); i++) {
-            int ev;
-            size_t sz = sizeof ev;
-            on_peer(&d, t);
-            zmq_getsockopt(d.peers, ZMQ_EVENTS, &ev, &sz);
-            if (!(ev & ZMQ_POLLIN)) break;
-        }
+        if (items[2].revents & ZMQ_POLLIN) on_pool(d, t);
+        if (items[1].revents & ZMQ_POLLIN) drain(d, d->peers, on_peer, t);
+        if (items[0].revents & ZMQ_POLLIN) drain(d, d->clients, on_client, t);
     }
     logf_("stopping");
-    for (int p = 0; p < cfg->nnodes; p++)
-        if (d.out[p]) zmq_close(d.out[p]);
-    zmq_close(d.clients);
-    zmq_close(d.peers);
-    zmq_ctx_term(d.ctx);
+    shutdown_daemon(d);
     return 0;
 }
 
