@@ -28,8 +28,19 @@ int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 int cmd_plan(int argc, char **argv);
 int cmd_code_demo(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_store(int argc, char **argv);
+int cmd_multiply(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_drop(int argc, char **argv);
 
 extern const char cmd_plan_usage[];
 extern const char cmd_code_demo_usage[];
+extern const char cmd_ping_usage[], cmd_status_usage[], cmd_store_usage[], cmd_multiply_usage[],
+    cmd_fetch_usage[], cmd_drop_usage[];
+
+/* The cluster file given with -c before the command, or NULL. */
+extern const char *cli_cluster_file;
 
 #endif

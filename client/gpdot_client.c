@@ -10,11 +10,19 @@ static const cli_cmd commands[] = {
     {"plan", "list the code choices for a cluster of P nodes", cmd_plan_usage, cmd_plan},
     {"code-demo", "encode, multiply and decode on simulated nodes, with injected errors",
      cmd_code_demo_usage, cmd_code_demo},
+    {"ping", "check that every node of the cluster answers", cmd_ping_usage, cmd_ping},
+    {"status", "each node's view of the cluster, and its counters", cmd_status_usage, cmd_status},
+    {"store", "encode a matrix (.npy) and store its coded blocks on the nodes", cmd_store_usage,
+     cmd_store},
+    {"multiply", "W X or W^T X on the cluster, verified, into a .npy file", cmd_multiply_usage,
+     cmd_multiply},
+    {"fetch", "fetch a result into a .npy file, verified", cmd_fetch_usage, cmd_fetch},
+    {"drop", "remove a matrix from every node", cmd_drop_usage, cmd_drop},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gpdot-client COMMAND [OPTIONS]\n\ncommands:\n");
+    fprintf(f, "usage: gpdot-client [-c CLUSTER.yaml] COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'gpdot-client COMMAND --help' describes one command.\n");
@@ -22,6 +30,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--cluster"))) {
+        cli_cluster_file = argv[2];
+        argv[2] = argv[0];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -247,7 +247,27 @@ static gp_err fault_key(const ld *L, const char *key, const yaml_node_t *v, void
     return GP_OK;
 }
 
-static const char *const top_keys[] = {"cluster", "nodes", "defaults", "faults", NULL};
+static const char *const code_keys[] = {"scheme", "m", "n", "orientation", NULL};
+
+static gp_err code_key(const ld *L, const char *key, const yaml_node_t *v, void *ctx)
+{
+    gp_config *c = ctx;
+    const char *s = scalar(v);
+    if (!strcmp(key, "scheme")) {
+        const char *ok[] = {"gpd", "polynomial", "matdot", "mds", "replication", "uncoded"};
+        for (size_t i = 0; s && i < sizeof ok / sizeof ok[0]; i++)
+            if (!strcmp(s, ok[i])) return get_str(L, v, key, c->code_scheme, sizeof c->code_scheme);
+        return at(L, v, "'scheme' must be gpd, polynomial, matdot, mds, replication or uncoded");
+    }
+    if (!strcmp(key, "orientation")) {
+        if (s && (!strcmp(s, "row") || !strcmp(s, "col") || !strcmp(s, "auto")))
+            return get_str(L, v, key, c->code_orientation, sizeof c->code_orientation);
+        return at(L, v, "'orientation' must be row, col or auto");
+    }
+    return get_int(L, v, key, 1, 24, !strcmp(key, "m") ? &c->code_m : &c->code_n);
+}
+
+static const char *const top_keys[] = {"cluster", "nodes", "defaults", "code", "faults", NULL};
 
 static gp_err top_key(const ld *L, const char *key, const yaml_node_t *v, void *ctx)
 {
@@ -255,6 +275,11 @@ static gp_err top_key(const ld *L, const char *key, const yaml_node_t *v, void *
     if (!strcmp(key, "cluster")) return get_str(L, v, key, c->cluster, sizeof c->cluster);
     if (!strcmp(key, "defaults")) return each_key(L, v, "defaults", default_keys, default_key, c);
     if (!strcmp(key, "faults")) return each_key(L, v, "faults", fault_keys, fault_key, c);
+    if (!strcmp(key, "code")) {
+        gp_err e = each_key(L, v, "code", code_keys, code_key, c);
+        if (e == GP_OK && !c->code_scheme[0]) return at(L, v, "'code' needs a 'scheme'");
+        return e;
+    }
     /* nodes */
     if (v->type != YAML_SEQUENCE_NODE) return at(L, v, "'nodes' must be a list");
     const yaml_node_t *where[GP_CONFIG_MAX_NODES];

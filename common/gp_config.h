@@ -12,6 +12,7 @@
  *     workers: 1                        # BLAS worker threads, 1 .. 64
  *     blas_threads: 1                   # OpenBLAS threads per worker, 1 .. 64
  *     max_message: 268435456            # bytes, 4096 .. 2^31
+ *   code: {scheme: gpd, m: 2, n: 2}     # how clients store matrices by default
  *   faults:                             # experiments only
  *     seed: 1
  *     rules:
@@ -67,6 +68,9 @@ typedef struct gp_config {
     gp_node_cfg nodes[GP_CONFIG_MAX_NODES]; /* nodes[i].id == i */
     int64_t heartbeat_ms, peer_timeout_ms, workers, blas_threads, max_message;
     char state_dir[512];
+    char code_scheme[16]; /* "" when the file names no default code */
+    int64_t code_m, code_n;
+    char code_orientation[8];
     int64_t fault_seed;
     int nrules;
     gp_fault_rule rules[GP_CONFIG_MAX_RULES];

@@ -810,8 +810,11 @@ static void on_client(daemon_s *d, int64_t t)
         const entry *en = &d->ent[i];
         gp_pmsg_init(&r, GP_MT_MATRIX, m.id);
         gp_pmsg_str(&r, GP_F_NAME, en->name);
-        gp_pmsg_mat(&r, GP_F_VALUE,
-                    (gp_pmat){(uint32_t)en->m.rows, (uint32_t)en->m.cols, false, en->m.data});
+        gp_pmsg_uint(&r, GP_F_DIGEST,
+                     gp_proto_digest(en->m.data, en->m.rows * en->m.cols * sizeof(double)));
+        if (!gp_pmsg_has(&m, GP_F_DIGEST_ONLY) || !m.v[GP_F_DIGEST_ONLY].b)
+            gp_pmsg_mat(&r, GP_F_VALUE,
+                        (gp_pmat){(uint32_t)en->m.rows, (uint32_t)en->m.cols, false, en->m.data});
         break;
     }
     case GP_MT_DROP: {

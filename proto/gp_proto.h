@@ -101,6 +101,7 @@ typedef enum gp_field {
     GP_F_FROM,        /* uint */
     GP_F_EPOCH,       /* uint */
     GP_F_UP,          /* uint list */
+    GP_F_DIGEST_ONLY, /* bool */
     GP_F_COUNT_
 } gp_field;
 

@@ -73,6 +73,7 @@ static const struct {
     [GP_F_FROM] = {"from", K_UINT},
     [GP_F_EPOCH] = {"epoch", K_UINT},
     [GP_F_UP] = {"up", K_IDS},
+    [GP_F_DIGEST_ONLY] = {"digest_only", K_BOOL},
 };
 
 #define F(x) (1ull << GP_F_##x)
@@ -99,8 +100,8 @@ static const struct {
     [GP_MT_HADAMARD] = {"HADAMARD", F(A) | F(B) | F(OUT), 0},
     [GP_MT_DONE] = {"DONE", F(OUT) | F(ROWS) | F(COLS) | F(DIGEST) | F(WRONG) | F(CORRECTED), 0},
     [GP_MT_UPDATE] = {"UPDATE", F(NAME) | F(ALPHA) | F(DELTA) | F(INPUT), 0},
-    [GP_MT_FETCH] = {"FETCH", F(NAME), 0},
-    [GP_MT_MATRIX] = {"MATRIX", F(NAME) | F(VALUE), 0},
+    [GP_MT_FETCH] = {"FETCH", F(NAME), F(DIGEST_ONLY)},
+    [GP_MT_MATRIX] = {"MATRIX", F(NAME) | F(DIGEST), F(VALUE)},
     [GP_MT_PARTIALS] = {"PARTIALS", F(OP), 0},
     [GP_MT_PARTIALS_OK] = {"PARTIALS_OK", F(OP) | F(SENDERS) | F(VALUES), 0},
     [GP_MT_DROP] = {"DROP", F(NAME), 0},

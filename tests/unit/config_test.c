@@ -23,7 +23,8 @@ static const char good[] =
     "  seed: 42\n"
     "  rules:\n"
     "    - {node: 1, op: update, probability: 0.25, magnitude: 1e3}\n"
-    "    - {node: all, op: multiply, probability: 1}\n";
+    "    - {node: all, op: multiply, probability: 1}\n"
+    "code: {scheme: gpd, m: 2, n: 3, orientation: col}\n";
 
 static void full_file(void)
 {
@@ -38,6 +39,8 @@ static void full_file(void)
     CHECK(c.heartbeat_ms == 250 && c.peer_timeout_ms == 2000 && c.workers == 2);
     CHECK(c.blas_threads == 1 && c.max_message == (int64_t)1 << 28); /* defaults */
     CHECK(!strcmp(c.state_dir, "/tmp/gpdot-state"));
+    CHECK(!strcmp(c.code_scheme, "gpd") && c.code_m == 2 && c.code_n == 3 &&
+          !strcmp(c.code_orientation, "col"));
     CHECK(c.fault_seed == 42 && c.nrules == 2);
     CHECK(c.rules[0].node == 1 && c.rules[0].op == GP_FAULT_UPDATE &&
           c.rules[0].probability == 0.25 && c.rules[0].magnitude == 1e3);
@@ -107,6 +110,9 @@ static void mistakes(void)
     expect(15, "    - {node: 1, op: update}\n", "c.yaml:15:7:", "needs 'op' and 'probability'");
     expect(5, "    client: [tcp://127.0.0.1:7100\n", "c.yaml:", ""); /* YAML syntax */
     expect(0, "extra: {\n", "c.yaml:", "");                          /* unterminated */
+    expect(17, "code: {scheme: fancy}\n", "c.yaml:17:16:", "'scheme' must be gpd");
+    expect(17, "code: {m: 2}\n", "c.yaml:17:7:", "'code' needs a 'scheme'");
+    expect(17, "code: {scheme: gpd, m: 30}\n", "c.yaml:17:24:", "between 1 and 24");
 }
 
 /* Whole documents, for mistakes in the file's shape. */

@@ -154,6 +154,7 @@ static void round_trip_every_type(void)
                 gp_pmsg_f64(&one, f, -0.125);
                 break;
             case GP_F_TRANSPOSE:
+            case GP_F_DIGEST_ONLY:
             case GP_F_DERIVATIVE:
                 gp_pmsg_bool(&one, f, true);
                 break;
@@ -224,6 +225,7 @@ static void round_trip_every_type(void)
                 same = a->f == b->f;
                 break;
             case GP_F_TRANSPOSE:
+            case GP_F_DIGEST_ONLY:
             case GP_F_DERIVATIVE:
                 same = a->b == b->b;
                 break;

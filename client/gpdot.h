@@ -1,0 +1,89 @@
+/* gpdot.h - the client library of a gpdot cluster (libgpdot).
+ *
+ * A client talks to every daemon of the cluster named in a cluster file. It
+ * sends each request to all of them (each daemon decodes for itself, none is
+ * special) and accepts a result only once it is verified: the daemons report
+ * a digest of what they decoded, a majority of those that answered (and at
+ * least two) must agree, and a fetched matrix must match the agreed digest.
+ * A soft error inside the daemon the data comes from therefore never reaches
+ * the caller; when no majority agrees, the call fails with GP_EDETECTED.
+ *
+ * Matrices are row-major gp_rmat (common/gp_mat.h); results are allocated
+ * for the caller (free with gp_rmat_free). Every function returns a gp_err
+ * and, given a gp_msg, a reason. A gpdot_t is used by one thread at a time.
+ */
+#ifndef GPDOT_H
+#define GPDOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gp_err.h"
+#include "gp_mat.h"
+
+typedef struct gpdot gpdot_t;
+
+/* Reads the cluster file and connects to every node (connections are made in
+ * the background: a node that is down is simply not answering yet). NULL on
+ * failure, with the reason in why. */
+gpdot_t *gpdot_connect(const char *cluster_file, gp_msg *why);
+
+/* Closes the connections and frees c; sets *c to NULL; safe on NULL. */
+void gpdot_close(gpdot_t **c);
+
+/* Nodes in the cluster. */
+int gpdot_nodes(const gpdot_t *c);
+
+/* How long a request waits for the daemons' answers (default 30 s). */
+void gpdot_set_timeout(gpdot_t *c, int ms);
+
+/* PINGs every node. *up (may be NULL) gets the nodes that answered. GP_OK
+ * when all did, GP_ENODES otherwise. */
+gp_err gpdot_ping(gpdot_t *c, uint64_t *up, gp_msg *why);
+
+#define GPDOT_MAX_COUNTERS 32
+
+typedef struct gpdot_status {
+    bool answered;
+    uint64_t uptime_ms;
+    uint64_t nodes_up; /* bit p: node p is up, as this node sees it */
+    int ncounters;
+    char counter_name[GPDOT_MAX_COUNTERS][48];
+    uint64_t counter[GPDOT_MAX_COUNTERS];
+} gpdot_status;
+
+/* STATUS of every node into st[0 .. nodes-1]. GP_OK if any answered. */
+gp_err gpdot_status_all(gpdot_t *c, gpdot_status *st, gp_msg *why);
+
+/* How a stored matrix is coded. scheme NULL: gpd with the m, n and
+ * orientation below (m = n = 0: 2 x 2 if the cluster has the nodes for it,
+ * else the largest polynomial code that fits). */
+typedef struct gpdot_code {
+    const char *scheme;      /* "gpd", "polynomial", "matdot", "replication", "uncoded" */
+    int m, n;                /* block grid */
+    const char *orientation; /* "row", "col" or NULL (auto) */
+} gpdot_code;
+
+/* Encodes w for every node and stores each node's block under name. Every
+ * node must accept it. */
+gp_err gpdot_store(gpdot_t *c, const char *name, gp_rmat w, const gpdot_code *code, gp_msg *why);
+
+typedef struct gpdot_report {
+    int answered;    /* daemons that answered */
+    int agreed;      /* of which reported the accepted result */
+    uint64_t wrong;  /* nodes any daemon found wrong and corrected */
+    uint64_t digest; /* of the accepted result */
+} gpdot_report;
+
+/* out = W x (or W^T x) on the cluster, stored under `out` on every daemon; if
+ * y is not NULL, the verified result is fetched into it. */
+gp_err gpdot_multiply(gpdot_t *c, const char *name, gp_rmat x, bool transpose, const char *out,
+                      gp_rmat *y, gpdot_report *rep, gp_msg *why);
+
+/* Fetches a result matrix, verified against the digests of the daemons. */
+gp_err gpdot_fetch(gpdot_t *c, const char *name, gp_rmat *out, gp_msg *why);
+
+/* Drops name on every daemon. */
+gp_err gpdot_drop(gpdot_t *c, const char *name, gp_msg *why);
+
+#endif

@@ -1,0 +1,103 @@
+#!/bin/sh
+# cluster_test.sh - a local 8-node cluster (deploy/local/cluster.sh), driven
+# with gpdot-client, results against numpy: gpd m = n = 2, a 1024 x 1024
+# matrix, B = 64.
+#   (a) no faults: W X and W^T X within the certified bound
+#   (b) errors injected into every product of nodes 2 and 5: corrected
+#   (c) a daemon killed with SIGKILL between products: the rest go on
+#   (d) a daemon stopped with SIGSTOP: results arrive within the timeout
+#   (e) more errors than the code corrects: "detected, not correctable",
+#       exit status 3, no matrix written
+# usage: cluster_test.sh BUILD_DIR PYTHON
+set -eu
+build=$1
+py=$2
+top=$(cd "$(dirname "$0")/.." && pwd)
+cl="$top/deploy/local/cluster.sh"
+export GP_BUILD_DIR=$build
+client=$build/client/gpdot-client
+tmp=$(mktemp -d /tmp/gpdot-cluster-test-XXXXXX)
+cleanup() {
+    GP_BUILD_DIR=$build sh "$cl" down --dir "$tmp/a" 2>/dev/null || true
+    GP_BUILD_DIR=$build sh "$cl" down --dir "$tmp/e" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+cd "$tmp"
+"$py" - <<'EOF'
+import numpy as np
+r = np.random.default_rng(7)
+np.save("W.npy", r.standard_normal((1024, 1024)))
+np.save("X.npy", r.standard_normal((1024, 64)))
+np.save("D.npy", r.standard_normal((1024, 64)).astype(np.float32))
+EOF
+# rel_err A.npy REF-EXPRESSION: max |A - ref| / max |ref| <= 1e-9, the decode's
+# certified worst case (the products themselves add about 1e-14)
+check() {
+    "$py" - "$1" "$2" <<'EOF'
+import sys, numpy as np
+W = np.load("W.npy"); X = np.load("X.npy"); D = np.load("D.npy").astype(np.float64)
+got = np.load(sys.argv[1]); ref = eval(sys.argv[2])
+assert got.shape == ref.shape, (got.shape, ref.shape)
+e = np.abs(got - ref).max() / np.abs(ref).max()
+print(f"  {sys.argv[1]}: relative error {e:.1e} against numpy {sys.argv[2]}")
+sys.exit(0 if e <= 1e-9 else 1)
+EOF
+}
+
+echo "(a) no faults"
+cfg=$(sh "$cl" up --nodes 8 --dir "$tmp/a" --m 2 --n 2 --timeout-ms 2000)
+"$client" -c "$cfg" ping > /dev/null || fail "ping"
+"$client" -c "$cfg" store W W.npy > /dev/null || fail "store"
+"$client" -c "$cfg" multiply W X.npy -o Y.npy || fail "multiply"
+check Y.npy "W @ X" || fail "W X"
+"$client" -c "$cfg" multiply W D.npy -o Z.npy --transpose --out Z || fail "multiply --transpose"
+check Z.npy "W.T @ D" || fail "W^T D"
+"$client" -c "$cfg" fetch W.out -o Y2.npy > /dev/null || fail "fetch"
+cmp -s Y.npy Y2.npy || fail "fetched result differs"
+"$client" -c "$cfg" status --json > status.json || fail "status"
+"$py" -c "
+import json; s = json.load(open('status.json'))
+assert len(s) == 8 and all(n['answered'] and n['nodes_up'] == list(range(8)) for n in s), s
+assert all(n['counters']['operations'] == 2 for n in s)
+" || fail "status --json"
+"$client" -c "$cfg" drop Z || fail "drop"
+"$client" -c "$cfg" fetch Z -o none.npy 2>/dev/null && fail "fetch of a dropped matrix"
+
+echo "(c) node 3 killed with SIGKILL"
+kill -9 "$(cat "$tmp/a/node3.pid")"
+"$client" -c "$cfg" ping > /dev/null && fail "ping with a node down should exit 1"
+"$client" -c "$cfg" multiply W X.npy -o Y3.npy || fail "multiply with node 3 dead"
+check Y3.npy "W @ X" || fail "W X with node 3 dead"
+
+echo "(d) node 6 stopped with SIGSTOP"
+kill -STOP "$(cat "$tmp/a/node6.pid")"
+start=$(date +%s%N)
+"$client" -c "$cfg" multiply W X.npy -o Y4.npy --out Y4 || fail "multiply with node 6 stopped"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "  answered in $took ms (peer timeout 2000 ms)"
+[ "$took" -lt 6000 ] || fail "took $took ms"
+check Y4.npy "W @ X" || fail "W X with node 6 stopped"
+kill -CONT "$(cat "$tmp/a/node6.pid")"
+sh "$cl" down --dir "$tmp/a"
+
+echo "(b) and (e) errors injected into every product of nodes 2 and 5"
+cfg=$(sh "$cl" up --nodes 8 --dir "$tmp/e" --m 2 --n 2 --faults "2:multiply:1:1.0,5:multiply:1:1e6")
+"$client" -c "$cfg" store W W.npy > /dev/null || fail "store"
+out=$("$client" -c "$cfg" multiply W X.npy -o Y5.npy) || fail "multiply with faults"
+echo "  $out"
+echo "$out" | grep -q "corrected wrong outputs of nodes 2 5" || fail "nodes 2 and 5 not named"
+check Y5.npy "W @ X" || fail "W X with faults"
+set +e
+"$client" -c "$cfg" multiply W D.npy -o Z5.npy --transpose 2> err.txt
+rc=$?
+set -e
+cat err.txt | sed 's/^/  /'
+[ $rc -eq 3 ] || fail "transposed product with 2 errors (K_b = 6 of 8 corrects 1): exit $rc, not 3"
+grep -q "detected, not correctable" err.txt || fail "no clear message"
+[ ! -e Z5.npy ] || fail "a matrix was written"
+sh "$cl" down --dir "$tmp/e"
+
+echo "all cluster tests passed"
