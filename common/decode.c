@@ -22,6 +22,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -409,9 +410,18 @@ static inline double gvec(size_t l, int j)
 }
 
 /* The two projection vectors for outputs of `len` entries, made once per
- * thread for the longest outputs seen: g[0..len) and g[cap..cap+len). */
+ * thread for the longest outputs seen: g[0..len) and g[cap..cap+len). A
+ * thread-specific key frees them when the thread ends (worker threads of a
+ * daemon come and go). */
 static _Thread_local double *proj_g;
 static _Thread_local size_t proj_cap;
+static pthread_key_t proj_key;
+static pthread_once_t proj_once = PTHREAD_ONCE_INIT;
+
+static void proj_key_make(void)
+{
+    pthread_key_create(&proj_key, free);
+}
 
 static bool proj_vectors(size_t len)
 {
@@ -422,9 +432,11 @@ static bool proj_vectors(size_t len)
         g[l] = gvec(l, 0);
         g[len + l] = gvec(l, 1);
     }
+    pthread_once(&proj_once, proj_key_make);
     free(proj_g);
     proj_g = g;
     proj_cap = len;
+    pthread_setspecific(proj_key, g);
     return true;
 }
 

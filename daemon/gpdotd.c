@@ -528,6 +528,8 @@ static void product_done(daemon_s *d, op *o, int64_t t)
 static void decode_done(daemon_s *d, op *o)
 {
     gp_pmsg r;
+    gp_msg why; /* r points into these two until it is sent */
+    char reason[GP_PROTO_MAX_STR];
     if (o->derr == GP_OK) {
         uint64_t ids[GP_CONFIG_MAX_NODES];
         size_t nw = 0;
@@ -542,7 +544,6 @@ static void decode_done(daemon_s *d, op *o)
                      gp_proto_digest(o->result.data, o->result.rows * o->result.cols * 8));
         gp_pmsg_ids(&r, GP_F_WRONG, ids, nw);
         gp_pmsg_uint(&r, GP_F_CORRECTED, nw);
-        gp_msg why;
         gp_pstr out = {o->out, strlen(o->out)};
         size_t bytes = o->result.rows * o->result.cols * sizeof(double);
         gp_err e = entry_put(d, out, &o->result, false, o->result.rows, o->result.cols, NULL, &why);
@@ -555,7 +556,6 @@ static void decode_done(daemon_s *d, op *o)
             (void)bytes; /* now the entry's */
         }
     } else {
-        char reason[GP_PROTO_MAX_STR];
         int len = snprintf(reason, sizeof reason, "%s", o->why.text);
         if (o->derr == GP_EDETECTED) {
             d->n.errors_detected++;

@@ -184,7 +184,7 @@ void gp_pmsg_mat(gp_pmsg *m, gp_field f, gp_pmat v)
 gp_err gp_pmsg_ids(gp_pmsg *m, gp_field f, const uint64_t *v, size_t n)
 {
     if (n > GP_PROTO_MAX_LIST) return GP_ERANGE;
-    memcpy(m->ids, v, n * sizeof *v);
+    if (n) memcpy(m->ids, v, n * sizeof *v);
     m->v[f].n = n;
     m->present |= 1ull << f;
     return GP_OK;
@@ -202,7 +202,7 @@ gp_err gp_pmsg_names(gp_pmsg *m, gp_field f, const char *const *v, size_t n)
 gp_err gp_pmsg_mats(gp_pmsg *m, gp_field f, const gp_pmat *v, size_t n)
 {
     if (n > GP_PROTO_MAX_LIST) return GP_ERANGE;
-    memcpy(m->mats, v, n * sizeof *v);
+    if (n) memcpy(m->mats, v, n * sizeof *v);
     m->v[f].n = n;
     m->present |= 1ull << f;
     return GP_OK;
@@ -211,7 +211,7 @@ gp_err gp_pmsg_mats(gp_pmsg *m, gp_field f, const gp_pmat *v, size_t n)
 gp_err gp_pmsg_counters(gp_pmsg *m, gp_field f, const gp_pcounter *v, size_t n)
 {
     if (n > GP_PROTO_MAX_LIST) return GP_ERANGE;
-    memcpy(m->counters, v, n * sizeof *v);
+    if (n) memcpy(m->counters, v, n * sizeof *v);
     m->v[f].n = n;
     m->present |= 1ull << f;
     return GP_OK;
