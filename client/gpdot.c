@@ -355,26 +355,12 @@ static gp_err fetch_verified(gpdot_t *c, const char *name, uint64_t digest, uint
     return gp_fail(why, GP_EDETECTED, "no node sent '%s' as the majority decoded it", name);
 }
 
-gp_err gpdot_multiply(gpdot_t *c, const char *name, gp_rmat x, bool transpose, const char *out,
-                      gp_rmat *y, gpdot_report *rep, gp_msg *why)
+/* A DONE reply accepted from the answers in `got`: the digest a majority
+ * reports, the nodes any daemon corrected; else the first error. */
+static gp_err accept_done(gpdot_t *c, uint64_t got, gpdot_report *rep, uint64_t *agreeing,
+                          gp_msg *why)
 {
-    gpdot_report dummy;
-    if (!rep) rep = &dummy;
-    memset(rep, 0, sizeof *rep);
-    gp_rmat xc = x;
-    if (x.ld != x.cols) { /* the wire wants it contiguous */
-        if (gp_rmat_alloc(&xc, x.rows, x.cols) != GP_OK)
-            return gp_fail(why, GP_ENOMEM, "out of memory");
-        gp_rmat_copy(xc, x);
-    }
-    gp_pmsg m;
-    gp_pmsg_init(&m, GP_MT_MULTIPLY, new_id(c));
-    gp_pmsg_str(&m, GP_F_NAME, name);
-    gp_pmsg_str(&m, GP_F_OUT, out);
-    gp_pmsg_bool(&m, GP_F_TRANSPOSE, transpose);
-    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){(uint32_t)x.rows, (uint32_t)x.cols, false, xc.data});
-    uint64_t got = broadcast_until(c, &m, GP_MT_DONE, why), done = 0;
-    if (xc.data != x.data) gp_rmat_free(&xc);
+    uint64_t done = 0;
     gp_err first = GP_OK;
     for (int p = 0; p < c->cfg.nnodes; p++) {
         if (!(got >> p & 1)) continue;
@@ -394,11 +380,110 @@ gp_err gpdot_multiply(gpdot_t *c, const char *name, gp_rmat x, bool transpose, c
                        "%d of %d nodes answered, %d with a result, and no majority agrees",
                        rep->answered, c->cfg.nnodes, __builtin_popcountll(done));
     }
-    if (!y) return GP_OK;
-    uint64_t agreeing = 0;
+    *agreeing = 0;
     for (int p = 0; p < c->cfg.nnodes; p++)
-        if ((done >> p & 1) && c->r[p].v[GP_F_DIGEST].u == rep->digest) agreeing |= 1ull << p;
+        if ((done >> p & 1) && c->r[p].v[GP_F_DIGEST].u == rep->digest) *agreeing |= 1ull << p;
+    return GP_OK;
+}
+
+gp_err gpdot_multiply(gpdot_t *c, const char *name, gp_rmat x, bool transpose, const char *out,
+                      gp_rmat *y, gpdot_report *rep, gp_msg *why)
+{
+    gpdot_report dummy;
+    if (!rep) rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    gp_rmat xc = x;
+    if (x.ld != x.cols) { /* the wire wants it contiguous */
+        if (gp_rmat_alloc(&xc, x.rows, x.cols) != GP_OK)
+            return gp_fail(why, GP_ENOMEM, "out of memory");
+        gp_rmat_copy(xc, x);
+    }
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_MULTIPLY, new_id(c));
+    gp_pmsg_str(&m, GP_F_NAME, name);
+    gp_pmsg_str(&m, GP_F_OUT, out);
+    gp_pmsg_bool(&m, GP_F_TRANSPOSE, transpose);
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){(uint32_t)x.rows, (uint32_t)x.cols, false, xc.data});
+    uint64_t got = broadcast_until(c, &m, GP_MT_DONE, why), agreeing;
+    if (xc.data != x.data) gp_rmat_free(&xc);
+    gp_err e = accept_done(c, got, rep, &agreeing, why);
+    if (e != GP_OK || !y) return e;
     return fetch_verified(c, out, rep->digest, agreeing, y, why);
+}
+
+gp_err gpdot_put(gpdot_t *c, const char *name, gp_rmat v, gp_msg *why)
+{
+    gp_rmat vc = v;
+    if (v.ld != v.cols) {
+        if (gp_rmat_alloc(&vc, v.rows, v.cols) != GP_OK)
+            return gp_fail(why, GP_ENOMEM, "out of memory");
+        gp_rmat_copy(vc, v);
+    }
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_PUT, new_id(c));
+    gp_pmsg_str(&m, GP_F_NAME, name);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)v.rows, (uint32_t)v.cols, false, vc.data});
+    uint64_t got = broadcast(c, &m, why);
+    if (vc.data != v.data) gp_rmat_free(&vc);
+    for (int p = 0; p < c->cfg.nnodes; p++) {
+        if (!(got >> p & 1)) return gp_fail(why, GP_ETIMEOUT, "node %d did not confirm", p);
+        if (c->r[p].type == GP_MT_ERROR) return error_of(&c->r[p], p, why);
+    }
+    return GP_OK;
+}
+
+gp_err gpdot_activate(gpdot_t *c, const char *name, const char *fn, bool derivative,
+                      const char *out, gpdot_report *rep, gp_msg *why)
+{
+    gpdot_report dummy;
+    if (!rep) rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_ACTIVATE, new_id(c));
+    gp_pmsg_str(&m, GP_F_NAME, name);
+    gp_pmsg_str(&m, GP_F_FN, fn);
+    gp_pmsg_bool(&m, GP_F_DERIVATIVE, derivative);
+    gp_pmsg_str(&m, GP_F_OUT, out);
+    uint64_t agreeing;
+    return accept_done(c, broadcast_until(c, &m, GP_MT_DONE, why), rep, &agreeing, why);
+}
+
+gp_err gpdot_hadamard(gpdot_t *c, const char *a, const char *b, const char *out, gpdot_report *rep,
+                      gp_msg *why)
+{
+    gpdot_report dummy;
+    if (!rep) rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_HADAMARD, new_id(c));
+    gp_pmsg_str(&m, GP_F_A, a);
+    gp_pmsg_str(&m, GP_F_B, b);
+    gp_pmsg_str(&m, GP_F_OUT, out);
+    uint64_t agreeing;
+    return accept_done(c, broadcast_until(c, &m, GP_MT_DONE, why), rep, &agreeing, why);
+}
+
+gp_err gpdot_update(gpdot_t *c, const char *name, double alpha, const char *delta,
+                    const char *input, gp_msg *why)
+{
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_UPDATE, new_id(c));
+    gp_pmsg_str(&m, GP_F_NAME, name);
+    gp_pmsg_f64(&m, GP_F_ALPHA, alpha);
+    gp_pmsg_str(&m, GP_F_DELTA, delta);
+    gp_pmsg_str(&m, GP_F_INPUT, input);
+    uint64_t got = broadcast_until(c, &m, GP_MT_OK, why);
+    int ok = 0;
+    for (int p = 0; p < c->cfg.nnodes; p++) {
+        if (!(got >> p & 1)) continue;
+        if (c->r[p].type == GP_MT_ERROR) return error_of(&c->r[p], p, why);
+        ok++;
+    }
+    /* a node that missed the update holds a stale block: the decoder treats its
+     * outputs as errors until the block is rebuilt */
+    return 2 * ok > c->cfg.nnodes
+               ? GP_OK
+               : gp_fail(why, GP_ENODES, "only %d of %d nodes updated", ok, c->cfg.nnodes);
 }
 
 gp_err gpdot_fetch(gpdot_t *c, const char *name, gp_rmat *out, gp_msg *why)

@@ -80,6 +80,25 @@ typedef struct gpdot_report {
 gp_err gpdot_multiply(gpdot_t *c, const char *name, gp_rmat x, bool transpose, const char *out,
                       gp_rmat *y, gpdot_report *rep, gp_msg *why);
 
+/* Puts a whole matrix (such as a batch of inputs) under name on every
+ * daemon. */
+gp_err gpdot_put(gpdot_t *c, const char *name, gp_rmat v, gp_msg *why);
+
+/* out = f(name) (or f'), elementwise; softmax over each column. Verified by
+ * the majority of digests like a product; rep may be NULL. */
+gp_err gpdot_activate(gpdot_t *c, const char *name, const char *fn, bool derivative,
+                      const char *out, gpdot_report *rep, gp_msg *why);
+
+/* out = a .* b. */
+gp_err gpdot_hadamard(gpdot_t *c, const char *a, const char *b, const char *out, gpdot_report *rep,
+                      gp_msg *why);
+
+/* The coded update W += alpha D X^T of the stored matrix name, D and X being
+ * results on the daemons (rows x B and cols x B). Each daemon updates its own
+ * block, with no re-encoding. */
+gp_err gpdot_update(gpdot_t *c, const char *name, double alpha, const char *delta,
+                    const char *input, gp_msg *why);
+
 /* Fetches a result matrix, verified against the digests of the daemons. */
 gp_err gpdot_fetch(gpdot_t *c, const char *name, gp_rmat *out, gp_msg *why);
 

@@ -21,4 +21,10 @@ double gp_det_sinh(double x);
 /* Natural logarithm for finite x > 0. */
 double gp_det_log(double x);
 
+/* e^x for every x (0 below -745.2, +Inf above 709.78, NaN for NaN). */
+double gp_det_exp(double x);
+
+/* tanh(x) for every x, within 4 ulp of libm (e^2x - 1, a sum and a quotient). */
+double gp_det_tanh(double x);
+
 #endif

@@ -20,6 +20,7 @@
  * traffic is dropped and counted; the daemon goes on serving either way.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -32,6 +33,7 @@
 #include "gp_blas.h"
 #include "gp_code.h"
 #include "gp_config.h"
+#include "gp_detmath.h"
 #include "gp_pool.h"
 #include "gp_proto.h"
 #include "gp_rng.h"
@@ -109,9 +111,17 @@ typedef struct entry {
     size_t rows, cols; /* of the whole matrix */
     gp_code_t *code;   /* coded entries */
     int busy;          /* operations reading it */
+    bool writing;      /* an update is changing it */
+    uint64_t updates;  /* coded updates applied since it was stored */
 } entry;
 
-enum { OP_PENDING, OP_PRODUCT, OP_COLLECT, OP_DECODE };
+enum { OP_PENDING, OP_PRODUCT, OP_COLLECT, OP_DECODE, OP_LOCAL };
+
+/* Local operations: every daemon holds full copies of results, so these run
+ * on its own copy, no exchange needed. */
+typedef enum { LOC_ACTIVATE, LOC_HADAMARD, LOC_UPDATE } lockind;
+
+typedef enum { FN_RELU, FN_TANH, FN_SIGMOID, FN_SOFTMAX, FN_IDENTITY } actfn;
 
 /* One coded product, keyed by the client's request id. */
 typedef struct op {
@@ -135,6 +145,12 @@ typedef struct op {
     gp_err derr;
     gp_msg why;
     const struct daemon_s *d;
+    /* local operations */
+    lockind loc;
+    int a, b; /* the entries read: activation a; Hadamard a, b; update delta a, input b */
+    actfn fn;
+    bool deriv;
+    double alpha;
 } op;
 
 typedef struct daemon_s {
@@ -419,7 +435,14 @@ static void op_free(daemon_s *d, op *o)
     for (int p = 0; p < d->cfg->nnodes; p++) mat_release(d, &o->part[p]);
     mat_release(d, &o->x);
     mat_release(d, &o->result);
-    if (o->w >= 0 && o->started) d->ent[o->w].busy--;
+    if (o->w >= 0 && o->started) {
+        d->ent[o->w].busy--;
+        if (o->stage == OP_LOCAL && o->loc == LOC_UPDATE) d->ent[o->w].writing = false;
+    }
+    if (o->stage == OP_LOCAL) {
+        if (o->a >= 0) d->ent[o->a].busy--;
+        if (o->b >= 0) d->ent[o->b].busy--;
+    }
     zmq_msg_close(&o->route);
     remember_finished(d, o->id);
     memset(o, 0, sizeof *o);
@@ -432,6 +455,32 @@ static void reply_to(daemon_s *d, op *o, const gp_pmsg *r)
 
 /* Worker: this node's encoded input and coded product, and a fault if the
  * cluster file asks for one. */
+/* Injects the faults the cluster file asks for at one kind of step: each
+ * rule for this node and kind fires with its probability and adds its
+ * magnitude, with a random sign, to one random entry of m. The random
+ * stream depends on the seed, the node, the operation and the kind only, so
+ * an experiment repeats. Returns the number injected. */
+static int inject(const daemon_s *d, gp_fault_op kind, uint64_t opid, gp_rmat m)
+{
+    if (!m.data || !m.rows || !m.cols) return 0;
+    gp_rng r;
+    gp_rng_seed(&r, (uint64_t)d->cfg->fault_seed * 0x9E3779B97F4A7C15ull ^
+                        opid * 0x2545F4914F6CDD1Dull ^ (uint64_t)d->self << 8 ^ (uint64_t)kind);
+    int n = 0;
+    for (int i = 0; i < d->cfg->nrules; i++) {
+        const gp_fault_rule *f = &d->cfg->rules[i];
+        if (f->op != kind || (f->node >= 0 && f->node != d->self)) continue;
+        if (gp_rng_uniform(&r) >= f->probability) continue;
+        size_t at = gp_rng_below(&r, m.rows * m.cols);
+        m.data[at / m.cols * m.ld + at % m.cols] +=
+            gp_rng_uniform(&r) < 0.5 ? -f->magnitude : f->magnitude;
+        n++;
+    }
+    return n;
+}
+
+/* Worker: this node's encoded input and coded product, with the faults the
+ * cluster file asks for in either step. */
 static void product_job(void *arg)
 {
     op *o = arg;
@@ -440,20 +489,12 @@ static void product_job(void *arg)
     gp_rmat enc, *y = &o->part[d->self];
     size_t erows = o->dir == GP_FORWARD ? e->m.cols : e->m.rows;
     if (gp_rmat_alloc(&enc, erows, o->batch) != GP_OK) return;
-    if (gp_code_encode_input(e->code, d->self, o->dir, o->x, enc) == GP_OK)
+    if (gp_code_encode_input(e->code, d->self, o->dir, o->x, enc) == GP_OK) {
+        o->injected += inject(d, GP_FAULT_ENCODE, o->id, enc);
         gp_code_node_product(o->dir, e->m, enc, *y);
-    gp_rmat_free(&enc);
-    gp_rng r;
-    gp_rng_seed(&r, (uint64_t)d->cfg->fault_seed * 0x9E3779B97F4A7C15ull ^
-                        o->id * 0x2545F4914F6CDD1Dull ^ (uint64_t)d->self);
-    for (int i = 0; i < d->cfg->nrules; i++) {
-        const gp_fault_rule *f = &d->cfg->rules[i];
-        if (f->op != GP_FAULT_MULTIPLY || (f->node >= 0 && f->node != d->self)) continue;
-        if (gp_rng_uniform(&r) >= f->probability) continue;
-        size_t at = gp_rng_below(&r, y->rows * y->cols);
-        y->data[at] += gp_rng_uniform(&r) < 0.5 ? -f->magnitude : f->magnitude;
-        o->injected++;
     }
+    gp_rmat_free(&enc);
+    o->injected += inject(d, GP_FAULT_MULTIPLY, o->id, *y);
 }
 
 /* Worker: decodes from the outputs that arrived. */
@@ -468,6 +509,7 @@ static void decode_job(void *arg)
         if (o->have >> p & 1) outs[n++] = (gp_node_output){p, o->part[p].data};
     o->derr = gp_code_decode(e->code, o->dir, e->rows, e->cols, o->batch, outs, n, o->result,
                              &o->rep, &o->why);
+    if (o->derr == GP_OK) o->injected += inject(d, GP_FAULT_DECODE, o->id, o->result);
 }
 
 #define TAG(kind, slot) ((uint64_t)(kind) << 32 | (uint64_t)(slot))
@@ -519,6 +561,7 @@ static void send_partial(daemon_s *d, op *o)
 static void product_done(daemon_s *d, op *o, int64_t t)
 {
     d->n.errors_injected += (uint64_t)o->injected;
+    o->injected = 0;
     o->have |= 1ull << d->self;
     send_partial(d, o);
     o->stage = OP_COLLECT;
@@ -527,6 +570,7 @@ static void product_done(daemon_s *d, op *o, int64_t t)
 
 static void decode_done(daemon_s *d, op *o)
 {
+    d->n.errors_injected += (uint64_t)o->injected; /* those of the decode */
     gp_pmsg r;
     gp_msg why; /* r points into these two until it is sent */
     char reason[GP_PROTO_MAX_STR];
@@ -574,6 +618,8 @@ static void decode_done(daemon_s *d, op *o)
     op_free(d, o);
 }
 
+static void local_done(daemon_s *d, op *o);
+
 static void on_pool(daemon_s *d, int64_t t)
 {
     uint64_t tag;
@@ -582,9 +628,220 @@ static void on_pool(daemon_s *d, int64_t t)
         if (!o->used) continue;
         if (tag >> 32 == 1)
             product_done(d, o, t);
-        else
+        else if (tag >> 32 == 2)
             decode_done(d, o);
+        else
+            local_done(d, o);
     }
+}
+
+/* ---- local operations --------------------------------------------------------------- */
+
+static double act(actfn f, bool deriv, double x)
+{
+    switch (f) {
+    case FN_RELU:
+        return deriv ? (x > 0 ? 1.0 : 0.0) : (x > 0 ? x : 0.0);
+    case FN_TANH: {
+        double t = gp_det_tanh(x);
+        return deriv ? 1.0 - t * t : t;
+    }
+    case FN_SIGMOID: {
+        double sg = 1.0 / (1.0 + gp_det_exp(-x));
+        return deriv ? sg * (1.0 - sg) : sg;
+    }
+    default:
+        return deriv ? 1.0 : x;
+    }
+}
+
+/* Worker: an activation, a Hadamard product or a coded update, on this
+ * daemon's own copies, with the faults the cluster file asks for. The
+ * elementary functions are gpdot's own (gp_detmath.h), so every daemon gets
+ * the same bits. */
+static void local_job(void *arg)
+{
+    op *o = arg;
+    daemon_s *d = (daemon_s *)o->d; /* the entries this job touches are marked busy */
+    const gp_rmat A = d->ent[o->a].m;
+    gp_rmat *y = &o->result;
+    if (o->loc == LOC_UPDATE) {
+        entry *w = &d->ent[o->w];
+        const gp_rmat X = d->ent[o->b].m;
+        gp_rmat dt = {0}, xt = {0};
+        if (gp_rmat_alloc(&dt, w->m.rows, A.cols) == GP_OK &&
+            gp_rmat_alloc(&xt, w->m.cols, X.cols) == GP_OK &&
+            gp_code_encode_update(w->code, d->self, A, X, dt, xt) == GP_OK) {
+            o->injected += inject(d, GP_FAULT_ENCODE, o->id, dt);
+            gp_code_node_update(o->alpha, dt, xt, w->m);
+            o->injected += inject(d, GP_FAULT_UPDATE, o->id, w->m);
+            o->derr = GP_OK;
+        } else {
+            o->derr = gp_fail(&o->why, GP_ENOMEM, "no memory for the update's encodings");
+        }
+        gp_rmat_free(&dt);
+        gp_rmat_free(&xt);
+        return;
+    }
+    if (o->loc == LOC_HADAMARD) {
+        const gp_rmat B = d->ent[o->b].m;
+        for (size_t i = 0; i < A.rows * A.cols; i++) y->data[i] = A.data[i] * B.data[i];
+        o->injected += inject(d, GP_FAULT_HADAMARD, o->id, *y);
+    } else if (o->fn == FN_SOFTMAX) { /* over the rows of each column: a column is a sample */
+        for (size_t c = 0; c < A.cols; c++) {
+            double mx = -INFINITY, sum = 0;
+            for (size_t r = 0; r < A.rows; r++)
+                if (A.data[r * A.cols + c] > mx) mx = A.data[r * A.cols + c];
+            for (size_t r = 0; r < A.rows; r++) {
+                double e = gp_det_exp(A.data[r * A.cols + c] - mx);
+                y->data[r * A.cols + c] = e;
+                sum += e;
+            }
+            for (size_t r = 0; r < A.rows; r++) y->data[r * A.cols + c] /= sum;
+        }
+        o->injected += inject(d, GP_FAULT_ACTIVATION, o->id, *y);
+    } else {
+        for (size_t i = 0; i < A.rows * A.cols; i++) y->data[i] = act(o->fn, o->deriv, A.data[i]);
+        o->injected += inject(d, GP_FAULT_ACTIVATION, o->id, *y);
+    }
+    o->derr = GP_OK;
+}
+
+static void local_done(daemon_s *d, op *o)
+{
+    d->n.errors_injected += (uint64_t)o->injected;
+    gp_pmsg r;
+    if (o->derr != GP_OK) {
+        gp_pmsg_init(&r, GP_MT_ERROR, o->id);
+        gp_pmsg_uint(&r, GP_F_CODE, (uint64_t)o->derr);
+        gp_pmsg_str(&r, GP_F_ERROR, gp_errname(o->derr));
+        gp_pmsg_str(&r, GP_F_REASON, o->why.text);
+    } else if (o->loc == LOC_UPDATE) {
+        d->ent[o->w].updates++;
+        gp_pmsg_init(&r, GP_MT_OK, o->id);
+    } else {
+        uint64_t digest = gp_proto_digest(o->result.data, o->result.rows * o->result.cols * 8);
+        size_t rows = o->result.rows, cols = o->result.cols;
+        gp_pstr out = {o->out, strlen(o->out)};
+        gp_err e = entry_put(d, out, &o->result, false, rows, cols, NULL, &o->why);
+        if (e != GP_OK) {
+            gp_pmsg_init(&r, GP_MT_ERROR, o->id);
+            gp_pmsg_uint(&r, GP_F_CODE, (uint64_t)e);
+            gp_pmsg_str(&r, GP_F_ERROR, gp_errname(e));
+            gp_pmsg_str(&r, GP_F_REASON, o->why.text);
+        } else {
+            gp_pmsg_init(&r, GP_MT_DONE, o->id);
+            gp_pmsg_str(&r, GP_F_OUT, o->out);
+            gp_pmsg_uint(&r, GP_F_ROWS, rows);
+            gp_pmsg_uint(&r, GP_F_COLS, cols);
+            gp_pmsg_uint(&r, GP_F_DIGEST, digest);
+            gp_pmsg_ids(&r, GP_F_WRONG, NULL, 0);
+            gp_pmsg_uint(&r, GP_F_CORRECTED, 0);
+        }
+    }
+    reply_to(d, o, &r);
+    op_free(d, o);
+}
+
+/* A value entry by name (not a stored coded matrix), or -1 with a reason. */
+static int value_entry(daemon_s *d, gp_pstr name, gp_msg *why)
+{
+    int i = find_entry(d, name);
+    if (i < 0 || d->ent[i].coded) {
+        gp_fail(why, GP_ENOTFOUND, "no result named '%.*s'", (int)name.len, name.p);
+        return -1;
+    }
+    return i;
+}
+
+/* ACTIVATE, HADAMARD and UPDATE from a client. */
+static gp_err do_local(daemon_s *d, const gp_pmsg *m, zmq_msg_t *route, int64_t t, gp_msg *why)
+{
+    op tmp = {.a = -1, .b = -1, .w = -1};
+    if (m->type == GP_MT_ACTIVATE) {
+        static const char *const names[] = {"relu", "tanh", "sigmoid", "softmax", "identity"};
+        int fn = -1;
+        for (int i = 0; i < 5; i++)
+            if (str_is(m->v[GP_F_FN].s, names[i])) fn = i;
+        if (fn < 0)
+            return gp_fail(why, GP_EINVAL, "fn must be relu, tanh, sigmoid, softmax or identity");
+        tmp.loc = LOC_ACTIVATE;
+        tmp.fn = (actfn)fn;
+        tmp.deriv = gp_pmsg_has(m, GP_F_DERIVATIVE) && m->v[GP_F_DERIVATIVE].b;
+        if (tmp.fn == FN_SOFTMAX && tmp.deriv)
+            return gp_fail(why, GP_EINVAL,
+                           "softmax's derivative is used only together with "
+                           "cross-entropy, inside training jobs");
+        if ((tmp.a = value_entry(d, m->v[GP_F_NAME].s, why)) < 0) return GP_ENOTFOUND;
+    } else if (m->type == GP_MT_HADAMARD) {
+        tmp.loc = LOC_HADAMARD;
+        if ((tmp.a = value_entry(d, m->v[GP_F_A].s, why)) < 0 ||
+            (tmp.b = value_entry(d, m->v[GP_F_B].s, why)) < 0)
+            return GP_ENOTFOUND;
+        const entry *A = &d->ent[tmp.a], *B = &d->ent[tmp.b];
+        if (A->m.rows != B->m.rows || A->m.cols != B->m.cols)
+            return gp_fail(why, GP_EINVAL, "%s is %zux%zu and %s %zux%zu: not the same shape",
+                           A->name, A->m.rows, A->m.cols, B->name, B->m.rows, B->m.cols);
+    } else {
+        tmp.loc = LOC_UPDATE;
+        tmp.w = find_entry(d, m->v[GP_F_NAME].s);
+        if (tmp.w < 0 || !d->ent[tmp.w].coded)
+            return gp_fail(why, GP_ENOTFOUND, "no stored matrix '%.*s'", (int)m->v[GP_F_NAME].s.len,
+                           m->v[GP_F_NAME].s.p);
+        if ((tmp.a = value_entry(d, m->v[GP_F_DELTA].s, why)) < 0 ||
+            (tmp.b = value_entry(d, m->v[GP_F_INPUT].s, why)) < 0)
+            return GP_ENOTFOUND;
+        const entry *W = &d->ent[tmp.w], *D = &d->ent[tmp.a], *X = &d->ent[tmp.b];
+        if (D->m.rows != W->rows || X->m.rows != W->cols || D->m.cols != X->m.cols)
+            return gp_fail(why, GP_EINVAL,
+                           "W += alpha D X^T with W %zux%zu needs D %zu x B and X %zu x B, not "
+                           "%zux%zu and %zux%zu",
+                           W->rows, W->cols, W->rows, W->cols, D->m.rows, D->m.cols, X->m.rows,
+                           X->m.cols);
+        if (W->busy) return gp_fail(why, GP_ESTATE, "'%s' is in use by a product", W->name);
+        tmp.alpha = m->v[GP_F_ALPHA].f;
+        if (!(tmp.alpha - tmp.alpha == 0)) return gp_fail(why, GP_EINVAL, "alpha must be finite");
+    }
+    if (finished(d, m->id) || find_op(d, m->id))
+        return gp_fail(why, GP_ESTATE, "request id %llu was used already",
+                       (unsigned long long)m->id);
+    op *o = new_op(d, m->id, false, t);
+    if (!o) return gp_fail(why, GP_ERANGE, "%d operations in progress already", MAX_OPS);
+    o->loc = tmp.loc;
+    o->a = -1;
+    o->b = -1;
+    o->fn = tmp.fn;
+    o->deriv = tmp.deriv;
+    o->alpha = tmp.alpha;
+    o->stage = OP_LOCAL;
+    if (tmp.loc != LOC_UPDATE) {
+        const gp_rmat *A = &d->ent[tmp.a].m;
+        size_t bytes = A->rows * A->cols * sizeof(double);
+        if (d->bytes + bytes > MAX_BYTES || gp_rmat_alloc(&o->result, A->rows, A->cols) != GP_OK) {
+            op_free(d, o);
+            return gp_fail(why, GP_ENOMEM, "no room for the result");
+        }
+        d->bytes += bytes;
+        snprintf(o->out, sizeof o->out, "%.*s", (int)m->v[GP_F_OUT].s.len, m->v[GP_F_OUT].s.p);
+    }
+    /* from here on op_free releases what is marked */
+    o->started = true;
+    o->a = tmp.a;
+    o->b = tmp.b;
+    d->ent[tmp.a].busy++;
+    if (tmp.b >= 0) d->ent[tmp.b].busy++;
+    if (tmp.w >= 0) {
+        o->w = tmp.w;
+        d->ent[tmp.w].busy++;
+        d->ent[tmp.w].writing = true;
+    }
+    zmq_msg_copy(&o->route, route);
+    d->n.operations++;
+    if (!gp_pool_submit(d->pool, local_job, o, TAG(3, o - d->ops))) {
+        op_free(d, o);
+        return gp_fail(why, GP_ERANGE, "the workers' queue is full");
+    }
+    return GP_OK;
 }
 
 /* MULTIPLY from a client: checks, then the product on a worker. */
@@ -595,6 +852,7 @@ static gp_err do_multiply(daemon_s *d, const gp_pmsg *m, zmq_msg_t *route, int64
         return gp_fail(why, GP_ENOTFOUND, "no stored matrix '%.*s'", (int)m->v[GP_F_NAME].s.len,
                        m->v[GP_F_NAME].s.p);
     const entry *e = &d->ent[w];
+    if (e->writing) return gp_fail(why, GP_ESTATE, "'%s' is being updated", e->name);
     gp_dir dir =
         gp_pmsg_has(m, GP_F_TRANSPOSE) && m->v[GP_F_TRANSPOSE].b ? GP_BACKWARD : GP_FORWARD;
     gp_pmat x = m->v[GP_F_X].m;
@@ -787,6 +1045,20 @@ static void on_client(daemon_s *d, int64_t t)
         }
         gp_pmsg_init(&r, GP_MT_OK, m.id);
         break;
+    case GP_MT_PUT: {
+        gp_rmat v;
+        if ((e = mat_in(d, m.v[GP_F_VALUE].m, "the value", &v, &why)) == GP_OK) {
+            e = entry_put(d, m.v[GP_F_NAME].s, &v, false, v.rows, v.cols, NULL, &why);
+            mat_release(d, &v);
+        }
+        if (e != GP_OK) {
+            d->n.bad_requests++;
+            reply_error(d, part, nroute, m.id, e, why.text);
+            goto done;
+        }
+        gp_pmsg_init(&r, GP_MT_OK, m.id);
+        break;
+    }
     case GP_MT_MULTIPLY:
         if (nroute != 1) {
             reply_error(d, part, nroute, m.id, GP_ENOTSUP, "coded products need a DEALER client");
@@ -832,10 +1104,18 @@ static void on_client(daemon_s *d, int64_t t)
     case GP_MT_ACTIVATE:
     case GP_MT_HADAMARD:
     case GP_MT_UPDATE:
+        if (nroute != 1) {
+            reply_error(d, part, nroute, m.id, GP_ENOTSUP, "operations need a DEALER client");
+            goto done;
+        }
+        if ((e = do_local(d, &m, &part[0], t, &why)) != GP_OK) {
+            d->n.bad_requests++;
+            reply_error(d, part, nroute, m.id, e, why.text);
+        }
+        goto done; /* answered when done */
     case GP_MT_PARTIALS:
         d->n.bad_requests++;
-        reply_error(d, part, nroute, m.id, GP_ENOTSUP,
-                    "activations, Hadamard products, updates and partials are not served yet");
+        reply_error(d, part, nroute, m.id, GP_ENOTSUP, "partials are not kept by this version");
         goto done;
     default:
         d->n.bad_requests++;

@@ -53,6 +53,7 @@ typedef enum gp_mtype {
     GP_MT_BLOCK,
     GP_MT_BLOCK_REQ,
     GP_MT_HEARTBEAT,
+    GP_MT_PUT,
     GP_MT_COUNT_
 } gp_mtype;
 

@@ -110,6 +110,7 @@ static const struct {
     [GP_MT_BLOCK] = {"BLOCK", F(NAME) | F(FROM) | F(VALUE), 0},
     [GP_MT_BLOCK_REQ] = {"BLOCK_REQ", F(NAME) | F(FROM), 0},
     [GP_MT_HEARTBEAT] = {"HEARTBEAT", F(FROM) | F(EPOCH) | F(UP), 0},
+    [GP_MT_PUT] = {"PUT", F(NAME) | F(VALUE), 0},
 };
 
 const char *gp_mtype_name(gp_mtype t)

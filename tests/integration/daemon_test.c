@@ -504,6 +504,154 @@ static void multiply(void)
     gp_code_destroy(&code);
 }
 
+/* Sends a request built by fill() to every node; checks every node answers
+ * with `want` and, for DONE, that all digests agree. Returns the first reply. */
+static bool all_answer(void **s, gp_pmsg *m, gp_mtype want, gp_pmsg *first)
+{
+    static gp_pmsg r[N];
+    static char keep[N][1 << 16];
+    bool ok = ask_all(s, m, r, keep) == N;
+    for (int i = 0; i < N && ok; i++) {
+        ok = r[i].type == want;
+        if (ok && want == GP_MT_DONE) ok = r[i].v[GP_F_DIGEST].u == r[0].v[GP_F_DIGEST].u;
+        if (!ok)
+            fprintf(stderr, "  node %d: %s %.*s\n", i, gp_mtype_name(r[i].type),
+                    (int)r[i].v[GP_F_REASON].s.len, r[i].v[GP_F_REASON].s.p);
+    }
+    if (first) *first = r[0];
+    return ok;
+}
+
+/* name fetched from node p into a new array. */
+static double *fetch_from(void *s, const char *name, size_t *n)
+{
+    gp_pmsg f, r;
+    gp_pmsg_init(&f, GP_MT_FETCH, 777);
+    gp_pmsg_str(&f, GP_F_NAME, name);
+    void *b, *kb;
+    size_t len;
+    gp_proto_encode(&f, &b, &len, NULL);
+    int got = ask_raw(s, b, len, &r, 5000, &kb);
+    free(b);
+    if (got <= 0 || r.type != GP_MT_MATRIX) return NULL;
+    gp_pmat v = r.v[GP_F_VALUE].m;
+    *n = (size_t)v.rows * v.cols;
+    double *y = malloc(*n * sizeof(double));
+    memcpy(y, v.data, *n * sizeof(double));
+    return y;
+}
+
+/* Activations, Hadamard products and the coded update, after `multiply`
+ * left W stored and Y = W x on every node. References: the fetched Y and
+ * plain loops. */
+static void local_ops(void)
+{
+    enum { R = 120, C = 90, B = 7 };
+    void *s[N];
+    for (int i = 0; i < N; i++) s[i] = client(i);
+    size_t n;
+    double *y = fetch_from(s[0], "Y", &n);
+    REQUIRE(y && n == R * B);
+    gp_pmsg m, r;
+    gp_pmsg_init(&m, GP_MT_ACTIVATE, 0x1234500000010ull);
+    gp_pmsg_str(&m, GP_F_NAME, "Y");
+    gp_pmsg_str(&m, GP_F_FN, "relu");
+    gp_pmsg_str(&m, GP_F_OUT, "A");
+    CHECK(all_answer(s, &m, GP_MT_DONE, &r));
+    double *a = fetch_from(s[4], "A", &n);
+    REQUIRE(a);
+    int bad = 0;
+    for (size_t i = 0; i < R * B; i++) bad += a[i] != (y[i] > 0 ? y[i] : 0.0);
+    CHECK(bad == 0);
+    gp_pmsg_init(&m, GP_MT_ACTIVATE, 0x1234500000011ull);
+    gp_pmsg_str(&m, GP_F_NAME, "Y");
+    gp_pmsg_str(&m, GP_F_FN, "tanh");
+    gp_pmsg_bool(&m, GP_F_DERIVATIVE, true);
+    gp_pmsg_str(&m, GP_F_OUT, "T");
+    CHECK(all_answer(s, &m, GP_MT_DONE, NULL));
+    double *t = fetch_from(s[1], "T", &n), worst = 0;
+    REQUIRE(t);
+    for (size_t i = 0; i < R * B; i++) {
+        double ref = 1.0 - tanh(y[i]) * tanh(y[i]);
+        worst = fmax(worst, fabs(t[i] - ref)); /* 1 - t^2, |t| < 1: a few ulp of 1 */
+    }
+    CHECK(worst <= 1e-15);
+    gp_pmsg_init(&m, GP_MT_HADAMARD, 0x1234500000012ull);
+    gp_pmsg_str(&m, GP_F_A, "Y");
+    gp_pmsg_str(&m, GP_F_B, "A");
+    gp_pmsg_str(&m, GP_F_OUT, "H");
+    CHECK(all_answer(s, &m, GP_MT_DONE, NULL));
+    double *h = fetch_from(s[6], "H", &n);
+    REQUIRE(h);
+    bad = 0;
+    for (size_t i = 0; i < R * B; i++) bad += h[i] != y[i] * a[i];
+    CHECK(bad == 0);
+
+    /* W += alpha Y x^T on the coded blocks, then W x again */
+    static double x[C * B], w[R * C];
+    static long double ref[R * B];
+    gp_rng rng;
+    gp_rng_seed(&rng, 2024); /* the same W and x as `multiply` */
+    for (int i = 0; i < R * C; i++) w[i] = gp_rng_normal(&rng);
+    for (int i = 0; i < C * B; i++) x[i] = gp_rng_normal(&rng);
+    gp_pmsg_init(&m, GP_MT_PUT, 0x1234500000013ull);
+    gp_pmsg_str(&m, GP_F_NAME, "Xv");
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){C, B, false, x});
+    CHECK(all_answer(s, &m, GP_MT_OK, NULL));
+    const double alpha = -0.03125;
+    gp_pmsg_init(&m, GP_MT_UPDATE, 0x1234500000014ull);
+    gp_pmsg_str(&m, GP_F_NAME, "W");
+    gp_pmsg_f64(&m, GP_F_ALPHA, alpha);
+    gp_pmsg_str(&m, GP_F_DELTA, "Y");
+    gp_pmsg_str(&m, GP_F_INPUT, "Xv");
+    CHECK(all_answer(s, &m, GP_MT_OK, NULL));
+    for (int i = 0; i < R; i++)
+        for (int b = 0; b < B; b++) {
+            long double acc = 0;
+            for (int k = 0; k < C; k++) {
+                long double wu = (long double)w[i * C + k];
+                for (int q = 0; q < B; q++) wu += (long double)alpha * y[i * B + q] * x[k * B + q];
+                acc += wu * x[k * B + b];
+            }
+            ref[i * B + b] = acc;
+        }
+    gp_pmsg_init(&m, GP_MT_MULTIPLY, 0x1234500000015ull);
+    gp_pmsg_str(&m, GP_F_NAME, "W");
+    gp_pmsg_str(&m, GP_F_OUT, "Y2");
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){C, B, false, x});
+    CHECK(all_answer(s, &m, GP_MT_DONE, NULL));
+    double *y2 = fetch_from(s[3], "Y2", &n);
+    REQUIRE(y2);
+    double e = rel_diff(y2, ref, R * B);
+    printf("  after the coded update W += alpha Y x^T: W x relative error %.1e\n", e);
+    CHECK(e <= 1e-9);
+
+    /* refusals */
+    gp_pmsg_init(&m, GP_MT_ACTIVATE, 0x1234500000016ull);
+    gp_pmsg_str(&m, GP_F_NAME, "Y");
+    gp_pmsg_str(&m, GP_F_FN, "softmax");
+    gp_pmsg_bool(&m, GP_F_DERIVATIVE, true);
+    gp_pmsg_str(&m, GP_F_OUT, "S");
+    CHECK(ask(s[0], &m, &r, 2000) && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == GP_EINVAL);
+    gp_pmsg_init(&m, GP_MT_HADAMARD, 0x1234500000017ull);
+    gp_pmsg_str(&m, GP_F_A, "Y");
+    gp_pmsg_str(&m, GP_F_B, "Xv");
+    gp_pmsg_str(&m, GP_F_OUT, "S");
+    CHECK(ask(s[0], &m, &r, 2000) && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == GP_EINVAL);
+    gp_pmsg_init(&m, GP_MT_UPDATE, 0x1234500000018ull);
+    gp_pmsg_str(&m, GP_F_NAME, "W");
+    gp_pmsg_f64(&m, GP_F_ALPHA, 1.0);
+    gp_pmsg_str(&m, GP_F_DELTA, "Xv");
+    gp_pmsg_str(&m, GP_F_INPUT, "Y");
+    CHECK(ask(s[0], &m, &r, 2000) && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == GP_EINVAL);
+    free(y);
+    free(a);
+    free(t);
+    free(h);
+    free(y2);
+    for (int i = 0; i < N; i++) zmq_close(s[i]);
+}
+
 static void node_killed(void)
 {
     kill(pids[3], SIGKILL);
@@ -532,9 +680,9 @@ static void clean_stop(void)
 }
 
 static const test_case cases[] = {
-    {"check_config", check_config}, {"start_all", start_all},   {"hello", hello},
-    {"bad_requests", bad_requests}, {"impostors", impostors},   {"multiply", multiply},
-    {"node_killed", node_killed},   {"clean_stop", clean_stop},
+    {"check_config", check_config}, {"start_all", start_all},     {"hello", hello},
+    {"bad_requests", bad_requests}, {"impostors", impostors},     {"multiply", multiply},
+    {"local_ops", local_ops},       {"node_killed", node_killed}, {"clean_stop", clean_stop},
 };
 
 int main(int argc, char **argv)

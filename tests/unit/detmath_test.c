@@ -102,7 +102,27 @@ static void rng_known_answers(void)
     for (int i = 0; i < 1000; i++) CHECK(gp_rng_below(&r, 7) < 7);
 }
 
+static void exp_tanh_vs_libm(void)
+{
+    double we = 0, wt = 0;
+    for (int i = -700000; i <= 700000; i++) {
+        double x = i * 1e-3 + 1e-7 * (i % 7);
+        we = fmax(we, ulps(gp_det_exp(x), exp(x)));
+    }
+    for (int i = -300000; i <= 300000; i++) {
+        double x = i * 1e-4 + 1e-9 * (i % 5);
+        if (x == 0) continue;
+        wt = fmax(wt, ulps(gp_det_tanh(x), tanh(x)));
+    }
+    printf("  exp: worst %.2f ulp on [-700, 700]; tanh: worst %.2f ulp on [-30, 30]\n", we, wt);
+    CHECK(we <= 2.0 && wt <= 4.0); /* tanh: expm1, a sum and a quotient, each rounded */
+    CHECK(gp_det_exp(0.0) == 1.0 && gp_det_exp(-1000) == 0.0 && isinf(gp_det_exp(1000)));
+    CHECK(gp_det_tanh(0.0) == 0.0 && gp_det_tanh(50) == 1.0 && gp_det_tanh(-50) == -1.0);
+    CHECK(isnan(gp_det_exp(NAN)) && isnan(gp_det_tanh(NAN)));
+}
+
 static const test_case cases[] = {
+    {"exp_tanh_vs_libm", exp_tanh_vs_libm},
     {"sin_vs_libm", sin_vs_libm},
     {"sinh_vs_libm", sinh_vs_libm},
     {"log_vs_libm", log_vs_libm},
