@@ -146,6 +146,8 @@ typedef struct op {
     gp_err derr;
     gp_msg why;
     const struct daemon_s *d;
+    bool fetchw; /* a FETCH of a stored matrix: parts are the nodes' blocks */
+    bool digest_only;
     /* local operations */
     lockind loc;
     int a, b; /* the entries read: activation a; Hadamard a, b; update delta a, input b */
@@ -508,8 +510,12 @@ static void decode_job(void *arg)
     int n = 0;
     for (int p = 0; p < d->cfg->nnodes; p++)
         if (o->have >> p & 1) outs[n++] = (gp_node_output){p, o->part[p].data};
-    o->derr = gp_code_decode(e->code, o->dir, e->rows, e->cols, o->batch, outs, n, o->result,
-                             &o->rep, &o->why);
+    if (o->fetchw)
+        o->derr = gp_code_decode_weights(e->code, e->rows, e->cols, outs, n, e->updates, o->result,
+                                         &o->rep, &o->why);
+    else
+        o->derr = gp_code_decode(e->code, o->dir, e->rows, e->cols, o->batch, outs, n, o->result,
+                                 &o->rep, &o->why);
     if (o->derr == GP_OK) o->injected += inject(d, GP_FAULT_DECODE, o->id, o->result);
 }
 
@@ -518,10 +524,13 @@ static void decode_job(void *arg)
 static void start_decode(daemon_s *d, op *o)
 {
     const entry *e = &d->ent[o->w];
-    size_t rrows = o->dir == GP_FORWARD ? e->rows : e->cols;
+    size_t rrows = o->fetchw              ? e->rows
+                   : o->dir == GP_FORWARD ? e->rows
+                                          : e->cols,
+           rcols = o->fetchw ? e->cols : o->batch;
     o->stage = OP_DECODE;
-    d->bytes += rrows * o->batch * sizeof(double);
-    if (gp_rmat_alloc(&o->result, rrows, o->batch) != GP_OK ||
+    d->bytes += rrows * rcols * sizeof(double);
+    if (gp_rmat_alloc(&o->result, rrows, rcols) != GP_OK ||
         !gp_pool_submit(d->pool, decode_job, o, TAG(2, o - d->ops))) {
         gp_pmsg r;
         gp_pmsg_init(&r, GP_MT_ERROR, o->id);
@@ -578,10 +587,24 @@ static void product_done(daemon_s *d, op *o, int64_t t)
 
 static void decode_done(daemon_s *d, op *o)
 {
-    d->n.errors_injected += (uint64_t)o->injected; /* those of the decode */
     gp_pmsg r;
     gp_msg why; /* r points into these two until it is sent */
     char reason[GP_PROTO_MAX_STR];
+    d->n.errors_injected += (uint64_t)o->injected; /* those of the decode */
+    if (o->fetchw && o->derr == GP_OK) { /* the decoded matrix goes to the client, not the store */
+        d->n.errors_corrected += (uint64_t)o->rep.nwrong;
+        gp_pmsg_init(&r, GP_MT_MATRIX, o->id);
+        gp_pmsg_str(&r, GP_F_NAME, d->ent[o->w].name);
+        gp_pmsg_uint(&r, GP_F_DIGEST,
+                     gp_proto_digest(o->result.data, o->result.rows * o->result.cols * 8));
+        if (!o->digest_only)
+            gp_pmsg_mat(&r, GP_F_VALUE,
+                        (gp_pmat){(uint32_t)o->result.rows, (uint32_t)o->result.cols, false,
+                                  o->result.data});
+        reply_to(d, o, &r);
+        op_free(d, o);
+        return;
+    }
     if (o->derr == GP_OK) {
         uint64_t ids[GP_CONFIG_MAX_NODES];
         size_t nw = 0;
@@ -913,6 +936,88 @@ static gp_err do_multiply(daemon_s *d, const gp_pmsg *m, zmq_msg_t *route, int64
     return GP_OK;
 }
 
+/* FETCH of a stored (coded) matrix: this node asks every peer for its block
+ * and decodes the matrix from the blocks that arrive, like a product. */
+static gp_err do_fetch_coded(daemon_s *d, const gp_pmsg *m, int w, zmq_msg_t *route, int64_t t,
+                             gp_msg *why)
+{
+    entry *e = &d->ent[w];
+    if (e->writing) return gp_fail(why, GP_ESTATE, "'%s' is being updated", e->name);
+    if (finished(d, m->id) || find_op(d, m->id))
+        return gp_fail(why, GP_ESTATE, "request id %llu was used already",
+                       (unsigned long long)m->id);
+    size_t bytes = (d->cfg->nnodes * e->m.rows * e->m.cols + e->rows * e->cols) * sizeof(double);
+    if (d->bytes + bytes > MAX_BYTES)
+        return gp_fail(why, GP_ERANGE, "no room to gather the blocks of '%s'", e->name);
+    op *o = new_op(d, m->id, false, t);
+    if (!o) return gp_fail(why, GP_ERANGE, "%d operations in progress already", MAX_OPS);
+    if (gp_rmat_alloc(&o->part[d->self], e->m.rows, e->m.cols) != GP_OK) {
+        op_free(d, o);
+        return gp_fail(why, GP_ENOMEM, "no memory for the blocks");
+    }
+    d->bytes += e->m.rows * e->m.cols * sizeof(double);
+    gp_rmat_copy(o->part[d->self], e->m);
+    o->have = 1ull << d->self;
+    o->started = true;
+    o->fetchw = true;
+    o->digest_only = gp_pmsg_has(m, GP_F_DIGEST_ONLY) && m->v[GP_F_DIGEST_ONLY].b;
+    o->w = w;
+    e->busy++;
+    o->orows = e->m.rows;
+    o->batch = e->m.cols;
+    o->deadline = t + d->cfg->peer_timeout_ms;
+    zmq_msg_copy(&o->route, route);
+    o->stage = OP_COLLECT;
+    gp_pmsg q;
+    gp_pmsg_init(&q, GP_MT_BLOCK_REQ, m->id);
+    gp_pmsg_str(&q, GP_F_NAME, e->name);
+    gp_pmsg_uint(&q, GP_F_FROM, (uint64_t)d->self);
+    for (int p = 0; p < d->cfg->nnodes; p++)
+        if (p != d->self) send_msg(d->out[p], NULL, 0, &q, NULL);
+    maybe_decode(d, o, t);
+    return GP_OK;
+}
+
+/* BLOCK_REQ from a peer: our block of the named matrix, if we have it and it
+ * is not being changed. */
+static void on_block_req(daemon_s *d, const gp_pmsg *m, int from)
+{
+    int i = find_entry(d, m->v[GP_F_NAME].s);
+    if (i < 0 || !d->ent[i].coded || d->ent[i].writing) {
+        d->n.peer_dropped++;
+        return;
+    }
+    const entry *e = &d->ent[i];
+    gp_pmsg r;
+    gp_pmsg_init(&r, GP_MT_BLOCK, m->id);
+    gp_pmsg_str(&r, GP_F_NAME, e->name);
+    gp_pmsg_uint(&r, GP_F_FROM, (uint64_t)d->self);
+    gp_pmsg_mat(&r, GP_F_VALUE,
+                (gp_pmat){(uint32_t)e->m.rows, (uint32_t)e->m.cols, false, e->m.data});
+    send_msg(d->out[from], NULL, 0, &r, NULL);
+}
+
+/* BLOCK from a peer, for a FETCH in progress. */
+static void on_block(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
+{
+    op *o = find_op(d, m->id);
+    gp_pmat v = m->v[GP_F_VALUE].m;
+    if (!o || !o->fetchw || o->stage != OP_COLLECT || (o->have >> from & 1) || v.rows != o->orows ||
+        v.cols != o->batch || v.f32 || !str_is(m->v[GP_F_NAME].s, d->ent[o->w].name)) {
+        d->n.peer_dropped++;
+        return;
+    }
+    size_t bytes = (size_t)v.rows * v.cols * sizeof(double);
+    if (gp_rmat_alloc(&o->part[from], v.rows, v.cols) != GP_OK) {
+        d->n.peer_dropped++;
+        return;
+    }
+    d->bytes += bytes;
+    memcpy(o->part[from].data, v.data, bytes);
+    o->have |= 1ull << from;
+    maybe_decode(d, o, t);
+}
+
 /* PARTIAL from a peer. */
 static void on_partial(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
 {
@@ -927,7 +1032,7 @@ static void on_partial(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
         d->n.peer_dropped++;
         return;
     }
-    if ((o->have >> from & 1) || o->stage == OP_DECODE ||
+    if ((o->have >> from & 1) || o->stage == OP_DECODE || o->fetchw ||
         (o->started && (v.rows != o->orows || v.cols != o->batch))) {
         d->n.peer_dropped++;
         return;
@@ -1079,13 +1184,17 @@ static void on_client(daemon_s *d, int64_t t)
         goto done; /* answered when decoded */
     case GP_MT_FETCH: {
         int i = find_entry(d, m.v[GP_F_NAME].s);
-        if (i < 0 || d->ent[i].coded) {
+        if (i < 0) {
             d->n.bad_requests++;
-            reply_error(d, part, nroute, m.id, i < 0 ? GP_ENOTFOUND : GP_ENOTSUP,
-                        i < 0
-                            ? "no such matrix"
-                            : "fetching a stored (coded) matrix is not served yet: fetch results");
+            reply_error(d, part, nroute, m.id, GP_ENOTFOUND, "no such matrix");
             goto done;
+        }
+        if (d->ent[i].coded) {
+            if (nroute != 1)
+                reply_error(d, part, nroute, m.id, GP_ENOTSUP, "fetches need a DEALER client");
+            else if ((e = do_fetch_coded(d, &m, i, &part[0], t, &why)) != GP_OK)
+                reply_error(d, part, nroute, m.id, e, why.text);
+            goto done; /* answered when decoded */
         }
         const entry *en = &d->ent[i];
         gp_pmsg_init(&r, GP_MT_MATRIX, m.id);
@@ -1167,6 +1276,10 @@ static void on_peer(daemon_s *d, int64_t t)
         d->n.heartbeats_received++;
     } else if (m.type == GP_MT_PARTIAL) {
         on_partial(d, &m, from, t);
+    } else if (m.type == GP_MT_BLOCK_REQ) {
+        on_block_req(d, &m, from);
+    } else if (m.type == GP_MT_BLOCK) {
+        on_block(d, &m, from, t);
     } else {
         d->n.peer_dropped++; /* nothing else is expected from a peer */
     }

@@ -33,7 +33,7 @@ np.save("W.npy", r.standard_normal((1024, 1024)))
 np.save("X.npy", r.standard_normal((1024, 64)))
 np.save("D.npy", r.standard_normal((1024, 64)).astype(np.float32))
 EOF
-# rel_err A.npy REF-EXPRESSION: max |A - ref| / max |ref| <= 1e-9, the decode's
+# check A.npy REF-EXPRESSION: max |A - ref| / max |ref| <= 1e-9, the decode's
 # certified worst case (the products themselves add about 1e-14)
 check() {
     "$py" - "$1" "$2" <<'EOF'
@@ -57,11 +57,13 @@ check Y.npy "W @ X" || fail "W X"
 check Z.npy "W.T @ D" || fail "W^T D"
 "$client" -c "$cfg" fetch W.out -o Y2.npy > /dev/null || fail "fetch"
 cmp -s Y.npy Y2.npy || fail "fetched result differs"
+"$client" -c "$cfg" fetch W -o W2.npy > /dev/null || fail "fetch of the stored W"
+check W2.npy "W" || fail "W decoded from the nodes' blocks"
 "$client" -c "$cfg" status --json > status.json || fail "status"
 "$py" -c "
 import json; s = json.load(open('status.json'))
 assert len(s) == 8 and all(n['answered'] and n['nodes_up'] == list(range(8)) for n in s), s
-assert all(n['counters']['operations'] == 2 for n in s)
+assert all(n['counters']['operations'] == 2 for n in s), s
 " || fail "status --json"
 "$client" -c "$cfg" drop Z || fail "drop"
 "$client" -c "$cfg" fetch Z -o none.npy 2>/dev/null && fail "fetch of a dropped matrix"
@@ -70,6 +72,8 @@ echo "(c) node 3 killed with SIGKILL"
 kill -9 "$(cat "$tmp/a/node3.pid")"
 "$client" -c "$cfg" ping > /dev/null && fail "ping with a node down should exit 1"
 "$client" -c "$cfg" multiply W X.npy -o Y3.npy || fail "multiply with node 3 dead"
+"$client" -c "$cfg" fetch W -o W3.npy > /dev/null || fail "fetch of W with node 3 dead"
+check W3.npy "W" || fail "W from 7 blocks"
 check Y3.npy "W @ X" || fail "W X with node 3 dead"
 
 echo "(d) node 6 stopped with SIGSTOP"
