@@ -23,7 +23,13 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$tmp"/*/node*.log; do # what the daemons said, for the record
+        [ -e "$f" ] && { echo "--- $f" >&2; tail -5 "$f" >&2; }
+    done
+    exit 1
+}
 
 cd "$tmp"
 "$py" - <<'EOF'
