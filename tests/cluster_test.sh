@@ -4,7 +4,7 @@
 # matrix, B = 64.
 #   (a) no faults: W X and W^T X within the certified bound
 #   (b) errors injected into every product of nodes 2 and 5: corrected
-#   (c) a daemon killed with SIGKILL between products: the rest go on
+#   (c) a daemon killed with SIGKILL while products run: the rest go on
 #   (d) a daemon stopped with SIGSTOP: results arrive within the timeout
 #   (e) more errors than the code corrects: "detected, not correctable",
 #       exit status 3, no matrix written
@@ -74,8 +74,16 @@ assert all(n['counters']['operations'] == 2 for n in s), s
 "$client" -c "$cfg" drop Z || fail "drop"
 "$client" -c "$cfg" fetch Z -o none.npy 2>/dev/null && fail "fetch of a dropped matrix"
 
-echo "(c) node 3 killed with SIGKILL"
+echo "(c) node 3 killed with SIGKILL while products run"
+(for i in 1 2 3 4 5 6; do
+    "$client" -c "$cfg" multiply W X.npy -o "R$i.npy" --out "R$i" > /dev/null || exit 1
+done) &
+runner=$!
+while [ ! -e R2.npy ]; do sleep 0.01; done
 kill -9 "$(cat "$tmp/a/node3.pid")"
+wait $runner || fail "a product failed when node 3 was killed"
+for i in 1 2 3 4 5 6; do check "R$i.npy" "W @ X" > /dev/null || fail "R$i"; done
+echo "  6 products in a row, node 3 killed after the second: all within the bound"
 "$client" -c "$cfg" ping > /dev/null && fail "ping with a node down should exit 1"
 "$client" -c "$cfg" multiply W X.npy -o Y3.npy || fail "multiply with node 3 dead"
 "$client" -c "$cfg" fetch W -o W3.npy > /dev/null || fail "fetch of W with node 3 dead"
