@@ -99,6 +99,16 @@ echo "  answered in $took ms (peer timeout 2000 ms)"
 [ "$took" -lt 6000 ] || fail "took $took ms"
 check Y4.npy "W @ X" || fail "W X with node 6 stopped"
 kill -CONT "$(cat "$tmp/a/node6.pid")"
+# node 6's partial for that product arrives after the others decoded: dropped
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    "$client" -c "$cfg" status --json > status2.json 2>/dev/null || true
+    "$py" -c "
+import json, sys; s = json.load(open('status2.json'))
+sys.exit(0 if sum(n['counters'].get('partials_late', 0) for n in s if n['answered']) > 0 else 1)
+" && break
+    sleep 0.5
+done || fail "node 6's late partial was not dropped"
+echo "  node 6 continued: its late partial dropped by the others"
 sh "$cl" down --dir "$tmp/a"
 
 echo "(b) and (e) errors injected into every product of nodes 2 and 5"

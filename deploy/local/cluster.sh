@@ -23,8 +23,17 @@ client=$bin/client/gpdot-client
 
 die() { echo "cluster.sh: $*" >&2; exit 2; }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# n distinct free ports: every socket stays bound until all are chosen, so the
+# kernel cannot hand out the same port twice
+free_ports() {
+    python3 -c '
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
 down() {
@@ -80,9 +89,11 @@ done
 {
     echo "cluster: local"
     echo "nodes:"
+    set -- $(free_ports $((2 * nodes)))
     i=0
     while [ $i -lt "$nodes" ]; do
-        echo "  - {id: $i, client: \"tcp://127.0.0.1:$(free_port)\", peer: \"tcp://127.0.0.1:$(free_port)\"}"
+        echo "  - {id: $i, client: \"tcp://127.0.0.1:$1\", peer: \"tcp://127.0.0.1:$2\"}"
+        shift 2
         i=$((i + 1))
     done
     echo "defaults: {heartbeat_ms: 200, peer_timeout_ms: $timeout, state_dir: \"$dir\"}"

@@ -28,14 +28,16 @@ static int ports[2 * N];
 static pid_t pids[N];
 static void *zctx;
 
-static int free_port(void)
+/* A free port; the socket stays bound (in *fd) until the caller closes it,
+ * so that the next call cannot get the same port. */
+static int free_port(int *fd)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     bind(s, (struct sockaddr *)&a, sizeof a);
     getsockname(s, (struct sockaddr *)&a, &len);
-    close(s);
+    *fd = s;
     return ntohs(a.sin_port);
 }
 
@@ -46,9 +48,10 @@ static void write_cluster(void)
     snprintf(cfgpath, sizeof cfgpath, "%s/cluster.yaml", dir);
     FILE *f = fopen(cfgpath, "w");
     fprintf(f, "cluster: daemon-test\nnodes:\n");
+    int fds[2 * N];
+    for (int i = 0; i < 2 * N; i++) ports[i] = free_port(&fds[i]);
+    for (int i = 0; i < 2 * N; i++) close(fds[i]);
     for (int i = 0; i < N; i++) {
-        ports[2 * i] = free_port();
-        ports[2 * i + 1] = free_port();
         fprintf(f, "  - {id: %d, client: \"tcp://127.0.0.1:%d\", peer: \"tcp://127.0.0.1:%d\"}\n",
                 i, ports[2 * i], ports[2 * i + 1]);
     }
