@@ -204,6 +204,25 @@ static gp_err error_of(const gp_pmsg *r, int p, gp_msg *why)
     return gp_fail(why, e, "node %d: %.*s", p, (int)r->v[GP_F_REASON].s.len, r->v[GP_F_REASON].s.p);
 }
 
+/* The answers in `got` to a request every node acknowledges with OK: the
+ * first ERROR, if any; otherwise GP_OK when every node answered, or, with
+ * `majority`, more than half of them. */
+static gp_err acks(const gpdot_t *c, uint64_t got, bool majority, const char *what, gp_msg *why)
+{
+    int ok = 0, missing = -1;
+    for (int p = 0; p < c->cfg.nnodes; p++) {
+        if (!(got >> p & 1)) {
+            if (missing < 0) missing = p;
+            continue;
+        }
+        if (c->r[p].type == GP_MT_ERROR) return error_of(&c->r[p], p, why);
+        ok++;
+    }
+    if (missing < 0 || (majority && 2 * ok > c->cfg.nnodes)) return GP_OK;
+    return majority ? gp_fail(why, GP_ENODES, "only %d of %d nodes %s", ok, c->cfg.nnodes, what)
+                    : gp_fail(why, GP_ETIMEOUT, "node %d did not confirm the %s", missing, what);
+}
+
 gp_err gpdot_ping(gpdot_t *c, uint64_t *up, gp_msg *why)
 {
     gp_pmsg m;
@@ -303,13 +322,7 @@ gp_err gpdot_store(gpdot_t *c, const char *name, gp_rmat w, const gpdot_code *wa
     gp_rmat_free(&blk);
     gp_code_destroy(&code);
     if (e != GP_OK) return e;
-    uint64_t got = collect(c, id, sent);
-    for (int p = 0; p < c->cfg.nnodes; p++) {
-        if (!(got >> p & 1))
-            return gp_fail(why, GP_ETIMEOUT, "node %d did not confirm the store", p);
-        if (c->r[p].type == GP_MT_ERROR) return error_of(&c->r[p], p, why);
-    }
-    return GP_OK;
+    return acks(c, collect(c, id, sent), false, "store", why);
 }
 
 /* The digest a majority (and at least two) of the nodes in `from` reported,
@@ -425,11 +438,7 @@ gp_err gpdot_put(gpdot_t *c, const char *name, gp_rmat v, gp_msg *why)
     gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)v.rows, (uint32_t)v.cols, false, vc.data});
     uint64_t got = broadcast(c, &m, why);
     if (vc.data != v.data) gp_rmat_free(&vc);
-    for (int p = 0; p < c->cfg.nnodes; p++) {
-        if (!(got >> p & 1)) return gp_fail(why, GP_ETIMEOUT, "node %d did not confirm", p);
-        if (c->r[p].type == GP_MT_ERROR) return error_of(&c->r[p], p, why);
-    }
-    return GP_OK;
+    return acks(c, got, false, "put", why);
 }
 
 gp_err gpdot_activate(gpdot_t *c, const char *name, const char *fn, bool derivative,
@@ -472,18 +481,9 @@ gp_err gpdot_update(gpdot_t *c, const char *name, double alpha, const char *delt
     gp_pmsg_f64(&m, GP_F_ALPHA, alpha);
     gp_pmsg_str(&m, GP_F_DELTA, delta);
     gp_pmsg_str(&m, GP_F_INPUT, input);
-    uint64_t got = broadcast_until(c, &m, GP_MT_OK, why);
-    int ok = 0;
-    for (int p = 0; p < c->cfg.nnodes; p++) {
-        if (!(got >> p & 1)) continue;
-        if (c->r[p].type == GP_MT_ERROR) return error_of(&c->r[p], p, why);
-        ok++;
-    }
     /* a node that missed the update holds a stale block: the decoder treats its
      * outputs as errors until the block is rebuilt */
-    return 2 * ok > c->cfg.nnodes
-               ? GP_OK
-               : gp_fail(why, GP_ENODES, "only %d of %d nodes updated", ok, c->cfg.nnodes);
+    return acks(c, broadcast_until(c, &m, GP_MT_OK, why), true, "updated", why);
 }
 
 gp_err gpdot_fetch(gpdot_t *c, const char *name, gp_rmat *out, gp_msg *why)
@@ -519,15 +519,6 @@ gp_err gpdot_drop(gpdot_t *c, const char *name, gp_msg *why)
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_DROP, new_id(c));
     gp_pmsg_str(&m, GP_F_NAME, name);
-    uint64_t got = broadcast_until(c, &m, GP_MT_OK, why);
-    int ok = 0;
-    for (int p = 0; p < c->cfg.nnodes; p++) {
-        if (!(got >> p & 1)) continue;
-        if (c->r[p].type == GP_MT_ERROR) return error_of(&c->r[p], p, why);
-        ok++;
-    }
     /* nodes that did not answer are down, and hold nothing of it when they come back */
-    return 2 * ok > c->cfg.nnodes
-               ? GP_OK
-               : gp_fail(why, GP_ENODES, "only %d of %d nodes answered", ok, c->cfg.nnodes);
+    return acks(c, broadcast_until(c, &m, GP_MT_OK, why), true, "answered", why);
 }

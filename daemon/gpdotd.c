@@ -219,6 +219,17 @@ static bool send_msg(void *s, zmq_msg_t *route, int nroute, const gp_pmsg *m, gp
     return ok;
 }
 
+/* An ERROR reply; r keeps a pointer to reason until it is sent. */
+static void error_msg(gp_pmsg *r, uint64_t id, gp_err code, const char *reason)
+{
+    gp_pmsg_init(r, GP_MT_ERROR, id);
+    gp_pmsg_uint(r, GP_F_CODE, (uint64_t)code);
+    gp_pmsg_str(r, GP_F_ERROR, gp_errname(code));
+    gp_pmsg_str(r, GP_F_REASON, reason);
+    if (r->v[GP_F_REASON].s.len > GP_PROTO_MAX_STR) /* cut, rather than refuse to send */
+        r->v[GP_F_REASON].s.len = GP_PROTO_MAX_STR;
+}
+
 static void heartbeat(daemon_s *d, int64_t t)
 {
     gp_pmsg m;
@@ -533,10 +544,7 @@ static void start_decode(daemon_s *d, op *o)
     if (gp_rmat_alloc(&o->result, rrows, rcols) != GP_OK ||
         !gp_pool_submit(d->pool, decode_job, o, TAG(2, o - d->ops))) {
         gp_pmsg r;
-        gp_pmsg_init(&r, GP_MT_ERROR, o->id);
-        gp_pmsg_uint(&r, GP_F_CODE, GP_ENOMEM);
-        gp_pmsg_str(&r, GP_F_ERROR, gp_errname(GP_ENOMEM));
-        gp_pmsg_str(&r, GP_F_REASON, "no memory or no worker for the decode");
+        error_msg(&r, o->id, GP_ENOMEM, "no memory or no worker for the decode");
         reply_to(d, o, &r);
         op_free(d, o);
     }
@@ -623,10 +631,7 @@ static void decode_done(daemon_s *d, op *o)
         size_t bytes = o->result.rows * o->result.cols * sizeof(double);
         gp_err e = entry_put(d, out, &o->result, false, o->result.rows, o->result.cols, NULL, &why);
         if (e != GP_OK) {
-            gp_pmsg_init(&r, GP_MT_ERROR, o->id);
-            gp_pmsg_uint(&r, GP_F_CODE, (uint64_t)e);
-            gp_pmsg_str(&r, GP_F_ERROR, gp_errname(e));
-            gp_pmsg_str(&r, GP_F_REASON, why.text);
+            error_msg(&r, o->id, e, why.text);
         } else {
             (void)bytes; /* now the entry's */
         }
@@ -640,10 +645,7 @@ static void decode_done(daemon_s *d, op *o)
                     len += snprintf(reason + len, sizeof reason - (size_t)len, " %d", p);
             snprintf(reason + len, sizeof reason - (size_t)len, ")");
         }
-        gp_pmsg_init(&r, GP_MT_ERROR, o->id);
-        gp_pmsg_uint(&r, GP_F_CODE, (uint64_t)o->derr);
-        gp_pmsg_str(&r, GP_F_ERROR, gp_errname(o->derr));
-        gp_pmsg_str(&r, GP_F_REASON, reason);
+        error_msg(&r, o->id, o->derr, reason);
     }
     reply_to(d, o, &r);
     op_free(d, o);
@@ -743,10 +745,7 @@ static void local_done(daemon_s *d, op *o)
     d->n.errors_injected += (uint64_t)o->injected;
     gp_pmsg r;
     if (o->derr != GP_OK) {
-        gp_pmsg_init(&r, GP_MT_ERROR, o->id);
-        gp_pmsg_uint(&r, GP_F_CODE, (uint64_t)o->derr);
-        gp_pmsg_str(&r, GP_F_ERROR, gp_errname(o->derr));
-        gp_pmsg_str(&r, GP_F_REASON, o->why.text);
+        error_msg(&r, o->id, o->derr, o->why.text);
     } else if (o->loc == LOC_UPDATE) {
         d->ent[o->w].updates++;
         gp_pmsg_init(&r, GP_MT_OK, o->id);
@@ -756,10 +755,7 @@ static void local_done(daemon_s *d, op *o)
         gp_pstr out = {o->out, strlen(o->out)};
         gp_err e = entry_put(d, out, &o->result, false, rows, cols, NULL, &o->why);
         if (e != GP_OK) {
-            gp_pmsg_init(&r, GP_MT_ERROR, o->id);
-            gp_pmsg_uint(&r, GP_F_CODE, (uint64_t)e);
-            gp_pmsg_str(&r, GP_F_ERROR, gp_errname(e));
-            gp_pmsg_str(&r, GP_F_REASON, o->why.text);
+            error_msg(&r, o->id, e, o->why.text);
         } else {
             gp_pmsg_init(&r, GP_MT_DONE, o->id);
             gp_pmsg_str(&r, GP_F_OUT, o->out);
@@ -1080,12 +1076,7 @@ static void reply_error(daemon_s *d, zmq_msg_t *route, int nroute, uint64_t id, 
                         const char *reason)
 {
     gp_pmsg m;
-    gp_pmsg_init(&m, GP_MT_ERROR, id);
-    gp_pmsg_uint(&m, GP_F_CODE, (uint64_t)code);
-    gp_pmsg_str(&m, GP_F_ERROR, gp_errname(code));
-    char r[GP_PROTO_MAX_STR];
-    snprintf(r, sizeof r, "%s", reason);
-    gp_pmsg_str(&m, GP_F_REASON, r);
+    error_msg(&m, id, code, reason);
     if (!send_msg(d->clients, route, nroute, &m, NULL)) d->n.replies_dropped++;
 }
 
