@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ static pid_t start(int id)
 {
     pid_t p = fork();
     if (p == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no daemon outlives the test, even if it crashes */
         char log[160], ids[8];
         snprintf(log, sizeof log, "%s/node%d.log", dir, id);
         snprintf(ids, sizeof ids, "%d", id);
