@@ -540,9 +540,9 @@ static void start_decode(daemon_s *d, op *o)
                                           : e->cols,
            rcols = o->fetchw ? e->cols : o->batch;
     o->stage = OP_DECODE;
-    d->bytes += rrows * rcols * sizeof(double);
-    if (gp_rmat_alloc(&o->result, rrows, rcols) != GP_OK ||
-        !gp_pool_submit(d->pool, decode_job, o, TAG(2, o - d->ops))) {
+    gp_err ae = gp_rmat_alloc(&o->result, rrows, rcols);
+    if (ae == GP_OK) d->bytes += rrows * rcols * sizeof(double);
+    if (ae != GP_OK || !gp_pool_submit(d->pool, decode_job, o, TAG(2, o - d->ops))) {
         gp_pmsg r;
         error_msg(&r, o->id, GP_ENOMEM, "no memory or no worker for the decode");
         reply_to(d, o, &r);
@@ -899,10 +899,8 @@ static gp_err do_multiply(daemon_s *d, const gp_pmsg *m, zmq_msg_t *route, int64
         return gp_fail(why, GP_ERANGE, "%d operations in progress already", MAX_OPS);
     gp_err err = mat_in(d, x, "x", &o->x, why);
     size_t orows = gp_code_output_rows(e->code, dir, e->rows, e->cols);
-    if (err == GP_OK) {
+    if (err == GP_OK && (err = gp_rmat_alloc(&o->part[d->self], orows, x.cols)) == GP_OK)
         d->bytes += orows * x.cols * sizeof(double);
-        err = gp_rmat_alloc(&o->part[d->self], orows, x.cols);
-    }
     if (err != GP_OK) {
         op_free(d, o);
         return err == GP_ENOMEM ? gp_fail(why, err, "no memory for the product") : err;
