@@ -30,7 +30,4 @@ bool gp_pool_submit(gp_pool_t *pool, gp_job_fn *fn, void *arg, uint64_t tag);
 /* The socket the tags of finished jobs arrive on (8 bytes each). */
 void *gp_pool_socket(gp_pool_t *pool);
 
-/* Jobs queued or running. */
-int gp_pool_busy(gp_pool_t *pool);
-
 #endif

@@ -30,7 +30,6 @@
 #include <time.h>
 #include <zmq.h>
 
-#include "gp_blas.h"
 #include "gp_code.h"
 #include "gp_config.h"
 #include "gp_detmath.h"

@@ -22,7 +22,7 @@ struct gp_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     job q[QUEUE];
-    int head, count, running, nthreads;
+    int head, count, nthreads;
     bool stopping;
     pthread_t threads[64];
 };
@@ -44,12 +44,8 @@ static void *worker(void *p)
         job j = pool->q[pool->head];
         pool->head = (pool->head + 1) % QUEUE;
         pool->count--;
-        pool->running++;
         pthread_mutex_unlock(&pool->mu);
         j.fn(j.arg);
-        pthread_mutex_lock(&pool->mu);
-        pool->running--;
-        pthread_mutex_unlock(&pool->mu);
         zmq_send(push, &j.tag, sizeof j.tag, 0);
     }
     zmq_close(push);
@@ -114,12 +110,4 @@ bool gp_pool_submit(gp_pool_t *pool, gp_job_fn *fn, void *arg, uint64_t tag)
 void *gp_pool_socket(gp_pool_t *pool)
 {
     return pool->pull;
-}
-
-int gp_pool_busy(gp_pool_t *pool)
-{
-    pthread_mutex_lock(&pool->mu);
-    int n = pool->count + pool->running;
-    pthread_mutex_unlock(&pool->mu);
-    return n;
 }

@@ -151,9 +151,8 @@ typedef struct gp_pmsg {
 const char *gp_mtype_name(gp_mtype t);
 const char *gp_field_key(gp_field f);
 
-/* Whether type t allows, or requires, field f. */
+/* Whether type t allows field f. */
 bool gp_mtype_allows(gp_mtype t, gp_field f);
-bool gp_mtype_requires(gp_mtype t, gp_field f);
 
 /* Clears m and sets its type and id. */
 void gp_pmsg_init(gp_pmsg *m, gp_mtype type, uint64_t id);

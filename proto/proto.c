@@ -129,12 +129,6 @@ bool gp_mtype_allows(gp_mtype t, gp_field f)
     return ((types[t].required | types[t].optional) >> f & 1) != 0;
 }
 
-bool gp_mtype_requires(gp_mtype t, gp_field f)
-{
-    if ((unsigned)t >= GP_MT_COUNT_ || (unsigned)f >= GP_F_COUNT_) return false;
-    return (types[t].required >> f & 1) != 0;
-}
-
 uint64_t gp_proto_digest(const void *data, size_t len)
 {
     const unsigned char *p = data;
@@ -182,40 +176,41 @@ void gp_pmsg_mat(gp_pmsg *m, gp_field f, gp_pmat v)
     m->present |= 1ull << f;
 }
 
-gp_err gp_pmsg_ids(gp_pmsg *m, gp_field f, const uint64_t *v, size_t n)
+/* Marks list field f as holding n entries, or refuses more than fit. */
+static gp_err set_list(gp_pmsg *m, gp_field f, size_t n)
 {
     if (n > GP_PROTO_MAX_LIST) return GP_ERANGE;
-    if (n) memcpy(m->ids, v, n * sizeof *v);
     m->v[f].n = n;
     m->present |= 1ull << f;
     return GP_OK;
+}
+
+gp_err gp_pmsg_ids(gp_pmsg *m, gp_field f, const uint64_t *v, size_t n)
+{
+    gp_err e = set_list(m, f, n);
+    if (e == GP_OK && n) memcpy(m->ids, v, n * sizeof *v);
+    return e;
 }
 
 gp_err gp_pmsg_names(gp_pmsg *m, gp_field f, const char *const *v, size_t n)
 {
-    if (n > GP_PROTO_MAX_LIST) return GP_ERANGE;
-    for (size_t i = 0; i < n; i++) m->names[i] = (gp_pstr){v[i], strlen(v[i])};
-    m->v[f].n = n;
-    m->present |= 1ull << f;
-    return GP_OK;
+    gp_err e = set_list(m, f, n);
+    for (size_t i = 0; e == GP_OK && i < n; i++) m->names[i] = (gp_pstr){v[i], strlen(v[i])};
+    return e;
 }
 
 gp_err gp_pmsg_mats(gp_pmsg *m, gp_field f, const gp_pmat *v, size_t n)
 {
-    if (n > GP_PROTO_MAX_LIST) return GP_ERANGE;
-    if (n) memcpy(m->mats, v, n * sizeof *v);
-    m->v[f].n = n;
-    m->present |= 1ull << f;
-    return GP_OK;
+    gp_err e = set_list(m, f, n);
+    if (e == GP_OK && n) memcpy(m->mats, v, n * sizeof *v);
+    return e;
 }
 
 gp_err gp_pmsg_counters(gp_pmsg *m, gp_field f, const gp_pcounter *v, size_t n)
 {
-    if (n > GP_PROTO_MAX_LIST) return GP_ERANGE;
-    if (n) memcpy(m->counters, v, n * sizeof *v);
-    m->v[f].n = n;
-    m->present |= 1ull << f;
-    return GP_OK;
+    gp_err e = set_list(m, f, n);
+    if (e == GP_OK && n) memcpy(m->counters, v, n * sizeof *v);
+    return e;
 }
 
 /* ---- what both sides check -------------------------------------------------------------- */

@@ -108,6 +108,28 @@ static void compare(const char *what, int K, double *const *y, size_t len, int n
     }
 }
 
+/* Random outputs, checks and coefficients of the given shape (K <= 24,
+ * nout and nchk <= 8), compared bit for bit. */
+static void random_case(gp_rng *r, const char *what, int K, size_t len, int nout, int nchk)
+{
+    double *y[24], *z[8], c[8 * 24], d[8 * 24];
+    for (int k = 0; k < K; k++) {
+        y[k] = malloc(len * sizeof(double));
+        for (size_t l = 0; l < len; l++) y[k][l] = gp_rng_normal(r);
+    }
+    for (int i = 0; i < nchk; i++) {
+        z[i] = malloc(len * sizeof(double));
+        for (size_t l = 0; l < len; l++) z[i][l] = gp_rng_normal(r);
+    }
+    for (int i = 0; i < 8 * 24; i++) {
+        c[i] = gp_rng_normal(r);
+        d[i] = gp_rng_normal(r);
+    }
+    compare(what, K, y, len, nout, c, nchk, d, z);
+    for (int k = 0; k < K; k++) free(y[k]);
+    for (int i = 0; i < nchk; i++) free(z[i]);
+}
+
 /* Every kernel this CPU can run. */
 static const char *const kernels[] = {"generic", "avx2"};
 
@@ -123,48 +145,16 @@ static void bitwise(void)
         const size_t lens[] = {1, 7, 8, 9, 511, 512, 513, 1031, 4096};
         for (int K = 1; K <= 24; K += (K < 8 ? 1 : 5))
             for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
-                size_t len = lens[li];
                 int nout = 1 + (int)gp_rng_below(&r, 6), nchk = (int)gp_rng_below(&r, 7);
-                double *y[24], *z[8], c[8 * 24], d[8 * 24];
-                for (int k = 0; k < K; k++) {
-                    y[k] = malloc(len * sizeof(double));
-                    for (size_t l = 0; l < len; l++) y[k][l] = gp_rng_normal(&r);
-                }
-                for (int i = 0; i < nchk; i++) {
-                    z[i] = malloc(len * sizeof(double));
-                    for (size_t l = 0; l < len; l++) z[i][l] = gp_rng_normal(&r);
-                }
-                for (int i = 0; i < 8 * 24; i++) {
-                    c[i] = gp_rng_normal(&r);
-                    d[i] = gp_rng_normal(&r);
-                }
-                compare("random", K, y, len, nout, c, nchk, d, z);
-                for (int k = 0; k < K; k++) free(y[k]);
-                for (int i = 0; i < nchk; i++) free(z[i]);
+                random_case(&r, "random", K, lens[li], nout, nchk);
             }
         /* every row-block shape the kernel has a copy for, with and without
          * the tail of fewer than 8 elements */
         for (int K = 1; K <= 10; K++)
             for (int nout = 0; nout <= 7; nout++)
                 for (int nchk = 0; nchk <= 7; nchk++)
-                    for (size_t len = 1029; len <= 1032; len += 3) {
-                        double *y[10], *z[7], c[7 * 10], d[7 * 10];
-                        for (int k = 0; k < K; k++) {
-                            y[k] = malloc(len * sizeof(double));
-                            for (size_t l = 0; l < len; l++) y[k][l] = gp_rng_normal(&r);
-                        }
-                        for (int i = 0; i < nchk; i++) {
-                            z[i] = malloc(len * sizeof(double));
-                            for (size_t l = 0; l < len; l++) z[i][l] = gp_rng_normal(&r);
-                        }
-                        for (int i = 0; i < 7 * 10; i++) {
-                            c[i] = gp_rng_normal(&r);
-                            d[i] = gp_rng_normal(&r);
-                        }
-                        compare("shape", K, y, len, nout, c, nchk, d, z);
-                        for (int k = 0; k < K; k++) free(y[k]);
-                        for (int i = 0; i < nchk; i++) free(z[i]);
-                    }
+                    for (size_t len = 1029; len <= 1032; len += 3)
+                        random_case(&r, "shape", K, len, nout, nchk);
         printf("  %s: bitwise equal to the scalar reference\n", kernels[ki]);
     }
     gp_combine_force(NULL);
