@@ -54,59 +54,82 @@ typedef enum gp_mtype {
     GP_MT_BLOCK_REQ,
     GP_MT_HEARTBEAT,
     GP_MT_PUT,
+    GP_MT_SUBMIT,
+    GP_MT_JOB_STATUS,
+    GP_MT_JOB_INFO,
+    GP_MT_CANCEL,
     GP_MT_COUNT_
 } gp_mtype;
 
 /* Fields, by key. */
 typedef enum gp_field {
-    GP_F_CLIENT,      /* str */
-    GP_F_CLUSTER,     /* str */
-    GP_F_NODE,        /* uint */
-    GP_F_NODES,       /* uint */
-    GP_F_VERSION,     /* uint */
-    GP_F_UPTIME_MS,   /* uint */
-    GP_F_NODES_UP,    /* uint list */
-    GP_F_MATRICES,    /* name list */
-    GP_F_COUNTERS,    /* map str -> uint */
-    GP_F_NAME,        /* name */
-    GP_F_ROWS,        /* uint */
-    GP_F_COLS,        /* uint */
-    GP_F_SCHEME,      /* str */
-    GP_F_M,           /* uint */
-    GP_F_N,           /* uint */
-    GP_F_ORIENTATION, /* str */
-    GP_F_BLOCK,       /* matrix */
-    GP_F_X,           /* matrix */
-    GP_F_TRANSPOSE,   /* bool */
-    GP_F_OUT,         /* name */
-    GP_F_DIGEST,      /* uint */
-    GP_F_WRONG,       /* uint list */
-    GP_F_CORRECTED,   /* uint */
-    GP_F_FN,          /* str */
-    GP_F_DERIVATIVE,  /* bool */
-    GP_F_A,           /* name */
-    GP_F_B,           /* name */
-    GP_F_ALPHA,       /* float64 */
-    GP_F_DELTA,       /* name */
-    GP_F_INPUT,       /* name */
-    GP_F_VALUE,       /* matrix */
-    GP_F_OP,          /* uint */
-    GP_F_SENDERS,     /* uint list */
-    GP_F_VALUES,      /* matrix list */
-    GP_F_CODE,        /* uint */
-    GP_F_ERROR,       /* str */
-    GP_F_REASON,      /* str */
-    GP_F_STEP,        /* uint */
-    GP_F_LAYER,       /* uint */
-    GP_F_PHASE,       /* str */
-    GP_F_FROM,        /* uint */
-    GP_F_EPOCH,       /* uint */
-    GP_F_UP,          /* uint list */
-    GP_F_DIGEST_ONLY, /* bool */
+    GP_F_CLIENT,       /* str */
+    GP_F_CLUSTER,      /* str */
+    GP_F_NODE,         /* uint */
+    GP_F_NODES,        /* uint */
+    GP_F_VERSION,      /* uint */
+    GP_F_UPTIME_MS,    /* uint */
+    GP_F_NODES_UP,     /* uint list */
+    GP_F_MATRICES,     /* name list */
+    GP_F_COUNTERS,     /* map str -> uint */
+    GP_F_NAME,         /* name */
+    GP_F_ROWS,         /* uint */
+    GP_F_COLS,         /* uint */
+    GP_F_SCHEME,       /* str */
+    GP_F_M,            /* uint */
+    GP_F_N,            /* uint */
+    GP_F_ORIENTATION,  /* str */
+    GP_F_BLOCK,        /* matrix */
+    GP_F_X,            /* matrix */
+    GP_F_TRANSPOSE,    /* bool */
+    GP_F_OUT,          /* name */
+    GP_F_DIGEST,       /* uint */
+    GP_F_WRONG,        /* uint list */
+    GP_F_CORRECTED,    /* uint */
+    GP_F_FN,           /* str */
+    GP_F_DERIVATIVE,   /* bool */
+    GP_F_A,            /* name */
+    GP_F_B,            /* name */
+    GP_F_ALPHA,        /* float64 */
+    GP_F_DELTA,        /* name */
+    GP_F_INPUT,        /* name */
+    GP_F_VALUE,        /* matrix */
+    GP_F_OP,           /* uint */
+    GP_F_SENDERS,      /* uint list */
+    GP_F_VALUES,       /* matrix list */
+    GP_F_CODE,         /* uint */
+    GP_F_ERROR,        /* str */
+    GP_F_REASON,       /* str */
+    GP_F_STEP,         /* uint */
+    GP_F_LAYER,        /* uint */
+    GP_F_PHASE,        /* str */
+    GP_F_FROM,         /* uint */
+    GP_F_EPOCH,        /* uint */
+    GP_F_UP,           /* uint list */
+    GP_F_DIGEST_ONLY,  /* bool */
+    GP_F_JOB,          /* uint */
+    GP_F_TEXT,         /* blob */
+    GP_F_SET,          /* blob */
+    GP_F_TRAIN_DATA,   /* blob */
+    GP_F_TRAIN_LABELS, /* blob */
+    GP_F_TEST_DATA,    /* blob */
+    GP_F_TEST_LABELS,  /* blob */
+    GP_F_STATE,        /* str */
+    GP_F_EPOCHS,       /* uint */
+    GP_F_STEPS,        /* uint */
+    GP_F_LOSS,         /* float64 */
+    GP_F_ACCURACY,     /* float64 */
+    GP_F_RATE,         /* float64 */
+    GP_F_ELAPSED,      /* float64 */
+    GP_F_MEAN,         /* float64 */
+    GP_F_SCALE,        /* float64 */
+    GP_F_OK,           /* bool */
     GP_F_COUNT_
 } gp_field;
 
-/* A string: a view into the frame when decoded; when encoding, any bytes. */
+/* A string or a blob (msgpack bin, for file contents): a view into the
+ * frame when decoded; when encoding, any bytes. Blobs are limited only by
+ * the frame (and so by the receiver's maximum message size). */
 typedef struct gp_pstr {
     const char *p;
     size_t len;

@@ -18,6 +18,7 @@ typedef enum kind {
     K_F64,
     K_BOOL,
     K_STR,
+    K_BLOB,
     K_NAME,
     K_MAT,
     K_IDS,
@@ -74,7 +75,26 @@ static const struct {
     [GP_F_EPOCH] = {"epoch", K_UINT},
     [GP_F_UP] = {"up", K_IDS},
     [GP_F_DIGEST_ONLY] = {"digest_only", K_BOOL},
+    [GP_F_JOB] = {"job", K_UINT},
+    [GP_F_TEXT] = {"text", K_BLOB},
+    [GP_F_SET] = {"set", K_BLOB},
+    [GP_F_TRAIN_DATA] = {"train_data", K_BLOB},
+    [GP_F_TRAIN_LABELS] = {"train_labels", K_BLOB},
+    [GP_F_TEST_DATA] = {"test_data", K_BLOB},
+    [GP_F_TEST_LABELS] = {"test_labels", K_BLOB},
+    [GP_F_STATE] = {"state", K_STR},
+    [GP_F_EPOCHS] = {"epochs", K_UINT},
+    [GP_F_STEPS] = {"steps", K_UINT},
+    [GP_F_LOSS] = {"loss", K_F64},
+    [GP_F_ACCURACY] = {"accuracy", K_F64},
+    [GP_F_RATE] = {"rate", K_F64},
+    [GP_F_ELAPSED] = {"elapsed", K_F64},
+    [GP_F_MEAN] = {"mean", K_F64},
+    [GP_F_SCALE] = {"scale", K_F64},
+    [GP_F_OK] = {"ok", K_BOOL},
 };
+
+_Static_assert(GP_F_COUNT_ <= 64, "fields are bits of a uint64_t");
 
 #define F(x) (1ull << GP_F_##x)
 
@@ -106,11 +126,20 @@ static const struct {
     [GP_MT_PARTIALS_OK] = {"PARTIALS_OK", F(OP) | F(SENDERS) | F(VALUES), 0},
     [GP_MT_DROP] = {"DROP", F(NAME), 0},
     [GP_MT_ERROR] = {"ERROR", F(CODE) | F(ERROR) | F(REASON), 0},
-    [GP_MT_PARTIAL] = {"PARTIAL", F(OP) | F(STEP) | F(LAYER) | F(PHASE) | F(FROM) | F(VALUE), 0},
+    [GP_MT_PARTIAL] = {"PARTIAL", F(OP) | F(STEP) | F(LAYER) | F(PHASE) | F(FROM) | F(VALUE),
+                       F(OK)},
     [GP_MT_BLOCK] = {"BLOCK", F(NAME) | F(FROM) | F(VALUE), 0},
     [GP_MT_BLOCK_REQ] = {"BLOCK_REQ", F(NAME) | F(FROM), 0},
     [GP_MT_HEARTBEAT] = {"HEARTBEAT", F(FROM) | F(EPOCH) | F(UP), 0},
     [GP_MT_PUT] = {"PUT", F(NAME) | F(VALUE), 0},
+    [GP_MT_SUBMIT] = {"SUBMIT", F(JOB) | F(TEXT),
+                      F(SET) | F(TRAIN_DATA) | F(TRAIN_LABELS) | F(TEST_DATA) | F(TEST_LABELS)},
+    [GP_MT_JOB_STATUS] = {"JOB_STATUS", F(JOB), 0},
+    [GP_MT_JOB_INFO] = {"JOB_INFO",
+                        F(JOB) | F(NAME) | F(STATE) | F(EPOCH) | F(EPOCHS) | F(STEP) | F(STEPS) |
+                            F(COUNTERS) | F(NODES_UP) | F(ELAPSED),
+                        F(LOSS) | F(ACCURACY) | F(RATE) | F(TEXT) | F(MEAN) | F(SCALE) | F(REASON)},
+    [GP_MT_CANCEL] = {"CANCEL", F(JOB), 0},
 };
 
 const char *gp_mtype_name(gp_mtype t)
@@ -275,6 +304,9 @@ static gp_err fields_ok(const gp_pmsg *m, gp_msg *why)
                                "'%s' must be 1 to %d characters of A-Z a-z 0-9 _ . : -", key,
                                GP_PROTO_MAX_NAME);
             break;
+        case K_BLOB:
+            if (!v->s.p && v->s.len) return gp_fail(why, GP_EFORMAT, "'%s' has no data", key);
+            break;
         case K_MAT:
             if ((e = mat_ok(v->m, key, why)) != GP_OK) return e;
             break;
@@ -354,6 +386,10 @@ gp_err gp_proto_encode(const gp_pmsg *m, void **out, size_t *len, gp_msg *why)
         case K_STR:
         case K_NAME:
             pack_str(&pk, v->s.p, v->s.len);
+            break;
+        case K_BLOB:
+            msgpack_pack_bin(&pk, v->s.len);
+            msgpack_pack_bin_body(&pk, v->s.p, v->s.len);
             break;
         case K_MAT:
             pack_mat(&pk, v->m);
@@ -668,6 +704,11 @@ static gp_err rd_field(rd *r, gp_pmsg *m, gp_field f, gp_msg *why)
     case K_STR:
     case K_NAME:
         if (!rd_str(r, &v->s)) return gp_fail(why, GP_EFORMAT, "'%s' must be a string", key);
+        return GP_OK;
+    case K_BLOB:
+        if (head(r, &n) != T_BIN) return gp_fail(why, GP_EFORMAT, "'%s' must be binary", key);
+        v->s = (gp_pstr){(const char *)r->p, (size_t)n};
+        r->p += n;
         return GP_OK;
     case K_MAT:
         return rd_mat(r, key, &v->m, why);

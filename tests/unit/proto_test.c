@@ -143,6 +143,8 @@ static void round_trip_every_type(void)
     uint64_t ids[3] = {0, 5, 63};
     const char *names[2] = {"W1", "x.out:2"};
     gp_pcounter cnt[2] = {{{"injected", 8}, 12}, {{"corrected", 9}, 11}};
+    static char blob[70000]; /* binary, longer than any string may be */
+    for (size_t i = 0; i < sizeof blob; i++) blob[i] = (char)(i * 131 + 7);
     for (int t = 1; t < GP_MT_COUNT_; t++) {
         gp_pmsg m;
         gp_pmsg_init(&m, (gp_mtype)t, 1000 + (uint64_t)t);
@@ -151,12 +153,28 @@ static void round_trip_every_type(void)
             gp_pmsg one = m;
             switch (f) {
             case GP_F_ALPHA:
+            case GP_F_LOSS:
+            case GP_F_ACCURACY:
+            case GP_F_RATE:
+            case GP_F_ELAPSED:
+            case GP_F_MEAN:
+            case GP_F_SCALE:
                 gp_pmsg_f64(&one, f, -0.125);
                 break;
             case GP_F_TRANSPOSE:
             case GP_F_DIGEST_ONLY:
             case GP_F_DERIVATIVE:
+            case GP_F_OK:
                 gp_pmsg_bool(&one, f, true);
+                break;
+            case GP_F_TEXT:
+            case GP_F_SET:
+            case GP_F_TRAIN_DATA:
+            case GP_F_TRAIN_LABELS:
+            case GP_F_TEST_DATA:
+            case GP_F_TEST_LABELS:
+                one.v[f].s = (gp_pstr){blob, sizeof blob};
+                one.present |= 1ull << f;
                 break;
             case GP_F_BLOCK:
             case GP_F_VALUE:
@@ -190,6 +208,7 @@ static void round_trip_every_type(void)
             case GP_F_ERROR:
             case GP_F_REASON:
             case GP_F_PHASE:
+            case GP_F_STATE:
                 gp_pmsg_str(&one, f, "some text, with spaces");
                 break;
             case GP_F_NAME:
@@ -222,12 +241,27 @@ static void round_trip_every_type(void)
             bool same = true;
             switch (f) {
             case GP_F_ALPHA:
+            case GP_F_LOSS:
+            case GP_F_ACCURACY:
+            case GP_F_RATE:
+            case GP_F_ELAPSED:
+            case GP_F_MEAN:
+            case GP_F_SCALE:
                 same = a->f == b->f;
                 break;
             case GP_F_TRANSPOSE:
             case GP_F_DIGEST_ONLY:
             case GP_F_DERIVATIVE:
+            case GP_F_OK:
                 same = a->b == b->b;
+                break;
+            case GP_F_TEXT:
+            case GP_F_SET:
+            case GP_F_TRAIN_DATA:
+            case GP_F_TRAIN_LABELS:
+            case GP_F_TEST_DATA:
+            case GP_F_TEST_LABELS:
+                same = b->s.len == sizeof blob && memcmp(b->s.p, blob, sizeof blob) == 0;
                 break;
             case GP_F_BLOCK:
             case GP_F_VALUE:
@@ -257,8 +291,8 @@ static void round_trip_every_type(void)
             default:
                 if (f == GP_F_CLIENT || f == GP_F_CLUSTER || f == GP_F_SCHEME ||
                     f == GP_F_ORIENTATION || f == GP_F_FN || f == GP_F_ERROR || f == GP_F_REASON ||
-                    f == GP_F_PHASE || f == GP_F_NAME || f == GP_F_OUT || f == GP_F_A ||
-                    f == GP_F_B || f == GP_F_DELTA || f == GP_F_INPUT)
+                    f == GP_F_PHASE || f == GP_F_STATE || f == GP_F_NAME || f == GP_F_OUT ||
+                    f == GP_F_A || f == GP_F_B || f == GP_F_DELTA || f == GP_F_INPUT)
                     same = a->s.len == b->s.len && memcmp(a->s.p, b->s.p, a->s.len) == 0;
                 else
                     same = a->u == b->u;
