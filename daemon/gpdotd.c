@@ -34,6 +34,7 @@
 #include "gp_config.h"
 #include "gp_detmath.h"
 #include "gp_pool.h"
+#include "trainer.h"
 #include "gp_proto.h"
 #include "gp_rng.h"
 
@@ -163,6 +164,7 @@ typedef struct daemon_s {
     uint64_t epoch;
     counters n;
     gp_pool_t *pool;
+    gp_trainer *tr;
     entry ent[MAX_ENTRIES];
     op ops[MAX_OPS];
     uint64_t recent[RECENT];
@@ -1218,6 +1220,33 @@ static void on_client(daemon_s *d, int64_t t)
             reply_error(d, part, nroute, m.id, e, why.text);
         }
         goto done; /* answered when done */
+    case GP_MT_SUBMIT:
+        if ((e = tr_submit(d->tr, &m, &why)) != GP_OK) {
+            d->n.bad_requests++;
+            reply_error(d, part, nroute, m.id, e, why.text);
+            goto done;
+        }
+        logf_("job %016llx submitted", (unsigned long long)m.v[GP_F_JOB].u);
+        gp_pmsg_init(&r, GP_MT_OK, m.id);
+        break;
+    case GP_MT_CANCEL:
+        if ((e = tr_cancel(d->tr, m.v[GP_F_JOB].u, &why)) != GP_OK) {
+            reply_error(d, part, nroute, m.id, e, why.text);
+            goto done;
+        }
+        gp_pmsg_init(&r, GP_MT_OK, m.id);
+        break;
+    case GP_MT_JOB_STATUS: {
+        tr_scratch sc = {0};
+        gp_pmsg_init(&r, GP_MT_JOB_INFO, m.id);
+        if ((e = tr_info(d->tr, m.v[GP_F_JOB].u, &r, &sc, &why)) != GP_OK) {
+            reply_error(d, part, nroute, m.id, e, why.text);
+            goto done;
+        }
+        if (!send_msg(d->clients, part, nroute, &r, NULL)) d->n.replies_dropped++;
+        free(sc.text);
+        goto done;
+    }
     case GP_MT_PARTIALS:
         d->n.bad_requests++;
         reply_error(d, part, nroute, m.id, GP_ENOTSUP, "partials are not kept by this version");
@@ -1262,6 +1291,11 @@ static void on_peer(daemon_s *d, int64_t t)
             logf_("node %d is up", from);
         d->last_seen[from] = t;
         d->n.heartbeats_received++;
+    } else if (m.type == GP_MT_PARTIAL && str_is(m.v[GP_F_PHASE].s, "job")) {
+        if (tr_partial(d->tr, &m, from))
+            d->n.partials_received++;
+        else
+            d->n.partials_late++;
     } else if (m.type == GP_MT_PARTIAL) {
         on_partial(d, &m, from, t);
     } else if (m.type == GP_MT_BLOCK_REQ) {
@@ -1291,6 +1325,7 @@ static void drain(daemon_s *d, void *sock, void (*fn)(daemon_s *, int64_t), int6
 
 static void shutdown_daemon(daemon_s *d)
 {
+    tr_destroy(&d->tr);        /* stops a running job */
     gp_pool_destroy(&d->pool); /* waits for running jobs, which use the tables below */
     for (int i = 0; i < MAX_OPS; i++)
         if (d->ops[i].used) op_free(d, &d->ops[i]);
@@ -1302,6 +1337,22 @@ static void shutdown_daemon(daemon_s *d)
     if (d->peers) zmq_close(d->peers);
     if (d->ctx) zmq_ctx_term(d->ctx);
     free(d);
+}
+
+/* A finished job's block becomes a stored matrix, for FETCH. */
+static void adopt(void *arg, const char *name, gp_rmat *block, size_t rows, size_t cols,
+                  gp_code_t **code, uint64_t updates)
+{
+    daemon_s *d = arg;
+    gp_msg why = {{0}};
+    size_t bytes = block->rows * block->cols * sizeof(double);
+    gp_pstr nm = {name, strlen(name)};
+    if (entry_put(d, nm, block, true, rows, cols, code, &why) != GP_OK) {
+        logf_("cannot keep %s: %s", name, why.text);
+        return;
+    }
+    d->bytes += bytes;
+    d->ent[find_entry(d, nm)].updates = updates;
 }
 
 static int serve(const gp_config *cfg, int self)
@@ -1344,6 +1395,12 @@ static int serve(const gp_config *cfg, int self)
         shutdown_daemon(d);
         return 1;
     }
+    d->tr = tr_new(cfg, self, d->ctx);
+    if (!d->tr) {
+        logf_("cannot start the trainer thread");
+        shutdown_daemon(d);
+        return 1;
+    }
     d->started = now_ms();
     d->next_heartbeat = d->started;
     logf_("node %d of %d serving clients on %s, peers on %s; %lld workers with %lld BLAS "
@@ -1359,18 +1416,25 @@ static int serve(const gp_config *cfg, int self)
             d->next_heartbeat = t + cfg->heartbeat_ms;
         }
         on_tick(d, t);
-        zmq_pollitem_t items[3] = {{d->clients, 0, ZMQ_POLLIN, 0},
+        uint64_t up = 0;
+        for (int p = 0; p < cfg->nnodes; p++)
+            if (peer_up(d, p, t)) up |= 1ull << p;
+        tr_set_up(d->tr, up);
+        zmq_pollitem_t items[4] = {{d->clients, 0, ZMQ_POLLIN, 0},
                                    {d->peers, 0, ZMQ_POLLIN, 0},
-                                   {gp_pool_socket(d->pool), 0, ZMQ_POLLIN, 0}};
+                                   {gp_pool_socket(d->pool), 0, ZMQ_POLLIN, 0},
+                                   {tr_socket(d->tr), 0, ZMQ_POLLIN, 0}};
         long wait = (long)(d->next_heartbeat - t);
         if (wait > 50) wait = 50; /* deadlines of operations are checked this often */
-        int rc = zmq_poll(items, 3, wait < 0 ? 0 : wait);
+        int rc = zmq_poll(items, 4, wait < 0 ? 0 : wait);
         if (rc < 0) {
             if (errno == EINTR) continue;
             logf_("poll failed: %s", zmq_strerror(errno));
             break;
         }
         t = now_ms();
+        if (items[3].revents & ZMQ_POLLIN)
+            tr_forward(d->tr, d->out, adopt, d, &d->n.partials_sent, &d->n.partial_bytes_sent);
         if (items[2].revents & ZMQ_POLLIN) on_pool(d, t);
         if (items[1].revents & ZMQ_POLLIN) drain(d, d->peers, on_peer, t);
         if (items[0].revents & ZMQ_POLLIN) drain(d, d->clients, on_client, t);

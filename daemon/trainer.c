@@ -1,0 +1,1432 @@
+/* trainer.c - training jobs inside gpdotd (see trainer.h). */
+#define _GNU_SOURCE
+#include "trainer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "gp_blas.h"
+#include "gp_plan.h"
+#include "gp_rng.h"
+#include "gp_train.h"
+
+#define TR_JOBS       16             /* jobs remembered (queued, running, ended) */
+#define TR_QUEUE      4              /* of which queued at most */
+#define TR_SLOTS      128            /* exchanges held at once */
+#define TR_MAIL_BYTES (512ull << 20) /* bytes of partials held at once */
+#define TR_ENDPOINT   "inproc://gpdot-trainer"
+
+/* Phases of a step, in schedule order (the low bits of an exchange key). */
+enum {
+    PH_START = 0,
+    PH_FWD = 1,  /* + layer */
+    PH_BWD = 16, /* + (GP_JOB_MAX_LAYERS - 1 - layer): the last layer first */
+    PH_CHECK = 32,
+    PH_REGEN = 40, /* + layer */
+    PH_EVAL = 56,  /* + layer */
+};
+/* key: generation (rollbacks so far) << 56 | step << 20 | attempt << 12 | phase */
+#define KEY(step, attempt, phase)                                                                  \
+    ((uint64_t)r->gen << 56 | (uint64_t)(step) << 20 | (uint64_t)(attempt) << 12 | (phase))
+#define KEY_STEP(k)   (((k) >> 20) & ((1ull << 36) - 1))
+#define SNAP_EVERY    50 /* steps between in-memory snapshots of consistent blocks */
+#define MAX_ROLLBACKS 100
+#define EVAL_ATTEMPT  255 /* evaluation exchanges follow every attempt of a step */
+
+/* Job counters, shown by status. */
+#define JOB_COUNTERS(X)                                                                            \
+    X(errors_injected)                                                                             \
+    X(errors_corrected)                                                                            \
+    X(errors_detected)                                                                             \
+    X(steps_redone)                                                                                \
+    X(steps_skipped)                                                                               \
+    X(rollbacks)                                                                                   \
+    X(split_votes)                                                                                 \
+    X(blocks_regenerated)                                                                          \
+    X(checks)                                                                                      \
+    X(partials_missing)                                                                            \
+    X(nodes_lost)                                                                                  \
+    X(us_compute)                                                                                  \
+    X(us_coding)                                                                                   \
+    X(us_wait)
+
+typedef struct jcounters {
+#define X(name) uint64_t name;
+    JOB_COUNTERS(X)
+#undef X
+} jcounters;
+
+typedef enum { JS_QUEUED, JS_RUNNING, JS_DONE, JS_FAILED, JS_CANCELLED } jstate;
+static const char *const state_names[] = {"queued", "running", "done", "failed", "cancelled"};
+
+typedef struct tjob {
+    bool used;
+    uint64_t id;
+    jstate state;
+    char reason[512];
+    char *text; /* the job file's text, then "\n# --set\n" and the overrides: owned */
+    size_t tlen;
+    char *set; /* overrides, one per line: owned */
+    size_t slen;
+    char *blob[4]; /* uploaded train data, labels, test data, labels: owned until loaded */
+    size_t blen[4];
+    gp_job job;
+    int64_t submitted, started_ms;
+    /* progress */
+    int epoch;
+    uint64_t step, steps;
+    double loss, accuracy, rate, elapsed, mean, scale;
+    jcounters n;
+    uint64_t up;
+    bool cancel;
+} tjob;
+
+typedef struct slot {
+    bool used;
+    uint64_t key;
+    uint64_t have, ok;
+    gp_rmat part[GP_CONFIG_MAX_NODES];
+} slot;
+
+/* A finished job's blocks, waiting for the I/O thread to adopt them. */
+typedef struct finished {
+    bool ready;
+    uint64_t job;
+    int nlayers;
+    gp_rmat wt[GP_JOB_MAX_LAYERS];
+    size_t rows[GP_JOB_MAX_LAYERS], cols[GP_JOB_MAX_LAYERS];
+    gp_code_t *code[GP_JOB_MAX_LAYERS];
+    uint64_t updates;
+} finished;
+
+struct gp_trainer {
+    const gp_config *cfg;
+    int self, P;
+    void *ctx, *pull;
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    _Atomic uint64_t up;
+    tjob jobs[TR_JOBS];
+    int active;     /* index of the running job, -1 */
+    uint64_t floor; /* exchanges below this key are over */
+    slot slots[TR_SLOTS];
+    size_t mail_bytes;
+    finished fin;
+    uint64_t latest; /* last job submitted */
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void tlog(const gp_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tlog(const gp_trainer *t, const char *fmt, ...)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+    fprintf(stderr, "%s.%03ld gpdotd[%d]: ", stamp, ts.tv_nsec / 1000000, t->self);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void tr_weight_name(uint64_t job, int l, char *buf, size_t len)
+{
+    snprintf(buf, len, "job-%016" PRIx64 ".W%d", job, l);
+}
+
+/* ---- the mailbox (under mu) ---------------------------------------------------------- */
+
+static void slot_free(gp_trainer *t, slot *s)
+{
+    for (int p = 0; p < t->P; p++)
+        if (s->part[p].data) {
+            t->mail_bytes -= s->part[p].rows * s->part[p].cols * sizeof(double);
+            gp_rmat_free(&s->part[p]);
+        }
+    memset(s, 0, sizeof *s);
+}
+
+static slot *slot_find(gp_trainer *t, uint64_t key, bool create)
+{
+    slot *free_slot = NULL;
+    for (int i = 0; i < TR_SLOTS; i++) {
+        slot *s = &t->slots[i];
+        if (s->used && s->key == key) return s;
+        if (s->used && s->key < t->floor) slot_free(t, s); /* an exchange that is over */
+        if (!s->used && !free_slot) free_slot = s;
+    }
+    if (!create || !free_slot) return NULL;
+    free_slot->used = true;
+    free_slot->key = key;
+    return free_slot;
+}
+
+static void mail_clear(gp_trainer *t)
+{
+    for (int i = 0; i < TR_SLOTS; i++)
+        if (t->slots[i].used) slot_free(t, &t->slots[i]);
+}
+
+bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
+{
+    gp_pmat v = m->v[GP_F_VALUE].m;
+    uint64_t key = m->v[GP_F_STEP].u;
+    size_t n = (size_t)v.rows * v.cols, bytes = n * sizeof(double);
+    bool kept = false;
+    pthread_mutex_lock(&t->mu);
+    tjob *j = t->active >= 0 ? &t->jobs[t->active] : NULL;
+    if (j && m->v[GP_F_OP].u == j->id && !v.f32 && key >= t->floor &&
+        KEY_STEP(key) <= KEY_STEP(t->floor) + 1 && t->mail_bytes + bytes <= TR_MAIL_BYTES) {
+        slot *s = slot_find(t, key, true);
+        if (s && !(s->have >> from & 1) && gp_rmat_alloc(&s->part[from], v.rows, v.cols) == GP_OK) {
+            memcpy(s->part[from].data, v.data, bytes); /* NaN and Inf kept: decodes correct them */
+            t->mail_bytes += bytes;
+            s->have |= 1ull << from;
+            if (!gp_pmsg_has(m, GP_F_OK) || m->v[GP_F_OK].b) s->ok |= 1ull << from;
+            kept = true;
+            pthread_cond_broadcast(&t->cv);
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return kept;
+}
+
+void tr_set_up(gp_trainer *t, uint64_t up)
+{
+    atomic_store(&t->up, up);
+}
+
+/* ---- a running job: the trainer thread's state ----------------------------------------- */
+
+typedef struct run {
+    gp_trainer *t;
+    tjob *j;
+    const gp_job *job;
+    void *push;
+    int L, P, self;
+    gp_code_t *code;
+    const gp_code_info *info;
+    uint64_t part_mask[2]; /* nodes taking part in forward / backward products */
+    size_t rows[GP_JOB_MAX_LAYERS], cols[GP_JOB_MAX_LAYERS]; /* W_l: rows x cols (bias included) */
+    gp_rmat wt[GP_JOB_MAX_LAYERS], backup[GP_JOB_MAX_LAYERS];
+    gp_rmat x[GP_JOB_MAX_LAYERS + 1];  /* X_l: (sizes[l]+1) x B */
+    gp_rmat s[GP_JOB_MAX_LAYERS + 1];  /* S_l: sizes[l] x B (l >= 1) */
+    gp_rmat dl[GP_JOB_MAX_LAYERS + 1]; /* D_l: sizes[l] x B (l >= 1) */
+    gp_rmat c, enc, out, dt, xt, proj;
+    uint8_t *labels;
+    uint64_t updates;
+    bool own_ok; /* every decode of this attempt succeeded here */
+    uint64_t step;
+    int attempt;
+    gp_dataset train, test;
+    gp_norm_stats st;
+    uint64_t wrong_seen; /* nodes found wrong in this attempt (logged) */
+    uint64_t excluded;   /* nodes that missed a deadline: not waited for until they answer */
+    int alone;           /* consecutive checks only this node answered */
+    unsigned gen;        /* rollbacks so far: part of every exchange key */
+    bool broken;         /* the last check found stored blocks beyond repair */
+    bool clean;          /* the last check found every stored block on the code */
+    gp_rmat snap[GP_JOB_MAX_LAYERS]; /* blocks as of snap_step, when all were consistent */
+    uint64_t snap_step, snap_updates;
+} run;
+
+/* Injects the job's faults for one kind of step into m (see gpdotd's inject:
+ * the same rule semantics, the job's seed and scale). */
+static int inject(run *r, gp_fault_op kind, uint64_t phase, gp_rmat m)
+{
+    const gp_job *job = r->job;
+    if (!job->nrules || job->fault_scale <= 0 || !m.data || !m.rows || !m.cols) return 0;
+    gp_rng g;
+    gp_rng_seed(&g, gp_mix64(job->fault_seed * 0x9E3779B97F4A7C15ull ^ r->j->id) ^
+                        gp_mix64(KEY(r->step, r->attempt, phase)) ^ (uint64_t)r->self << 56 ^
+                        (uint64_t)kind << 48);
+    int n = 0;
+    for (int i = 0; i < job->nrules; i++) {
+        const gp_fault_rule *f = &job->rules[i];
+        if (f->op != kind || (f->node >= 0 && f->node != r->self)) continue;
+        double p = f->probability * job->fault_scale;
+        if (gp_rng_uniform(&g) >= p) continue;
+        size_t at = gp_rng_below(&g, m.rows * m.cols);
+        m.data[at / m.cols * m.ld + at % m.cols] +=
+            gp_rng_uniform(&g) < 0.5 ? -f->magnitude : f->magnitude;
+        n++;
+    }
+    if (n) {
+        pthread_mutex_lock(&r->t->mu);
+        r->j->n.errors_injected += (uint64_t)n;
+        pthread_mutex_unlock(&r->t->mu);
+    }
+    return n;
+}
+
+static void count(run *r, uint64_t *field, uint64_t add)
+{
+    pthread_mutex_lock(&r->t->mu);
+    *field += add;
+    pthread_mutex_unlock(&r->t->mu);
+}
+
+static bool cancelled(run *r)
+{
+    pthread_mutex_lock(&r->t->mu);
+    bool c = r->j->cancel || r->t->stop;
+    pthread_mutex_unlock(&r->t->mu);
+    return c;
+}
+
+/* Sends y to the nodes in dest (bit p) with the job's key; a copy goes to
+ * the own mailbox when dest has the own bit. */
+static void send_to(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
+{
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_PARTIAL, key);
+    gp_pmsg_uint(&m, GP_F_OP, r->j->id);
+    gp_pmsg_uint(&m, GP_F_STEP, key);
+    gp_pmsg_uint(&m, GP_F_LAYER, key & 0xfff);
+    gp_pmsg_str(&m, GP_F_PHASE, "job");
+    gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)r->self);
+    gp_pmsg_bool(&m, GP_F_OK, ok);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y.rows, (uint32_t)y.cols, false, y.data});
+    if (dest >> r->self & 1) tr_partial(r->t, &m, r->self);
+    dest &= ~(1ull << r->self);
+    if (!dest) return;
+    void *buf;
+    size_t len;
+    if (gp_proto_encode(&m, &buf, &len, NULL) != GP_OK) return;
+    zmq_send(r->push, &dest, sizeof dest, ZMQ_SNDMORE);
+    zmq_send(r->push, buf, len, 0);
+    free(buf);
+}
+
+/* Waits until every live node of `want` has sent `key`, or the peer timeout
+ * has passed (then with what arrived). Returns the slot (under no lock: the
+ * trainer alone frees slots at or above the floor), or NULL if cancelled. */
+static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
+{
+    gp_trainer *t = r->t;
+    uint64_t t0 = mono_us();
+    int64_t deadline = mono_ms() + timeout_ms;
+    slot *s = NULL;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        if (r->j->cancel || t->stop) {
+            s = NULL;
+            break;
+        }
+        s = slot_find(t, key, true);
+        uint64_t up = (atomic_load(&t->up) | 1ull << r->self) & want & ~r->excluded;
+        if (s && (s->have & up) == up) break;
+        int64_t now = mono_ms();
+        if (now >= deadline) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t wait = deadline - now < 50 ? deadline - now : 50;
+        ts.tv_nsec += wait * 1000000;
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+    }
+    if (s) {
+        uint64_t missing = want & ~s->have;
+        if (mono_ms() >= deadline) /* waited for in vain: not again until they answer */
+            r->excluded |= missing & atomic_load(&t->up) & ~(1ull << r->self);
+        r->excluded &= ~s->have;
+        r->j->n.partials_missing += (uint64_t)__builtin_popcountll(missing);
+        uint64_t lost = r->j->up & ~s->have & want;
+        if (lost && (key & 0xfff) != PH_REGEN) {
+            r->j->n.nodes_lost += (uint64_t)__builtin_popcountll(lost);
+            for (int p = 0; p < r->P; p++)
+                if (lost >> p & 1)
+                    tlog(t, "job %016" PRIx64 ": node %d missing at step %" PRIu64, r->j->id, p,
+                         r->step);
+        }
+        if ((key & 0xfff) != PH_REGEN) r->j->up = s->have | 1ull << r->self;
+    }
+    r->j->n.us_wait += mono_us() - t0;
+    pthread_mutex_unlock(&t->mu);
+    return s;
+}
+
+/* The floor moves up when an exchange is over: older partials are dropped. */
+static void advance(run *r, uint64_t key)
+{
+    pthread_mutex_lock(&r->t->mu);
+    if (key > r->t->floor) r->t->floor = key;
+    pthread_mutex_unlock(&r->t->mu);
+}
+
+/* Node outputs of the right shape from a slot. */
+static int outputs(run *r, const slot *s, size_t rows, size_t cols, gp_node_output *outs)
+{
+    int n = 0;
+    for (int p = 0; p < r->P; p++)
+        if ((s->have >> p & 1) && s->part[p].rows == rows && s->part[p].cols == cols)
+            outs[n++] = (gp_node_output){p, s->part[p].data};
+    return n;
+}
+
+static gp_rmat view(gp_rmat m, size_t rows, size_t cols)
+{
+    return gp_rmat_view(m.data, rows, cols, cols);
+}
+
+/* One coded product of layer l in direction dir with this node's copy of
+ * the input, the exchange, and the decode into result. */
+static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
+{
+    size_t b = in.cols, R = r->rows[l], C = r->cols[l];
+    int phase = dir == GP_FORWARD ? PH_FWD + l : PH_BWD + (GP_JOB_MAX_LAYERS - 1 - l);
+    uint64_t key = KEY(r->step, r->attempt, phase);
+    size_t erows = dir == GP_FORWARD ? r->wt[l].cols : r->wt[l].rows;
+    size_t orows = gp_code_output_rows(r->code, dir, R, C);
+    gp_rmat out = view(r->out, orows, b);
+    if (gp_code_takes_part(r->code, r->self, dir)) {
+        gp_rmat enc = view(r->enc, erows, b);
+        uint64_t t0 = mono_us();
+        gp_code_encode_input(r->code, r->self, dir, in, enc);
+        uint64_t t1 = mono_us();
+        inject(r, GP_FAULT_ENCODE, (uint64_t)phase, enc);
+        gp_code_node_product(dir, r->wt[l], enc, out);
+        uint64_t t2 = mono_us();
+        inject(r, GP_FAULT_MULTIPLY, (uint64_t)phase, out);
+        count(r, &r->j->n.us_coding, t1 - t0);
+        count(r, &r->j->n.us_compute, t2 - t1);
+        send_to(r, r->part_mask[dir] | 1ull << r->self, key, out, true);
+    }
+    slot *s = collect(r, key, r->part_mask[dir], r->t->cfg->peer_timeout_ms);
+    if (!s) return;
+    gp_node_output outs[GP_CONFIG_MAX_NODES];
+    int n = outputs(r, s, orows, b, outs);
+    gp_decode_report rep;
+    gp_msg why = {{0}};
+    uint64_t t0 = mono_us();
+    gp_err e = gp_code_decode(r->code, dir, R, C, b, outs, n, result, &rep, &why);
+    count(r, &r->j->n.us_coding, mono_us() - t0);
+    if (e == GP_OK || e == GP_EUNVERIFIED) {
+        if (rep.nwrong) {
+            count(r, &r->j->n.errors_corrected, (uint64_t)rep.nwrong);
+            r->wrong_seen |= rep.wrong;
+        }
+        inject(r, GP_FAULT_DECODE, (uint64_t)phase, result);
+    } else {
+        count(r, &r->j->n.errors_detected, 1);
+        tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 " attempt %d %s layer %d: %s", r->j->id,
+             r->step, r->attempt, dir == GP_FORWARD ? "forward" : "backward", l, why.text);
+        r->own_ok = false;
+        gp_rmat_zero(result);
+    }
+    advance(r, key + 1);
+}
+
+/* Projection of every stored block on a random vector (the same on every
+ * node for this step and attempt), in long double so that the projection
+ * adds no more than one rounding. */
+static void project(run *r, gp_rmat out)
+{
+    size_t off = 0;
+    for (int l = 0; l < r->L; l++) {
+        gp_rmat w = r->wt[l];
+        gp_rng g;
+        gp_rng_seed(&g,
+                    gp_mix64(r->j->id ^ r->job->init_seed) ^ gp_mix64(KEY(r->step, r->attempt, l)));
+        double *v = r->enc.data; /* scratch: enc is at least as long as a block's columns */
+        for (size_t j = 0; j < w.cols; j++) v[j] = gp_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
+        for (size_t i = 0; i < w.rows; i++) {
+            long double acc = 0;
+            const double *row = w.data + i * w.ld;
+            for (size_t j = 0; j < w.cols; j++) acc += (long double)row[j] * v[j];
+            out.data[off + i] = (double)acc;
+        }
+        off += w.rows;
+    }
+}
+
+/* Regenerates the blocks the check found wrong: the first K_w + 1 healthy
+ * nodes send theirs to each wrong node, which rebuilds its own. */
+static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy)
+{
+    int kw = r->info->k_storage, nsend = 0;
+    uint64_t senders = 0;
+    for (int p = 0; p < r->P && nsend < kw + 1; p++)
+        if (healthy >> p & 1) {
+            senders |= 1ull << p;
+            nsend++;
+        }
+    uint64_t key = KEY(r->step, r->attempt, PH_REGEN + l);
+    if (senders >> r->self & 1) send_to(r, wrong, key, r->wt[l], true);
+    if (!(wrong >> r->self & 1)) return;
+    slot *s = collect(r, key, senders, r->t->cfg->peer_timeout_ms);
+    if (!s) return;
+    gp_node_output outs[GP_CONFIG_MAX_NODES];
+    int n = outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+    gp_decode_report rep;
+    gp_msg why = {{0}};
+    uint64_t t0 = mono_us();
+    gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n, r->updates,
+                                  r->wt[l], &rep, &why);
+    count(r, &r->j->n.us_coding, mono_us() - t0);
+    if (e == GP_OK || e == GP_EUNVERIFIED) {
+        count(r, &r->j->n.blocks_regenerated, 1);
+        tlog(r->t,
+             "job %016" PRIx64 ": step %" PRIu64 ": block of layer %d regenerated from %d peers",
+             r->j->id, r->step, l, n);
+    } else {
+        tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 ": cannot regenerate layer %d: %s", r->j->id,
+             r->step, l, why.text);
+    }
+    advance(r, key + 1);
+}
+
+/* The check exchange: projections and votes. Returns whether a majority of
+ * the nodes that answered decoded the whole step; repairs wrong blocks. */
+static bool check(run *r)
+{
+    size_t len = 0;
+    for (int l = 0; l < r->L; l++) len += r->wt[l].rows;
+    /* the stored code is checked every check_every steps; the vote, always */
+    bool full =
+        r->info->scheme != GP_SCHEME_UNCODED && r->step % (uint64_t)r->job->check_every == 0;
+    r->broken = false;
+    r->clean = false;
+    gp_rmat proj = view(r->proj, full ? len : 1, 1);
+    if (full)
+        project(r, proj);
+    else
+        proj.data[0] = 0;
+    uint64_t key = KEY(r->step, r->attempt, PH_CHECK), all = (1ull << r->P) - 1;
+    send_to(r, all, key, proj, r->own_ok);
+    slot *s = collect(r, key, all, r->t->cfg->peer_timeout_ms);
+    if (!s) return false;
+    int votes = __builtin_popcountll(s->have), yes = __builtin_popcountll(s->ok & s->have);
+    bool commit = 2 * yes > votes;
+    r->alone = votes == 1 ? r->alone + 1 : 0;
+    count(r, &r->j->n.checks, 1);
+    if (yes && yes < votes) count(r, &r->j->n.split_votes, 1);
+    if (!commit || !full) {
+        advance(r, key + 1);
+        return commit;
+    }
+    /* which blocks are off the code, layer by layer */
+    uint64_t wrong[GP_JOB_MAX_LAYERS] = {0};
+    size_t off = 0;
+    for (int l = 0; l < r->L; l++) {
+        gp_node_output outs[GP_CONFIG_MAX_NODES];
+        int n = 0;
+        for (int p = 0; p < r->P; p++)
+            if ((s->have >> p & 1) && s->part[p].rows == len && s->part[p].cols == 1)
+                outs[n++] = (gp_node_output){p, s->part[p].data + off};
+        gp_decode_report rep;
+        gp_msg why = {{0}};
+        uint64_t t0 = mono_us();
+        gp_err e = gp_code_check_weights(r->code, r->rows[l], (size_t)r->info->n, outs, n,
+                                         r->updates, &rep, &why);
+        count(r, &r->j->n.us_coding, mono_us() - t0);
+        if (e == GP_OK) {
+            wrong[l] = rep.wrong;
+        } else if (e == GP_EDETECTED) {
+            tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 ": stored blocks of layer %d: %s",
+                 r->j->id, r->step, l, why.text);
+            r->broken = true;
+        }
+        off += r->wt[l].rows;
+    }
+    uint64_t have = s->have;
+    advance(r, key + 1);
+    if (r->broken) return true; /* beyond repair: the caller rolls back */
+    r->clean = true;
+    for (int l = 0; l < r->L; l++) r->clean = r->clean && !wrong[l];
+    for (int l = 0; l < r->L; l++)
+        if (wrong[l]) regenerate(r, l, wrong[l], have & ~wrong[l]);
+    return true;
+}
+
+/* One attempt at a step: forward, backward, the updates, the check.
+ * Returns whether the step is committed. */
+static bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr,
+                         double *loss)
+{
+    const gp_job *job = r->job;
+    int L = r->L;
+    r->own_ok = true;
+    r->wrong_seen = 0;
+    gp_rmat_copy(view(r->x[0], x0.rows, b), x0);
+    for (int l = 0; l < L; l++) {
+        gp_rmat in = view(r->x[l], r->cols[l], b), s = view(r->s[l + 1], r->rows[l], b);
+        product(r, l, GP_FORWARD, in, s);
+        if (cancelled(r)) return false;
+        if (l < L - 1) {
+            gp_rmat xn = view(r->x[l + 1], r->cols[l + 1], b);
+            uint64_t t0 = mono_us();
+            gp_train_activate(job->act[l], s, xn);
+            count(r, &r->j->n.us_compute, mono_us() - t0);
+            inject(r, GP_FAULT_ACTIVATION, (uint64_t)PH_FWD + (uint64_t)l,
+                   gp_rmat_sub(xn, 0, 0, r->rows[l], b));
+        }
+    }
+    gp_rmat dL = view(r->dl[L], r->rows[L - 1], b);
+    int correct = 0;
+    *loss = gp_train_softmax_xent(view(r->s[L], r->rows[L - 1], b), labels, dL, &correct);
+    inject(r, GP_FAULT_ACTIVATION, PH_FWD + (uint64_t)L, dL);
+    for (int l = L - 1; l >= 1; l--) {
+        gp_rmat d = view(r->dl[l + 1], r->rows[l], b), c = view(r->c, r->cols[l], b);
+        product(r, l, GP_BACKWARD, d, c);
+        if (cancelled(r)) return false;
+        uint64_t t0 = mono_us();
+        gp_train_hadamard(job->act[l - 1], view(r->s[l], r->rows[l - 1], b), c);
+        gp_rmat dn = view(r->dl[l], r->rows[l - 1], b);
+        gp_rmat_copy(dn, gp_rmat_sub(c, 0, 0, r->rows[l - 1], b));
+        count(r, &r->j->n.us_compute, mono_us() - t0);
+        inject(r, GP_FAULT_HADAMARD, PH_BWD + (uint64_t)(GP_JOB_MAX_LAYERS - 1 - l), dn);
+    }
+    /* the updates, kept revocable until the check */
+    for (int l = 0; l < L; l++) {
+        gp_rmat_copy(r->backup[l], r->wt[l]);
+        if (!r->own_ok) continue; /* a stale block: the check finds it and it is rebuilt */
+        gp_rmat d = view(r->dl[l + 1], r->rows[l], b), xin = view(r->x[l], r->cols[l], b);
+        gp_rmat dt = view(r->dt, r->wt[l].rows, b), xt = view(r->xt, r->wt[l].cols, b);
+        uint64_t t0 = mono_us();
+        gp_code_encode_update(r->code, r->self, d, xin, dt, xt);
+        uint64_t t1 = mono_us();
+        inject(r, GP_FAULT_ENCODE, PH_REGEN + (uint64_t)l, dt);
+        gp_code_node_update(-lr, dt, xt, r->wt[l]);
+        count(r, &r->j->n.us_coding, t1 - t0);
+        count(r, &r->j->n.us_compute, mono_us() - t1);
+        inject(r, GP_FAULT_UPDATE, PH_REGEN + (uint64_t)l, r->wt[l]);
+    }
+    r->updates++;
+    bool commit = check(r);
+    if (!commit) {
+        r->updates--;
+        for (int l = 0; l < L; l++) gp_rmat_copy(r->wt[l], r->backup[l]);
+    }
+    return commit;
+}
+
+/* The end of an epoch: every node sends all its blocks to all, decodes W
+ * (correcting wrong blocks) and evaluates the test set. */
+static double evaluate(run *r, double *test_loss)
+{
+    uint64_t all = (1ull << r->P) - 1;
+    gp_rmat w[GP_JOB_MAX_LAYERS] = {{0}};
+    double acc = -1;
+    *test_loss = NAN;
+    bool ok = true;
+    for (int l = 0; l < r->L && ok; l++) {
+        uint64_t key = KEY(r->step, EVAL_ATTEMPT, PH_EVAL + l);
+        send_to(r, all, key, r->wt[l], true);
+        slot *s = collect(r, key, all, r->t->cfg->peer_timeout_ms);
+        if (!s || gp_rmat_alloc(&w[l], r->rows[l], r->cols[l]) != GP_OK) {
+            ok = false;
+            break;
+        }
+        gp_node_output outs[GP_CONFIG_MAX_NODES];
+        int n = outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+        gp_decode_report rep;
+        gp_msg why = {{0}};
+        gp_err e = gp_code_decode_weights(r->code, r->rows[l], r->cols[l], outs, n, r->updates,
+                                          w[l], &rep, &why);
+        if (e != GP_OK && e != GP_EUNVERIFIED) {
+            tlog(r->t, "job %016" PRIx64 ": cannot decode layer %d for the evaluation: %s",
+                 r->j->id, l, why.text);
+            ok = false;
+        }
+        advance(r, key + 1);
+    }
+    if (ok && gp_train_evaluate(r->job, w, &r->test, r->st, &acc, test_loss) != GP_OK) acc = -1;
+    for (int l = 0; l < r->L; l++) gp_rmat_free(&w[l]);
+    return acc;
+}
+
+/* Every node starts together: each sends START (again every half second,
+ * for nodes still loading their data or not yet given the job) until every
+ * live node's has arrived, or a generous timeout. */
+static bool barrier(run *r)
+{
+    uint64_t all = (1ull << r->P) - 1, key = KEY(0, 0, PH_START);
+    int64_t limit = 10 * r->t->cfg->peer_timeout_ms;
+    if (limit < 60000) limit = 60000;
+    int64_t end = mono_ms() + limit;
+    gp_rmat one;
+    if (gp_rmat_alloc(&one, 1, 1) != GP_OK) return false;
+    one.data[0] = 1;
+    bool ok = false;
+    while (!cancelled(r)) {
+        send_to(r, all, key, one, true);
+        pthread_mutex_lock(&r->t->mu);
+        slot *s = slot_find(r->t, key, true);
+        uint64_t up = atomic_load(&r->t->up) | 1ull << r->self;
+        bool done = s && (s->have & up) == up;
+        pthread_mutex_unlock(&r->t->mu);
+        if (done || mono_ms() >= end) {
+            ok = true;
+            break;
+        }
+        struct timespec ts = {0, 100 * 1000000};
+        for (int i = 0; i < 5 && !done; i++) {
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&r->t->mu);
+            s = slot_find(r->t, key, true);
+            up = atomic_load(&r->t->up) | 1ull << r->self;
+            done = s && (s->have & up) == up;
+            pthread_mutex_unlock(&r->t->mu);
+        }
+        if (done) {
+            ok = true;
+            break;
+        }
+    }
+    /* once more: a node that got the job after our last START waits for it */
+    if (ok) send_to(r, all, key, one, true);
+    gp_rmat_free(&one);
+    if (ok) advance(r, key + 1);
+    return ok;
+}
+
+static gp_err pick_code(run *r, gp_msg *why)
+{
+    const gp_job *job = r->job;
+    const gp_config *cfg = r->t->cfg;
+    gp_code_params cp = {.nodes = r->P, .m = job->m, .n = job->n, .orient = GP_ORIENT_AUTO};
+    if (!strcmp(job->orientation, "row")) cp.orient = GP_ORIENT_ROW;
+    if (!strcmp(job->orientation, "col")) cp.orient = GP_ORIENT_COL;
+    const char *scheme = job->scheme[0] ? job->scheme : cfg->code_scheme;
+    if (scheme[0]) {
+        if (gp_scheme_parse(scheme, &cp.scheme) != GP_OK)
+            return gp_fail(why, GP_EINVAL, "unknown scheme '%s'", scheme);
+        if (!job->scheme[0] && !cp.m) cp.m = (int)cfg->code_m, cp.n = (int)cfg->code_n;
+        if (!cp.m) cp.m = cp.scheme == GP_SCHEME_MATDOT ? 1 : 2;
+        if (!cp.n) cp.n = cp.scheme == GP_SCHEME_POLYNOMIAL ? 1 : 2;
+        if (cp.scheme == GP_SCHEME_UNCODED && !job->m && !job->n) {
+            /* one block per node */
+            cp.m = r->P % 2 == 0 ? r->P / 2 : r->P;
+            cp.n = r->P % 2 == 0 ? 2 : 1;
+        }
+        return gp_code_new(&cp, &r->code, why);
+    }
+    /* plan's best: the gpd choice with the least storage that corrects at
+     * least one random error each way, for the widest layer */
+    gp_plan_req rq = {
+        .nodes = r->P, .rows = 1, .cols = 1, .batch = (size_t)job->batch, .min_errors = 1};
+    for (int l = 0; l < job->nlayers; l++)
+        if ((size_t)job->sizes[l + 1] * (size_t)(job->sizes[l] + 1) > rq.rows * rq.cols)
+            rq.rows = (size_t)job->sizes[l + 1], rq.cols = (size_t)job->sizes[l] + 1;
+    gp_plan_row *rows;
+    int nrows;
+    gp_err e = gp_plan(&rq, &rows, &nrows, why);
+    if (e != GP_OK) return e;
+    const gp_plan_row *best = NULL;
+    for (int i = 0; i < nrows; i++)
+        if (rows[i].accepted && rows[i].params.scheme == GP_SCHEME_GPD &&
+            (!best || rows[i].info.storage_fraction < best->info.storage_fraction))
+            best = &rows[i];
+    if (best) cp = best->params;
+    free(rows);
+    if (!best)
+        return gp_fail(why, GP_EINVAL,
+                       "no gpd code corrects an error each way on %d nodes: give code.scheme",
+                       r->P);
+    return gp_code_new(&cp, &r->code, why);
+}
+
+static gp_err load_data(run *r, gp_msg *why)
+{
+    tjob *j = r->j;
+    const gp_job *job = r->job;
+    gp_err e;
+    if (j->blob[0]) { /* uploaded */
+        if (job->train.csv[0])
+            e = gp_data_parse_csv(j->blob[0], j->blen[0], "train (uploaded)", job->train_limit,
+                                  &r->train, why);
+        else
+            e = gp_data_parse_idx(j->blob[0], j->blen[0], j->blob[1], j->blen[1],
+                                  "train (uploaded)", job->train_limit, &r->train, why);
+        if (e == GP_OK) {
+            if (job->test.csv[0])
+                e = gp_data_parse_csv(j->blob[2], j->blen[2], "test (uploaded)", job->test_limit,
+                                      &r->test, why);
+            else
+                e = gp_data_parse_idx(j->blob[2], j->blen[2], j->blob[3], j->blen[3],
+                                      "test (uploaded)", job->test_limit, &r->test, why);
+        }
+    } else {
+        e = gp_data_load(&job->train, job->train_limit, &r->train, why);
+        if (e == GP_OK) e = gp_data_load(&job->test, job->test_limit, &r->test, why);
+    }
+    pthread_mutex_lock(&r->t->mu);
+    for (int i = 0; i < 4; i++) {
+        free(j->blob[i]);
+        j->blob[i] = NULL;
+    }
+    pthread_mutex_unlock(&r->t->mu);
+    if (e != GP_OK) return e;
+    return gp_job_check_data(job, &r->train, &r->test, why);
+}
+
+static gp_err setup(run *r, gp_msg *why)
+{
+    const gp_job *job = r->job;
+    r->L = job->nlayers;
+    gp_err e = load_data(r, why);
+    if (e != GP_OK) return e;
+    r->st = gp_data_stats(&r->train, job->normalize);
+    if ((e = pick_code(r, why)) != GP_OK) return e;
+    r->info = gp_code_info_of(r->code);
+    for (int d = 0; d < 2; d++)
+        for (int p = 0; p < r->P; p++)
+            if (gp_code_takes_part(r->code, p, (gp_dir)d)) r->part_mask[d] |= 1ull << p;
+    size_t B = (size_t)job->batch, maxenc = 1, maxout = 1, maxw = 1, proj = 0;
+    for (int l = 0; l < r->L; l++) {
+        r->rows[l] = (size_t)job->sizes[l + 1];
+        r->cols[l] = (size_t)job->sizes[l] + 1;
+        size_t br = gp_code_block_rows(r->code, r->rows[l]),
+               bc = gp_code_block_cols(r->code, r->cols[l]);
+        if ((e = gp_rmat_alloc(&r->wt[l], br, bc)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->backup[l], br, bc)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->snap[l], br, bc)) != GP_OK)
+            return gp_fail(why, e, "no memory for the blocks");
+        gp_rmat w;
+        if ((e = gp_rmat_alloc(&w, r->rows[l], r->cols[l])) != GP_OK)
+            return gp_fail(why, e, "no memory");
+        gp_train_init_weights(job, l, w);
+        e = gp_code_encode_weights(r->code, r->self, w, r->wt[l]);
+        gp_rmat_free(&w);
+        if (e != GP_OK) return gp_fail(why, e, "cannot encode layer %d", l);
+        size_t enc = br > bc ? br : bc;
+        if (enc > maxenc) maxenc = enc;
+        for (int d = 0; d < 2; d++) {
+            size_t o = gp_code_output_rows(r->code, (gp_dir)d, r->rows[l], r->cols[l]);
+            if (o > maxout) maxout = o;
+        }
+        if (br * bc > maxw) maxw = br * bc;
+        if (bc > maxenc) maxenc = bc;
+        proj += br;
+    }
+    for (int l = 0; l <= r->L; l++) {
+        size_t width = (size_t)job->sizes[l];
+        if ((e = gp_rmat_alloc(&r->x[l], width + 1, B)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->s[l], width, B)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->dl[l], width, B)) != GP_OK)
+            return gp_fail(why, e, "no memory for the activations");
+    }
+    size_t maxc = 1;
+    for (int l = 0; l < r->L; l++)
+        if (r->cols[l] > maxc) maxc = r->cols[l];
+    if ((e = gp_rmat_alloc(&r->c, maxc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->enc, maxenc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->out, maxout, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->dt, maxenc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->xt, maxenc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->proj, proj, 1)) != GP_OK || !(r->labels = malloc(B)))
+        return gp_fail(why, GP_ENOMEM, "no memory for the work buffers");
+    return GP_OK;
+}
+
+static void teardown(run *r)
+{
+    for (int l = 0; l <= GP_JOB_MAX_LAYERS; l++) {
+        if (l < GP_JOB_MAX_LAYERS) {
+            gp_rmat_free(&r->wt[l]);
+            gp_rmat_free(&r->backup[l]);
+            gp_rmat_free(&r->snap[l]);
+        }
+        gp_rmat_free(&r->x[l]);
+        gp_rmat_free(&r->s[l]);
+        gp_rmat_free(&r->dl[l]);
+    }
+    gp_rmat_free(&r->c);
+    gp_rmat_free(&r->enc);
+    gp_rmat_free(&r->out);
+    gp_rmat_free(&r->dt);
+    gp_rmat_free(&r->xt);
+    gp_rmat_free(&r->proj);
+    free(r->labels);
+    gp_data_free(&r->train);
+    gp_data_free(&r->test);
+    gp_code_destroy(&r->code);
+}
+
+/* Hands the final blocks to the I/O thread, which stores them for FETCH. */
+static void publish(run *r)
+{
+    gp_trainer *t = r->t;
+    pthread_mutex_lock(&t->mu);
+    finished *f = &t->fin;
+    bool ok = !f->ready;
+    if (ok) {
+        memset(f, 0, sizeof *f);
+        f->job = r->j->id;
+        f->nlayers = r->L;
+        f->updates = r->updates;
+        for (int l = 0; l < r->L; l++) {
+            f->wt[l] = r->wt[l];
+            memset(&r->wt[l], 0, sizeof r->wt[l]);
+            f->rows[l] = r->rows[l];
+            f->cols[l] = r->cols[l];
+            gp_code_params cp = {0};
+            const gp_code_info *in = r->info;
+            cp.scheme = in->scheme;
+            cp.nodes = in->nodes;
+            cp.m = in->m;
+            cp.n = in->n;
+            cp.orient = in->orient;
+            cp.copies = in->copies;
+            cp.pr = in->pr;
+            cp.pc = in->pc;
+            cp.points = in->points;
+            cp.fixed_points = in->points >= 0;
+            if (gp_code_new(&cp, &f->code[l], NULL) != GP_OK) f->code[l] = NULL;
+        }
+        f->ready = true;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (ok) {
+        uint64_t zero = 0;
+        zmq_send(r->push, &zero, sizeof zero, ZMQ_SNDMORE);
+        zmq_send(r->push, "adopt", 5, 0);
+    }
+}
+
+static void set_state(run *r, jstate s, const char *reason)
+{
+    pthread_mutex_lock(&r->t->mu);
+    r->j->state = s;
+    if (reason) snprintf(r->j->reason, sizeof r->j->reason, "%s", reason);
+    pthread_mutex_unlock(&r->t->mu);
+}
+
+/* Keeps a copy of the blocks (all consistent at this step) to roll back to. */
+static void snapshot(run *r, uint64_t step)
+{
+    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->snap[l], r->wt[l]);
+    r->snap_step = step;
+    r->snap_updates = r->updates;
+}
+
+static void run_job(gp_trainer *t, tjob *j, void *push)
+{
+    run *r = calloc(1, sizeof *r);
+    if (!r) {
+        pthread_mutex_lock(&t->mu);
+        j->state = JS_FAILED;
+        snprintf(j->reason, sizeof j->reason, "no memory");
+        pthread_mutex_unlock(&t->mu);
+        return;
+    }
+    r->t = t;
+    r->j = j;
+    r->job = &j->job;
+    r->push = push;
+    r->P = t->P;
+    r->self = t->self;
+    gp_msg why = {{0}};
+    int64_t t_start = mono_ms();
+    gp_err e = setup(r, &why);
+    if (e != GP_OK) {
+        tlog(t, "job %016" PRIx64 " failed: %s", j->id, why.text);
+        set_state(r, JS_FAILED, why.text);
+        teardown(r);
+        free(r);
+        return;
+    }
+    const gp_job *job = r->job;
+    char desc[160];
+    gp_code_describe(r->code, desc, sizeof desc);
+    uint64_t spe = gp_train_steps_per_epoch(job, r->train.count);
+    pthread_mutex_lock(&t->mu);
+    j->steps = spe * (uint64_t)job->epochs;
+    j->mean = r->st.mean;
+    j->scale = r->st.scale;
+    j->accuracy = -1;
+    j->up = (1ull << r->P) - 1;
+    pthread_mutex_unlock(&t->mu);
+    tlog(t, "job %016" PRIx64 " '%s': %zu training samples, %" PRIu64 " steps, code %s", j->id,
+         job->name, r->train.count, j->steps, desc);
+    /* all nodes start together: wait for every live node to have its data */
+    uint32_t *order = NULL;
+    gp_rmat x0 = {0};
+    if (!barrier(r)) goto cancelled;
+    pthread_mutex_lock(&t->mu);
+    j->state = JS_RUNNING;
+    j->started_ms = mono_ms();
+    pthread_mutex_unlock(&t->mu);
+    order = malloc(r->train.count * sizeof *order);
+    if (!order || gp_rmat_alloc(&x0, r->cols[0], (size_t)job->batch) != GP_OK) {
+        free(order);
+        set_state(r, JS_FAILED, "no memory for the batches");
+        teardown(r);
+        free(r);
+        return;
+    }
+    double loss_window[50] = {0};
+    int nloss = 0;
+    int64_t t_run = mono_ms();
+    uint64_t samples = 0;
+    uint64_t total = spe * (uint64_t)job->epochs;
+    int order_epoch = -1;
+    snapshot(r, 0);
+    for (uint64_t step = 0; step < total;) {
+        int ep = (int)(step / spe);
+        uint64_t s = step % spe;
+        if (ep != order_epoch) {
+            gp_train_order(job, ep, r->train.count, order);
+            order_epoch = ep;
+            pthread_mutex_lock(&t->mu);
+            j->epoch = ep + 1;
+            pthread_mutex_unlock(&t->mu);
+        }
+        r->step = step;
+        size_t first = (size_t)s * (size_t)job->batch, b = (size_t)job->batch;
+        if (first + b > r->train.count) b = r->train.count - first;
+        gp_rmat xb = gp_rmat_view(x0.data, r->cols[0], b, b);
+        gp_train_batch(&r->train, r->st, order, first, b, xb, r->labels);
+        double lr = gp_train_lr(job, r->step, spe), loss = 0;
+        bool committed = false;
+        for (r->attempt = 0; r->attempt <= job->max_redo; r->attempt++) {
+            committed = attempt_step(r, xb, r->labels, b, lr, &loss);
+            if (cancelled(r)) goto cancelled;
+            if (committed || r->broken) break;
+            count(r, &j->n.steps_redone, 1);
+            tlog(t, "job %016" PRIx64 ": step %" PRIu64 " redone (attempt %d)", j->id, r->step,
+                 r->attempt + 1);
+        }
+        if (r->alone >= 3) {
+            free(order);
+            gp_rmat_free(&x0);
+            set_state(r, JS_FAILED, "lost contact with every other node");
+            tlog(t, "job %016" PRIx64 " failed: no other node answers", j->id);
+            teardown(r);
+            free(r);
+            return;
+        }
+        if (r->broken) {
+            /* more stored blocks left the code than it can locate: every node
+             * goes back to its blocks of the last consistent snapshot */
+            pthread_mutex_lock(&t->mu);
+            j->n.rollbacks++;
+            bool give_up = j->n.rollbacks > MAX_ROLLBACKS;
+            pthread_mutex_unlock(&t->mu);
+            if (give_up) {
+                free(order);
+                gp_rmat_free(&x0);
+                set_state(r, JS_FAILED, "the stored code broke beyond repair too often");
+                teardown(r);
+                free(r);
+                return;
+            }
+            tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": rolled back to step %" PRIu64, j->id,
+                 r->step, r->snap_step);
+            for (int l = 0; l < r->L; l++) gp_rmat_copy(r->wt[l], r->snap[l]);
+            r->updates = r->snap_updates;
+            r->gen++;
+            step = r->snap_step;
+            continue;
+        }
+        if (!committed) {
+            count(r, &j->n.steps_skipped, 1);
+            tlog(t, "job %016" PRIx64 ": step %" PRIu64 " skipped after %d attempts", j->id,
+                 r->step, job->max_redo + 1);
+        } else {
+            loss_window[nloss++ % 50] = loss / (double)b;
+        }
+        step++;
+        if (committed && r->clean && step % SNAP_EVERY == 0) snapshot(r, step);
+        samples += b;
+        int nl = nloss < 50 ? nloss : 50;
+        double mean_loss = 0;
+        for (int i = 0; i < nl; i++) mean_loss += loss_window[i];
+        pthread_mutex_lock(&t->mu);
+        if (step > j->step) j->step = step;
+        if (nl) j->loss = mean_loss / nl;
+        double el = (double)(mono_ms() - t_run) / 1000.0;
+        j->elapsed = (double)(mono_ms() - j->started_ms) / 1000.0;
+        j->rate = el > 0 ? (double)samples / el : 0;
+        pthread_mutex_unlock(&t->mu);
+        if (step % spe == 0) { /* the end of an epoch */
+            double test_loss;
+            double acc = evaluate(r, &test_loss);
+            if (cancelled(r)) goto cancelled;
+            pthread_mutex_lock(&t->mu);
+            j->accuracy = acc;
+            pthread_mutex_unlock(&t->mu);
+            tlog(t, "job %016" PRIx64 ": epoch %d: loss %.4f, test accuracy %.4f", j->id, ep + 1,
+                 j->loss, acc);
+        }
+    }
+    free(order);
+    gp_rmat_free(&x0);
+    pthread_mutex_lock(&t->mu);
+    j->elapsed = (double)(mono_ms() - t_start) / 1000.0;
+    pthread_mutex_unlock(&t->mu);
+    publish(r);
+    set_state(r, JS_DONE, NULL);
+    tlog(t, "job %016" PRIx64 " done", j->id);
+    teardown(r);
+    free(r);
+    return;
+cancelled:
+    free(order);
+    gp_rmat_free(&x0);
+    pthread_mutex_lock(&t->mu);
+    bool stopping = t->stop && !j->cancel;
+    pthread_mutex_unlock(&t->mu);
+    set_state(r, stopping ? JS_FAILED : JS_CANCELLED, stopping ? "the daemon stopped" : NULL);
+    if (!stopping) publish(r);
+    tlog(t, "job %016" PRIx64 " %s", j->id, stopping ? "failed: the daemon stopped" : "cancelled");
+    teardown(r);
+    free(r);
+}
+
+static void *trainer_main(void *arg)
+{
+    gp_trainer *t = arg;
+    void *push = zmq_socket(t->ctx, ZMQ_PUSH);
+    int hwm = 0, linger = 0; /* the I/O thread drains it; nothing may be lost in between */
+    zmq_setsockopt(push, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_connect(push, TR_ENDPOINT);
+    gp_blas_set_threads((int)t->cfg->blas_threads);
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        int next = -1;
+        for (int i = 0; i < TR_JOBS; i++)
+            if (t->jobs[i].used && t->jobs[i].state == JS_QUEUED &&
+                (next < 0 || t->jobs[i].submitted < t->jobs[next].submitted))
+                next = i;
+        if (next < 0) {
+            pthread_cond_wait(&t->cv, &t->mu);
+            continue;
+        }
+        if (t->jobs[next].cancel) {
+            t->jobs[next].state = JS_CANCELLED;
+            continue;
+        }
+        t->active = next;
+        t->floor = 0;
+        mail_clear(t);
+        pthread_mutex_unlock(&t->mu);
+        run_job(t, &t->jobs[next], push);
+        pthread_mutex_lock(&t->mu);
+        t->active = -1;
+        mail_clear(t);
+    }
+    pthread_mutex_unlock(&t->mu);
+    zmq_close(push);
+    return NULL;
+}
+
+/* ---- the I/O thread's side ------------------------------------------------------------ */
+
+gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx)
+{
+    gp_trainer *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->cfg = cfg;
+    t->self = self;
+    t->P = cfg->nnodes;
+    t->ctx = ctx;
+    t->active = -1;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    t->pull = zmq_socket(ctx, ZMQ_PULL);
+    int hwm = 0;
+    if (!t->pull || zmq_setsockopt(t->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_bind(t->pull, TR_ENDPOINT) != 0 ||
+        pthread_create(&t->thread, NULL, trainer_main, t) != 0) {
+        tr_destroy(&t);
+        return NULL;
+    }
+    t->thread_started = true;
+    return t;
+}
+
+static void job_free(tjob *j)
+{
+    free(j->text);
+    free(j->set);
+    for (int i = 0; i < 4; i++) free(j->blob[i]);
+    memset(j, 0, sizeof *j);
+}
+
+void tr_destroy(gp_trainer **tp)
+{
+    gp_trainer *t = *tp;
+    if (!t) return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    if (t->thread_started) pthread_join(t->thread, NULL);
+    if (t->pull) zmq_close(t->pull);
+    mail_clear(t);
+    for (int i = 0; i < TR_JOBS; i++) job_free(&t->jobs[i]);
+    for (int l = 0; l < GP_JOB_MAX_LAYERS; l++) {
+        gp_rmat_free(&t->fin.wt[l]);
+        gp_code_destroy(&t->fin.code[l]);
+    }
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    free(t);
+    *tp = NULL;
+}
+
+void *tr_socket(gp_trainer *t)
+{
+    return t->pull;
+}
+
+void tr_forward(gp_trainer *t, void *const *out, tr_adopt_fn adopt, void *arg,
+                uint64_t *partials_sent, uint64_t *bytes_sent)
+{
+    for (int i = 0; i < 256; i++) {
+        uint64_t dest;
+        int rc = zmq_recv(t->pull, &dest, sizeof dest, ZMQ_DONTWAIT);
+        if (rc < 0) break;
+        zmq_msg_t body;
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&body, t->pull, 0) < 0) {
+            zmq_msg_close(&body);
+            break;
+        }
+        if (rc == sizeof dest && dest == 0) { /* a job ended: store its blocks */
+            pthread_mutex_lock(&t->mu);
+            finished f = t->fin;
+            memset(&t->fin, 0, sizeof t->fin);
+            pthread_mutex_unlock(&t->mu);
+            for (int l = 0; l < f.nlayers && f.ready; l++) {
+                char name[64];
+                tr_weight_name(f.job, l, name, sizeof name);
+                if (f.code[l])
+                    adopt(arg, name, &f.wt[l], f.rows[l], f.cols[l], &f.code[l], f.updates);
+                gp_rmat_free(&f.wt[l]);
+                gp_code_destroy(&f.code[l]);
+            }
+        } else if (rc == sizeof dest) {
+            for (int p = 0; p < t->P; p++) {
+                if (!(dest >> p & 1) || p == t->self || !out[p]) continue;
+                zmq_msg_t copy;
+                zmq_msg_init(&copy);
+                zmq_msg_copy(&copy, &body);
+                size_t len = zmq_msg_size(&copy);
+                if (zmq_msg_send(&copy, out[p], ZMQ_DONTWAIT) >= 0) {
+                    (*partials_sent)++;
+                    *bytes_sent += len;
+                } else {
+                    zmq_msg_close(&copy);
+                }
+            }
+        }
+        zmq_msg_close(&body);
+    }
+}
+
+static tjob *find_job(gp_trainer *t, uint64_t id)
+{
+    if (id == 0) id = t->latest;
+    for (int i = 0; i < TR_JOBS; i++)
+        if (t->jobs[i].used && t->jobs[i].id == id) return &t->jobs[i];
+    return NULL;
+}
+
+static char *dup_bytes(gp_pstr s)
+{
+    char *p = malloc(s.len + 1);
+    if (!p) return NULL;
+    memcpy(p, s.p, s.len);
+    p[s.len] = 0;
+    return p;
+}
+
+gp_err tr_submit(gp_trainer *t, const gp_pmsg *m, gp_msg *why)
+{
+    uint64_t id = m->v[GP_F_JOB].u;
+    if (id == 0) return gp_fail(why, GP_EINVAL, "job id 0 is reserved");
+    gp_pstr text = m->v[GP_F_TEXT].s, set = {"", 0};
+    if (gp_pmsg_has(m, GP_F_SET)) set = m->v[GP_F_SET].s;
+    if (text.len > (1u << 20) || set.len > (1u << 16))
+        return gp_fail(why, GP_ERANGE, "a job file of %zu bytes (at most 1 MiB)", text.len);
+    /* the overrides: lines of key=value */
+    char *setcopy = dup_bytes(set), *textcopy = dup_bytes(text);
+    const char *sets[GP_JOB_MAX_SET];
+    int nset = 0;
+    gp_err e = GP_OK;
+    if (!setcopy || !textcopy) e = gp_fail(why, GP_ENOMEM, "no memory for the job");
+    char *lines = e == GP_OK ? dup_bytes(set) : NULL;
+    for (char *save = NULL, *line = lines ? strtok_r(lines, "\n", &save) : NULL; e == GP_OK && line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (nset == GP_JOB_MAX_SET)
+            e = gp_fail(why, GP_ERANGE, "more than %d overrides", GP_JOB_MAX_SET);
+        else
+            sets[nset++] = line;
+    }
+    tjob nj = {0};
+    if (e == GP_OK) e = gp_job_parse(textcopy, text.len, "job", NULL, sets, nset, &nj.job, why);
+    free(lines);
+    if (e == GP_OK) {
+        static const gp_field blobs[4] = {GP_F_TRAIN_DATA, GP_F_TRAIN_LABELS, GP_F_TEST_DATA,
+                                          GP_F_TEST_LABELS};
+        for (int i = 0; i < 4 && e == GP_OK; i++)
+            if (gp_pmsg_has(m, blobs[i]) && m->v[blobs[i]].s.len) {
+                nj.blen[i] = m->v[blobs[i]].s.len;
+                if (!(nj.blob[i] = malloc(nj.blen[i])))
+                    e = gp_fail(why, GP_ENOMEM, "no memory for the uploaded data");
+                else
+                    memcpy(nj.blob[i], m->v[blobs[i]].s.p, nj.blen[i]);
+            }
+        bool csv = nj.job.train.csv[0] != 0;
+        if (e == GP_OK && nj.blob[0] && (!nj.blob[2] || (!csv && (!nj.blob[1] || !nj.blob[3]))))
+            e = gp_fail(why, GP_EINVAL, "uploaded data must include the train and test sets");
+    }
+    if (e != GP_OK) {
+        free(setcopy);
+        free(textcopy);
+        for (int i = 0; i < 4; i++) free(nj.blob[i]);
+        return e;
+    }
+    pthread_mutex_lock(&t->mu);
+    int free_i = -1, queued = 0, oldest = -1;
+    for (int i = 0; i < TR_JOBS; i++) {
+        tjob *j = &t->jobs[i];
+        if (j->used && j->id == id) {
+            free_i = -2;
+            break;
+        }
+        if (j->used && j->state == JS_QUEUED) queued++;
+        if (!j->used && free_i < 0) free_i = i;
+        if (j->used && j->state >= JS_DONE &&
+            (oldest < 0 || j->submitted < t->jobs[oldest].submitted))
+            oldest = i;
+    }
+    if (free_i == -2)
+        e = gp_fail(why, GP_ESTATE, "job %016" PRIx64 " was submitted already", id);
+    else if (queued >= TR_QUEUE)
+        e = gp_fail(why, GP_ERANGE, "%d jobs are queued already", queued);
+    else if (free_i < 0 && oldest < 0)
+        e = gp_fail(why, GP_ERANGE, "%d jobs are held already", TR_JOBS);
+    if (e == GP_OK) {
+        if (free_i < 0) {
+            free_i = oldest;
+            job_free(&t->jobs[free_i]);
+        }
+        tjob *j = &t->jobs[free_i];
+        *j = nj;
+        j->used = true;
+        j->id = id;
+        j->state = JS_QUEUED;
+        j->text = textcopy;
+        j->tlen = text.len;
+        j->set = setcopy;
+        j->slen = set.len;
+        j->submitted = mono_ms();
+        j->accuracy = -1;
+        j->up = (1ull << t->P) - 1;
+        t->latest = id;
+        pthread_cond_broadcast(&t->cv);
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (e != GP_OK) {
+        free(setcopy);
+        free(textcopy);
+        for (int i = 0; i < 4; i++) free(nj.blob[i]);
+    }
+    return e;
+}
+
+gp_err tr_info(gp_trainer *t, uint64_t job, gp_pmsg *r, tr_scratch *s, gp_msg *why)
+{
+    pthread_mutex_lock(&t->mu);
+    tjob *j = find_job(t, job);
+    if (!j) {
+        pthread_mutex_unlock(&t->mu);
+        return gp_fail(why, GP_ENOTFOUND, job ? "no job %016" PRIx64 " here" : "no job here", job);
+    }
+    snprintf(s->name, sizeof s->name, "%s", j->job.name);
+    snprintf(s->state, sizeof s->state, "%s", state_names[j->state]);
+    snprintf(s->reason, sizeof s->reason, "%s", j->reason);
+    size_t tl = j->tlen + j->slen + 16;
+    s->text = malloc(tl);
+    if (s->text) {
+        memcpy(s->text, j->text, j->tlen);
+        memcpy(s->text + j->tlen, "\n#--set\n", 8);
+        memcpy(s->text + j->tlen + 8, j->set, j->slen);
+        s->text[j->tlen + 8 + j->slen] = 0;
+    }
+    gp_pmsg_uint(r, GP_F_JOB, j->id);
+    gp_pmsg_str(r, GP_F_NAME, s->name);
+    gp_pmsg_str(r, GP_F_STATE, s->state);
+    gp_pmsg_uint(r, GP_F_EPOCH, (uint64_t)j->epoch);
+    gp_pmsg_uint(r, GP_F_EPOCHS, (uint64_t)j->job.epochs);
+    gp_pmsg_uint(r, GP_F_STEP, j->step);
+    gp_pmsg_uint(r, GP_F_STEPS, j->steps);
+    gp_pmsg_f64(r, GP_F_ELAPSED, j->elapsed);
+    if (j->step) gp_pmsg_f64(r, GP_F_LOSS, j->loss);
+    if (j->accuracy >= 0) gp_pmsg_f64(r, GP_F_ACCURACY, j->accuracy);
+    gp_pmsg_f64(r, GP_F_RATE, j->rate);
+    if (j->state != JS_QUEUED && j->scale > 0) {
+        gp_pmsg_f64(r, GP_F_MEAN, j->mean);
+        gp_pmsg_f64(r, GP_F_SCALE, j->scale);
+    }
+    if (j->reason[0]) gp_pmsg_str(r, GP_F_REASON, s->reason);
+    if (s->text) {
+        r->v[GP_F_TEXT].s = (gp_pstr){s->text, strlen(s->text)};
+        r->present |= 1ull << GP_F_TEXT;
+    }
+    size_t nup = 0;
+    for (int p = 0; p < t->P; p++)
+        if (j->up >> p & 1) s->up[nup++] = (uint64_t)p;
+    gp_pmsg_ids(r, GP_F_NODES_UP, s->up, nup);
+    int nc = 0;
+#define X(name) s->c[nc++] = (gp_pcounter){{#name, sizeof #name - 1}, j->n.name};
+    JOB_COUNTERS(X)
+#undef X
+    gp_pmsg_counters(r, GP_F_COUNTERS, s->c, (size_t)nc);
+    pthread_mutex_unlock(&t->mu);
+    return GP_OK;
+}
+
+gp_err tr_cancel(gp_trainer *t, uint64_t job, gp_msg *why)
+{
+    pthread_mutex_lock(&t->mu);
+    tjob *j = find_job(t, job);
+    gp_err e = GP_OK;
+    if (!j)
+        e = gp_fail(why, GP_ENOTFOUND, "no job %016" PRIx64 " here", job);
+    else if (j->state >= JS_DONE)
+        e = gp_fail(why, GP_ESTATE, "job %016" PRIx64 " has ended (%s)", j->id,
+                    state_names[j->state]);
+    else {
+        j->cancel = true;
+        if (j->state == JS_QUEUED) j->state = JS_CANCELLED;
+        pthread_cond_broadcast(&t->cv);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return e;
+}

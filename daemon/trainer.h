@@ -1,0 +1,72 @@
+/* trainer.h - training jobs inside gpdotd.
+ *
+ * Every daemon runs the same job in lock step with its peers on a thread of
+ * its own (the trainer). Per step (CODES.md §4): for every layer, encode its
+ * own copy of the input, one coded product with its stored block, send the
+ * output to every peer, collect theirs, decode (every node for itself,
+ * deterministically), apply the activation; the same backwards with the
+ * transposed products and the Hadamard products with f'; then the coded
+ * updates of its blocks. A check exchange ends the step: every node sends a
+ * random projection of its updated blocks and its vote (whether all its
+ * decodes succeeded). The projections locate stored blocks that left the
+ * code (an update gone wrong, or a node's spoiled copy of a delta), which
+ * are regenerated from healthy peers' blocks at once; a step that a majority
+ * could not decode is rolled back on every node and redone.
+ *
+ * The I/O thread (gpdotd.c) owns every socket. It hands the trainer the
+ * PARTIAL messages of the job (tr_partial) and the set of live nodes
+ * (tr_set_up), and forwards what the trainer sends (tr_socket, tr_forward).
+ * Exchanges are keyed by (step, attempt, phase); the mailbox keeps only keys
+ * from the current one to the end of the next step, within a byte budget.
+ */
+#ifndef GP_TRAINER_H
+#define GP_TRAINER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gp_code.h"
+#include "gp_config.h"
+#include "gp_err.h"
+#include "gp_proto.h"
+
+typedef struct gp_trainer gp_trainer;
+
+/* Starts the trainer thread. ctx is the daemon's ZeroMQ context. */
+gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx);
+/* Stops a running job (state failed: "daemon stopped") and the thread. */
+void tr_destroy(gp_trainer **t);
+
+/* The socket the I/O thread polls for messages the trainer sends. */
+void *tr_socket(gp_trainer *t);
+/* Forwards what the trainer queued: to peers (out[p]) and, when a job ends,
+ * calls adopt once per layer with the job's final stored block (taken over
+ * by the callee, with a code of its own) so that FETCH can decode it. */
+typedef void (*tr_adopt_fn)(void *arg, const char *name, gp_rmat *block, size_t rows, size_t cols,
+                            gp_code_t **code, uint64_t updates);
+void tr_forward(gp_trainer *t, void *const *out, tr_adopt_fn adopt, void *arg,
+                uint64_t *partials_sent, uint64_t *bytes_sent);
+
+/* The live nodes (bit p), updated by the I/O thread. */
+void tr_set_up(gp_trainer *t, uint64_t up);
+
+/* SUBMIT: parses and queues the job (copying what it needs from m). */
+gp_err tr_submit(gp_trainer *t, const gp_pmsg *m, gp_msg *why);
+/* PARTIAL of a job (OP = job id, PHASE "job"): returns false if it is not
+ * for the job running here or outside the window (dropped). */
+bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from);
+/* JOB_STATUS (job 0: the latest): fills r (a JOB_INFO; pointers into
+ * scratch, which must outlive the send). */
+typedef struct tr_scratch {
+    char name[64], state[16], reason[512];
+    char *text; /* the job's text and overrides, a copy: free() after sending */
+    uint64_t up[GP_CONFIG_MAX_NODES];
+    gp_pcounter c[24];
+} tr_scratch;
+gp_err tr_info(gp_trainer *t, uint64_t job, gp_pmsg *r, tr_scratch *s, gp_msg *why);
+gp_err tr_cancel(gp_trainer *t, uint64_t job, gp_msg *why);
+
+/* Name of a finished job's layer l in the store: "job-<16 hex>.W<l>". */
+void tr_weight_name(uint64_t job, int l, char *buf, size_t len);
+
+#endif
