@@ -37,6 +37,10 @@ int cmd_drop(int argc, char **argv);
 
 extern const char cmd_plan_usage[];
 extern const char cmd_code_demo_usage[];
+/* The local trainer and model evaluation (cmd_train.c). */
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+extern const char cmd_train_usage[], cmd_eval_usage[];
 extern const char cmd_ping_usage[], cmd_status_usage[], cmd_store_usage[], cmd_multiply_usage[],
     cmd_fetch_usage[], cmd_drop_usage[];
 
