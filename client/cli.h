@@ -47,4 +47,18 @@ extern const char cmd_ping_usage[], cmd_status_usage[], cmd_store_usage[], cmd_m
 /* The cluster file given with -c before the command, or NULL. */
 extern const char *cli_cluster_file;
 
+/* Training jobs on a cluster (cmd_job.c). */
+int cmd_submit(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_job_status(int argc, char **argv);
+int cmd_job_fetch(int argc, char **argv);
+extern const char cmd_submit_usage[], cmd_watch_usage[], cmd_cancel_usage[], cmd_job_status_usage[],
+    cmd_job_fetch_usage[];
+/* Whether s is a job id as submit prints it (16 hex digits). */
+bool cli_is_job_id(const char *s);
+/* Connects to the cluster file given with -c (or GPDOT_CLUSTER); exits on failure. */
+struct gpdot;
+struct gpdot *cli_open_cluster(void);
+
 #endif

@@ -11,7 +11,7 @@
 
 const char *cli_cluster_file;
 
-static gpdot_t *open_cluster(void)
+gpdot_t *cli_open_cluster(void)
 {
     const char *path = cli_cluster_file ? cli_cluster_file : getenv("GPDOT_CLUSTER");
     if (!path) {
@@ -45,7 +45,7 @@ int cmd_ping(int argc, char **argv)
             timeout = cli_long("--timeout", v, 1, 3600000);
         else
             return cli_error(2, "ping: unknown argument '%s'", argv[i]);
-    gpdot_t *c = open_cluster();
+    gpdot_t *c = cli_open_cluster();
     gpdot_set_timeout(c, (int)timeout);
     uint64_t up;
     gp_msg why = {{0}};
@@ -62,18 +62,22 @@ int cmd_ping(int argc, char **argv)
     return e == GP_OK ? 0 : 1;
 }
 
-const char cmd_status_usage[] = "usage: gpdot-client -c CLUSTER.yaml status [--json]\n"
-                                "Each node's view: nodes up and counters.\n";
+const char cmd_status_usage[] =
+    "usage: gpdot-client -c CLUSTER.yaml status [--json]\n"
+    "       gpdot-client -c CLUSTER.yaml status JOB [--json]   (a training job)\n"
+    "Each node's view: nodes up and counters.\n";
 
 int cmd_status(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) /* status JOB: a training job's */
+        if (argv[i][0] != '-') return cmd_job_status(argc, argv);
     bool json = false;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--json"))
             json = true;
         else
             return cli_error(2, "status: unknown argument '%s'", argv[i]);
-    gpdot_t *c = open_cluster();
+    gpdot_t *c = cli_open_cluster();
     gpdot_set_timeout(c, 3000);
     int n = gpdot_nodes(c);
     gpdot_status *st = calloc((size_t)n, sizeof *st);
@@ -149,7 +153,7 @@ int cmd_store(int argc, char **argv)
     gp_msg why = {{0}};
     gp_err e = gp_npy_read(file, &w, &why);
     if (e != GP_OK) return cli_error(1, "%s", why.text);
-    gpdot_t *c = open_cluster();
+    gpdot_t *c = cli_open_cluster();
     e = gpdot_store(c, name, w, &code, &why);
     gp_rmat_free(&w);
     if (e != GP_OK) return fail(&c, e, &why);
@@ -192,7 +196,7 @@ int cmd_multiply(int argc, char **argv)
     gp_msg why = {{0}};
     gp_err e = gp_npy_read(file, &x, &why);
     if (e != GP_OK) return cli_error(1, "%s", why.text);
-    gpdot_t *c = open_cluster();
+    gpdot_t *c = cli_open_cluster();
     gpdot_report rep;
     e = gpdot_multiply(c, name, x, transpose, result ? result : def, &y, &rep, &why);
     gp_rmat_free(&x);
@@ -217,6 +221,8 @@ const char cmd_fetch_usage[] = "usage: gpdot-client -c CLUSTER.yaml fetch NAME -
 
 int cmd_fetch(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) /* fetch JOB -o DIR: a training job's weights */
+        if (argv[i][0] != '-' && cli_is_job_id(argv[i])) return cmd_job_fetch(argc, argv);
     const char *name = NULL, *outfile = NULL, *v;
     for (int i = 1; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "-o", &v))
@@ -229,7 +235,7 @@ int cmd_fetch(int argc, char **argv)
             return cli_error(2, "fetch: too many arguments");
     }
     if (!name || !outfile) return cli_error(2, "fetch: NAME and -o FILE.npy are needed");
-    gpdot_t *c = open_cluster();
+    gpdot_t *c = cli_open_cluster();
     gp_rmat m;
     gp_msg why = {{0}};
     gp_err e = gpdot_fetch(c, name, &m, &why);
@@ -247,7 +253,7 @@ const char cmd_drop_usage[] = "usage: gpdot-client -c CLUSTER.yaml drop NAME\n";
 int cmd_drop(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '-') return cli_error(2, "drop: NAME is needed");
-    gpdot_t *c = open_cluster();
+    gpdot_t *c = cli_open_cluster();
     gp_msg why = {{0}};
     gp_err e = gpdot_drop(c, argv[1], &why);
     if (e != GP_OK) return fail(&c, e, &why);

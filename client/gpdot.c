@@ -522,3 +522,127 @@ gp_err gpdot_drop(gpdot_t *c, const char *name, gp_msg *why)
     /* nodes that did not answer are down, and hold nothing of it when they come back */
     return acks(c, broadcast_until(c, &m, GP_MT_OK, why), true, "answered", why);
 }
+
+/* ---- training jobs ------------------------------------------------------------------- */
+
+gp_err gpdot_submit(gpdot_t *c, const char *text, size_t len, const char *set,
+                    const gpdot_upload *up, uint64_t *job, uint64_t *accepted, gp_msg *why)
+{
+    uint64_t id = 0;
+    while (id == 0) id = new_id(c) ^ (uint64_t)now_ms() * 0x9E3779B97F4A7C15ull;
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_SUBMIT, new_id(c));
+    gp_pmsg_uint(&m, GP_F_JOB, id);
+    m.v[GP_F_TEXT].s = (gp_pstr){text, len};
+    m.present |= 1ull << GP_F_TEXT;
+    if (set && *set) {
+        m.v[GP_F_SET].s = (gp_pstr){set, strlen(set)};
+        m.present |= 1ull << GP_F_SET;
+    }
+    static const gp_field blobs[4] = {GP_F_TRAIN_DATA, GP_F_TRAIN_LABELS, GP_F_TEST_DATA,
+                                      GP_F_TEST_LABELS};
+    for (int i = 0; up && i < 4; i++)
+        if (up->data[i]) {
+            m.v[blobs[i]].s = (gp_pstr){up->data[i], up->len[i]};
+            m.present |= 1ull << blobs[i];
+        }
+    /* one encoding for every node */
+    void *buf;
+    size_t blen;
+    gp_err e = gp_proto_encode(&m, &buf, &blen, why);
+    if (e != GP_OK) return e;
+    uint64_t sent = 0;
+    for (int p = 0; p < c->cfg.nnodes; p++)
+        if (zmq_send(c->sock[p], buf, blen, ZMQ_DONTWAIT) >= 0) sent |= 1ull << p;
+    free(buf);
+    uint64_t got = sent ? collect(c, m.id, sent) : 0, ok = 0;
+    for (int p = 0; p < c->cfg.nnodes; p++)
+        if ((got >> p & 1) && c->r[p].type == GP_MT_OK) ok |= 1ull << p;
+    *job = id;
+    if (accepted) *accepted = ok;
+    if (2 * __builtin_popcountll(ok) > c->cfg.nnodes) return GP_OK;
+    for (int p = 0; p < c->cfg.nnodes; p++)
+        if ((got >> p & 1) && c->r[p].type == GP_MT_ERROR) return error_of(&c->r[p], p, why);
+    return gp_fail(why, GP_ENODES, "only %d of %d nodes took the job", __builtin_popcountll(ok),
+                   c->cfg.nnodes);
+}
+
+gp_err gpdot_job_status(gpdot_t *c, uint64_t job, gpdot_job_info *info, gp_msg *why)
+{
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_JOB_STATUS, new_id(c));
+    gp_pmsg_uint(&m, GP_F_JOB, job);
+    uint64_t got = broadcast(c, &m, why);
+    int answered = 0;
+    gp_err first = GP_OK;
+    for (int p = 0; p < c->cfg.nnodes; p++) {
+        gpdot_job_info *s = &info[p];
+        memset(s, 0, sizeof *s);
+        const gp_pmsg *r = &c->r[p];
+        if (!(got >> p & 1)) continue;
+        if (r->type == GP_MT_ERROR) {
+            if (first == GP_OK) first = error_of(r, p, why);
+            continue;
+        }
+        if (r->type != GP_MT_JOB_INFO) continue;
+        s->answered = true;
+        answered++;
+        s->job = r->v[GP_F_JOB].u;
+#define STR(dst, f) snprintf(dst, sizeof dst, "%.*s", (int)r->v[f].s.len, r->v[f].s.p)
+        STR(s->name, GP_F_NAME);
+        STR(s->state, GP_F_STATE);
+        if (gp_pmsg_has(r, GP_F_REASON)) STR(s->reason, GP_F_REASON);
+#undef STR
+        s->epoch = (int)r->v[GP_F_EPOCH].u;
+        s->epochs = (int)r->v[GP_F_EPOCHS].u;
+        s->step = r->v[GP_F_STEP].u;
+        s->steps = r->v[GP_F_STEPS].u;
+        s->elapsed = r->v[GP_F_ELAPSED].f;
+        s->has_loss = gp_pmsg_has(r, GP_F_LOSS);
+        s->loss = s->has_loss ? r->v[GP_F_LOSS].f : 0;
+        s->accuracy = gp_pmsg_has(r, GP_F_ACCURACY) ? r->v[GP_F_ACCURACY].f : -1;
+        s->rate = gp_pmsg_has(r, GP_F_RATE) ? r->v[GP_F_RATE].f : 0;
+        s->has_stats = gp_pmsg_has(r, GP_F_MEAN) && gp_pmsg_has(r, GP_F_SCALE);
+        if (s->has_stats) {
+            s->mean = r->v[GP_F_MEAN].f;
+            s->scale = r->v[GP_F_SCALE].f;
+        }
+        for (size_t i = 0; i < r->v[GP_F_NODES_UP].n; i++)
+            if (r->ids[i] < 64) s->nodes_up |= 1ull << r->ids[i];
+        for (size_t i = 0; i < r->v[GP_F_COUNTERS].n && s->ncounters < GPDOT_JOB_COUNTERS; i++) {
+            snprintf(s->counter_name[s->ncounters], sizeof s->counter_name[0], "%.*s",
+                     (int)r->counters[i].key.len, r->counters[i].key.p);
+            s->counter[s->ncounters++] = r->counters[i].value;
+        }
+        if (gp_pmsg_has(r, GP_F_TEXT) && (s->text = malloc(r->v[GP_F_TEXT].s.len + 1))) {
+            memcpy(s->text, r->v[GP_F_TEXT].s.p, r->v[GP_F_TEXT].s.len);
+            s->text[r->v[GP_F_TEXT].s.len] = 0;
+        }
+    }
+    if (answered) return GP_OK;
+    if (first != GP_OK) return first;
+    return gp_fail(why, GP_ENODES, "no node answered");
+}
+
+void gpdot_job_info_free(gpdot_job_info *info, int n)
+{
+    for (int p = 0; p < n; p++) {
+        free(info[p].text);
+        info[p].text = NULL;
+    }
+}
+
+uint64_t gpdot_job_counter(const gpdot_job_info *info, const char *name)
+{
+    for (int i = 0; i < info->ncounters; i++)
+        if (!strcmp(info->counter_name[i], name)) return info->counter[i];
+    return 0;
+}
+
+gp_err gpdot_cancel(gpdot_t *c, uint64_t job, gp_msg *why)
+{
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_CANCEL, new_id(c));
+    gp_pmsg_uint(&m, GP_F_JOB, job);
+    return acks(c, broadcast_until(c, &m, GP_MT_OK, why), true, "confirmed the cancellation", why);
+}

@@ -105,4 +105,49 @@ gp_err gpdot_fetch(gpdot_t *c, const char *name, gp_rmat *out, gp_msg *why);
 /* Drops name on every daemon. */
 gp_err gpdot_drop(gpdot_t *c, const char *name, gp_msg *why);
 
+/* ---- training jobs ---------------------------------------------------------------------
+ *
+ * A job is a job file's text (see gp_train.h) with overrides "key=value",
+ * one per line. Every daemon gets it and they train it together; the client
+ * may go away. Job ids are random 64-bit numbers, printed as 16 hex digits. */
+
+/* Data a client ships with the job (for hosts without the files): the train
+ * images (or CSV) and labels, the test images (or CSV) and labels. */
+typedef struct gpdot_upload {
+    const void *data[4];
+    size_t len[4];
+} gpdot_upload;
+
+/* Sends the job to every node. *job gets its id; *accepted the nodes that
+ * took it. GP_OK when more than half did; the first refusal otherwise (a bad
+ * job file is refused by every node, with the reason). */
+gp_err gpdot_submit(gpdot_t *c, const char *text, size_t len, const char *set,
+                    const gpdot_upload *up, uint64_t *job, uint64_t *accepted, gp_msg *why);
+
+#define GPDOT_JOB_COUNTERS 24
+typedef struct gpdot_job_info {
+    bool answered;
+    uint64_t job;
+    char name[64], state[16], reason[512];
+    int epoch, epochs;
+    uint64_t step, steps;
+    double loss, accuracy, rate, elapsed, mean, scale; /* accuracy < 0: none yet */
+    bool has_loss, has_stats;
+    uint64_t nodes_up; /* bit p: node p took part in this node's last exchange */
+    int ncounters;
+    char counter_name[GPDOT_JOB_COUNTERS][48];
+    uint64_t counter[GPDOT_JOB_COUNTERS];
+    char *text; /* the job file and its overrides (malloc'd; gpdot_job_info_free) */
+} gpdot_job_info;
+
+/* Every node's view of a job (job 0: the latest one submitted): info has
+ * one entry per node. GP_OK when any node answered. */
+gp_err gpdot_job_status(gpdot_t *c, uint64_t job, gpdot_job_info *info, gp_msg *why);
+void gpdot_job_info_free(gpdot_job_info *info, int n);
+/* The value of a job counter, 0 when absent. */
+uint64_t gpdot_job_counter(const gpdot_job_info *info, const char *name);
+
+/* Asks every node to stop the job. */
+gp_err gpdot_cancel(gpdot_t *c, uint64_t job, gp_msg *why);
+
 #endif

@@ -21,6 +21,11 @@ static const cli_cmd commands[] = {
      cmd_multiply},
     {"fetch", "fetch a result into a .npy file, verified", cmd_fetch_usage, cmd_fetch},
     {"drop", "remove a matrix from every node", cmd_drop_usage, cmd_drop},
+    {"submit", "send a training job to the cluster; the nodes train it together", cmd_submit_usage,
+     cmd_submit},
+    {"watch", "follow a training job with a progress line until it ends", cmd_watch_usage,
+     cmd_watch},
+    {"cancel", "stop a training job on every node", cmd_cancel_usage, cmd_cancel},
 };
 
 static void usage(FILE *f)
