@@ -37,10 +37,11 @@ enum {
 /* key: generation (rollbacks so far) << 56 | step << 20 | attempt << 12 | phase */
 #define KEY(step, attempt, phase)                                                                  \
     ((uint64_t)r->gen << 56 | (uint64_t)(step) << 20 | (uint64_t)(attempt) << 12 | (phase))
-#define KEY_STEP(k)   (((k) >> 20) & ((1ull << 36) - 1))
-#define SNAP_EVERY    50 /* steps between in-memory snapshots of consistent blocks */
-#define MAX_ROLLBACKS 100
-#define EVAL_ATTEMPT  255 /* evaluation exchanges follow every attempt of a step */
+#define KEY_STEP(k)     (((k) >> 20) & ((1ull << 36) - 1))
+#define SNAP_EVERY      50 /* steps between in-memory snapshots of consistent blocks */
+#define MAX_ROLLBACKS   100
+#define MAX_SKIPPED_RUN 10  /* consecutive steps skipped before a job fails */
+#define EVAL_ATTEMPT    255 /* evaluation exchanges follow every attempt of a step */
 
 /* Job counters, shown by status. */
 #define JOB_COUNTERS(X)                                                                            \
@@ -252,9 +253,11 @@ typedef struct run {
     uint64_t wrong_seen; /* nodes found wrong in this attempt (logged) */
     uint64_t excluded;   /* nodes that missed a deadline: not waited for until they answer */
     int alone;           /* consecutive checks only this node answered */
-    unsigned gen;        /* rollbacks so far: part of every exchange key */
-    bool broken;         /* the last check found stored blocks beyond repair */
-    bool clean;          /* the last check found every stored block on the code */
+    int skipped_run;     /* consecutive steps skipped */
+    char last_error[400];
+    unsigned gen;                    /* rollbacks so far: part of every exchange key */
+    bool broken;                     /* the last check found stored blocks beyond repair */
+    bool clean;                      /* the last check found every stored block on the code */
     gp_rmat snap[GP_JOB_MAX_LAYERS]; /* blocks as of snap_step, when all were consistent */
     uint64_t snap_step, snap_updates;
 } run;
@@ -420,7 +423,7 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
         inject(r, GP_FAULT_MULTIPLY, (uint64_t)phase, out);
         count(r, &r->j->n.us_coding, t1 - t0);
         count(r, &r->j->n.us_compute, t2 - t1);
-        send_to(r, r->part_mask[dir] | 1ull << r->self, key, out, true);
+        send_to(r, (1ull << r->P) - 1, key, out, true); /* every node decodes */
     }
     slot *s = collect(r, key, r->part_mask[dir], r->t->cfg->peer_timeout_ms);
     if (!s) return;
@@ -441,6 +444,8 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
         count(r, &r->j->n.errors_detected, 1);
         tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 " attempt %d %s layer %d: %s", r->j->id,
              r->step, r->attempt, dir == GP_FORWARD ? "forward" : "backward", l, why.text);
+        snprintf(r->last_error, sizeof r->last_error, "%s product of layer %d from %d nodes: %s",
+                 dir == GP_FORWARD ? "forward" : "backward", l, n, why.text);
         r->own_ok = false;
         gp_rmat_zero(result);
     }
@@ -1054,7 +1059,21 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             count(r, &j->n.steps_skipped, 1);
             tlog(t, "job %016" PRIx64 ": step %" PRIu64 " skipped after %d attempts", j->id,
                  r->step, job->max_redo + 1);
+            if (++r->skipped_run >= MAX_SKIPPED_RUN) {
+                char why_failed[512];
+                snprintf(why_failed, sizeof why_failed,
+                         "%d steps in a row could not be decoded; the last: %s", MAX_SKIPPED_RUN,
+                         r->last_error[0] ? r->last_error : "the nodes did not agree");
+                free(order);
+                gp_rmat_free(&x0);
+                set_state(r, JS_FAILED, why_failed);
+                tlog(t, "job %016" PRIx64 " failed: %s", j->id, why_failed);
+                teardown(r);
+                free(r);
+                return;
+            }
         } else {
+            r->skipped_run = 0;
             loss_window[nloss++ % 50] = loss / (double)b;
         }
         step++;

@@ -2,8 +2,8 @@
 # Installs the Debian 12 packages gpdot needs to build, test and run its demo,
 # if any is missing. Needs root (or sudo).
 set -eu
-PKGS="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libopenblas-dev libyaml-dev
-python3 python3-numpy"
+PKGS="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libopenblas-dev libyaml-dev zlib1g-dev
+python3 python3-numpy dataset-fashion-mnist"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
