@@ -605,6 +605,13 @@ static gp_err apply_override(ld *L, const char *set)
 
 /* ---- the whole job ------------------------------------------------------------------ */
 
+/* Job names travel as protocol names: A-Z a-z 0-9 _ . : - */
+static bool name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
+}
+
 static void defaults(gp_job *j, const char *name)
 {
     memset(j, 0, sizeof *j);
@@ -618,7 +625,7 @@ static void defaults(gp_job *j, const char *name)
     memcpy(j->name, base, n);
     j->name[n] = 0;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)j->name[i] < 0x20 || j->name[i] == 0x7f) j->name[i] = '_';
+        if (!name_char(j->name[i])) j->name[i] = '_';
     if (!j->name[0]) snprintf(j->name, sizeof j->name, "job");
     j->init_seed = 1;
     j->normalize = GP_NORM_STANDARDIZE;
@@ -707,6 +714,10 @@ gp_err gp_job_parse(const char *text, size_t len, const char *name, const char *
         e = walk_section(&L, "", root);
     for (int i = 0; e == GP_OK && i < nset; i++) e = apply_override(&L, set[i]);
     if (e == GP_OK) e = finish(&L, root, name);
+    for (const char *c = job->name; e == GP_OK && *c; c++)
+        if (!name_char(*c))
+            e = gp_fail(why, GP_EINVAL, "%s: name: '%s' may hold only A-Z a-z 0-9 _ . : -", name,
+                        job->name);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     return e;

@@ -126,6 +126,7 @@ struct gp_trainer {
     size_t mail_bytes;
     finished fin;
     uint64_t latest; /* last job submitted */
+    uint64_t wait_key, wait_need; /* the exchange the trainer waits for, and for whom */
 };
 
 static int64_t mono_ms(void)
@@ -214,7 +215,9 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
             s->have |= 1ull << from;
             if (!gp_pmsg_has(m, GP_F_OK) || m->v[GP_F_OK].b) s->ok |= 1ull << from;
             kept = true;
-            pthread_cond_broadcast(&t->cv);
+            /* wake the trainer only when what it waits for is complete */
+            if (s->key == t->wait_key && (s->have & t->wait_need) == t->wait_need)
+                pthread_cond_broadcast(&t->cv);
         }
     }
     pthread_mutex_unlock(&t->mu);
@@ -348,6 +351,8 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         s = slot_find(t, key, true);
         uint64_t up = (atomic_load(&t->up) | 1ull << r->self) & want & ~r->excluded;
         if (s && (s->have & up) == up) break;
+        t->wait_key = key;
+        t->wait_need = up;
         int64_t now = mono_ms();
         if (now >= deadline) break;
         struct timespec ts;
@@ -358,6 +363,7 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         ts.tv_nsec %= 1000000000;
         pthread_cond_timedwait(&t->cv, &t->mu, &ts);
     }
+    t->wait_key = t->wait_need = 0;
     if (s) {
         uint64_t missing = want & ~s->have;
         if (mono_ms() >= deadline) /* waited for in vain: not again until they answer */

@@ -300,6 +300,100 @@ static void bad_requests(void)
     zmq_close(s);
 }
 
+/* Training-job requests a daemon must refuse with a clear error, and a job
+ * whose data cannot be read: it fails with the reason; the daemon serves on. */
+static void bad_jobs(void)
+{
+    void *s = client(2);
+    gp_pmsg m, r;
+    static const struct {
+        const char *what, *text, *set;
+        gp_err want;
+        const char *says;
+    } cases[] = {
+        {"not YAML", "model: [1, 2\n", NULL, GP_EINVAL, "job"},
+        {"unknown key", "model: {layers: [4, 3]}\nnonsense: 1\n", NULL, GP_EINVAL, "nonsense"},
+        {"batch 0",
+         "model: {layers: [4, 3]}\ndata: {train: {csv: a.csv}, test: {csv: b.csv}}\n"
+         "training: {batch: 0}\n",
+         NULL, GP_EINVAL, "training.batch"},
+        {"bad override",
+         "model: {layers: [4, 3]}\ndata: {train: {csv: a.csv}, test: {csv: b.csv}}\n",
+         "training.epochs=-1\n", GP_EINVAL, "training.epochs"},
+        {"unknown override",
+         "model: {layers: [4, 3]}\ndata: {train: {csv: a.csv}, test: {csv: b.csv}}\n",
+         "no.such.key=1\n", GP_EINVAL, "no.such.key"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gp_pmsg_init(&m, GP_MT_SUBMIT, 500 + i);
+        gp_pmsg_uint(&m, GP_F_JOB, 0x1000 + i);
+        m.v[GP_F_TEXT].s = (gp_pstr){cases[i].text, strlen(cases[i].text)};
+        m.present |= 1ull << GP_F_TEXT;
+        if (cases[i].set) {
+            m.v[GP_F_SET].s = (gp_pstr){cases[i].set, strlen(cases[i].set)};
+            m.present |= 1ull << GP_F_SET;
+        }
+        bool ok = ask(s, &m, &r, 3000);
+        char reason[512] = "";
+        if (ok && r.type == GP_MT_ERROR)
+            snprintf(reason, sizeof reason, "%.*s", (int)r.v[GP_F_REASON].s.len,
+                     r.v[GP_F_REASON].s.p);
+        CHECKF(ok && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == (uint64_t)cases[i].want &&
+                   strstr(reason, cases[i].says),
+               "%s: %s %s", cases[i].what, ok ? gp_mtype_name(r.type) : "no reply", reason);
+        printf("  %s: %s\n", cases[i].what, reason);
+    }
+    /* a job file larger than allowed */
+    size_t big = (1u << 20) + 10;
+    char *text = malloc(big);
+    REQUIRE(text);
+    memset(text, '#', big);
+    gp_pmsg_init(&m, GP_MT_SUBMIT, 520);
+    gp_pmsg_uint(&m, GP_F_JOB, 0x2000);
+    m.v[GP_F_TEXT].s = (gp_pstr){text, big};
+    m.present |= 1ull << GP_F_TEXT;
+    CHECK(ask(s, &m, &r, 3000) && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == GP_ERANGE);
+    free(text);
+    /* unknown jobs */
+    gp_pmsg_init(&m, GP_MT_JOB_STATUS, 521);
+    gp_pmsg_uint(&m, GP_F_JOB, 0xabcdef);
+    CHECK(ask(s, &m, &r, 3000) && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == GP_ENOTFOUND);
+    gp_pmsg_init(&m, GP_MT_CANCEL, 522);
+    gp_pmsg_uint(&m, GP_F_JOB, 0xabcdef);
+    CHECK(ask(s, &m, &r, 3000) && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == GP_ENOTFOUND);
+    /* a valid job whose data is missing: accepted, then failed with the reason */
+    const char *job =
+        "name: nodata\nmodel: {layers: [4, 3]}\n"
+        "data: {train: {csv: /nonexistent/train.csv}, test: {csv: /nonexistent/t.csv}}\n";
+    gp_pmsg_init(&m, GP_MT_SUBMIT, 523);
+    gp_pmsg_uint(&m, GP_F_JOB, 0x3000);
+    m.v[GP_F_TEXT].s = (gp_pstr){job, strlen(job)};
+    m.present |= 1ull << GP_F_TEXT;
+    CHECK(ask(s, &m, &r, 3000) && r.type == GP_MT_OK);
+    /* the same id again is refused */
+    CHECK(ask(s, &m, &r, 3000) && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == GP_ESTATE);
+    bool failed = false;
+    for (int k = 0; k < 100 && !failed; k++) {
+        gp_pmsg_init(&m, GP_MT_JOB_STATUS, 600 + (uint64_t)k);
+        gp_pmsg_uint(&m, GP_F_JOB, 0x3000);
+        if (ask(s, &m, &r, 3000) && r.type == GP_MT_JOB_INFO && r.v[GP_F_STATE].s.len == 6 &&
+            !memcmp(r.v[GP_F_STATE].s.p, "failed", 6)) {
+            failed = true;
+            printf("  job without data: failed: %.*s\n", (int)r.v[GP_F_REASON].s.len,
+                   r.v[GP_F_REASON].s.p);
+            char why[600];
+            snprintf(why, sizeof why, "%.*s", (int)r.v[GP_F_REASON].s.len, r.v[GP_F_REASON].s.p);
+            CHECK(gp_pmsg_has(&r, GP_F_REASON) && strstr(why, "/nonexistent"));
+        } else {
+            usleep(50000);
+        }
+    }
+    CHECK(failed);
+    gp_pmsg_init(&m, GP_MT_PING, 700);
+    CHECK(ask(s, &m, &r, 2000) && r.type == GP_MT_PONG);
+    zmq_close(s);
+}
+
 /* DEALERs that connect to node 0's peer port: one connected as node-99
  * claiming to be node 2, a stranger claiming to be node 1, and one sending
  * garbage. All reach the daemon and are dropped and counted. (A connection
@@ -685,9 +779,10 @@ static void clean_stop(void)
 }
 
 static const test_case cases[] = {
-    {"check_config", check_config}, {"start_all", start_all},     {"hello", hello},
-    {"bad_requests", bad_requests}, {"impostors", impostors},     {"multiply", multiply},
-    {"local_ops", local_ops},       {"node_killed", node_killed}, {"clean_stop", clean_stop},
+    {"check_config", check_config}, {"start_all", start_all}, {"hello", hello},
+    {"bad_requests", bad_requests}, {"bad_jobs", bad_jobs},   {"impostors", impostors},
+    {"multiply", multiply},         {"local_ops", local_ops}, {"node_killed", node_killed},
+    {"clean_stop", clean_stop},
 };
 
 int main(int argc, char **argv)

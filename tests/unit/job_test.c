@@ -272,11 +272,16 @@ static void overrides(void)
                          "code.m=1",
                          "code.scheme=matdot",
                          "faults.rules=[{node: 2, op: update, probability: 0.5}]",
-                         "name=run: 2",
+                         "name=run:2",
                          "training.lr=1e-2",
                          "model.init_seed=12"};
     gp_err e = parse_set(set, (int)(sizeof set / sizeof set[0]), &j, &why);
     REQUIRE(e == GP_OK);
+    /* a name travels in the protocol's name alphabet */
+    const char *badname[] = {"name=run 2"};
+    gp_job j2;
+    gp_msg why2 = {{0}};
+    CHECK(parse_set(badname, 1, &j2, &why2) == GP_EINVAL && strstr(why2.text, "name"));
     CHECK(j.epochs == 1 && j.fault_scale == 0);
     CHECK(!strcmp(j.train.images, "/x/y.gz") && !strcmp(j.train.labels, "/jobs/tr-lab.gz"));
     CHECK(j.nlayers == 2 && j.sizes[0] == 784 && j.sizes[1] == 32 && j.sizes[2] == 10);
@@ -286,7 +291,7 @@ static void overrides(void)
     CHECK(j.schedule == GP_SCHED_STEP && !strcmp(j.scheme, "matdot") && j.m == 1 && j.n == 3);
     CHECK(j.nrules == 1 && j.rules[0].node == 2 && j.rules[0].op == GP_FAULT_UPDATE &&
           j.rules[0].probability == 0.5);
-    CHECK(!strcmp(j.name, "run: 2") && j.lr == 0.01 && j.init_seed == 12);
+    CHECK(!strcmp(j.name, "run:2") && j.lr == 0.01 && j.init_seed == 12);
     /* the rest of the file stays */
     CHECK(j.batch == 32 && j.shuffle_seed == UINT64_MAX && j.normalize == GP_NORM_SCALE);
 
