@@ -125,7 +125,7 @@ struct gp_trainer {
     slot slots[TR_SLOTS];
     size_t mail_bytes;
     finished fin;
-    uint64_t latest; /* last job submitted */
+    uint64_t latest;              /* last job submitted */
     uint64_t wait_key, wait_need; /* the exchange the trainer waits for, and for whom */
 };
 
@@ -272,9 +272,10 @@ static int inject(run *r, gp_fault_op kind, uint64_t phase, gp_rmat m)
     const gp_job *job = r->job;
     if (!job->nrules || job->fault_scale <= 0 || !m.data || !m.rows || !m.cols) return 0;
     gp_rng g;
-    gp_rng_seed(&g, gp_mix64(job->fault_seed * 0x9E3779B97F4A7C15ull ^ r->j->id) ^
-                        gp_mix64(KEY(r->step, r->attempt, phase)) ^ (uint64_t)r->self << 56 ^
-                        (uint64_t)kind << 48);
+    gp_rng_seed(
+        &g, gp_mix64(job->fault_seed * 0x9E3779B97F4A7C15ull) /* the seed alone: runs repeat */ ^
+                gp_mix64(KEY(r->step, r->attempt, phase)) ^ (uint64_t)r->self << 56 ^
+                (uint64_t)kind << 48);
     int n = 0;
     for (int i = 0; i < job->nrules; i++) {
         const gp_fault_rule *f = &job->rules[i];
