@@ -450,17 +450,23 @@ int cmd_job_fetch(int argc, char **argv)
         }
         if (rc == 0) {
             char extra[512];
-            snprintf(extra, sizeof extra,
-                     "job_id: \"%016" PRIx64 "\"\nstate: %s\nepochs_done: %d\nsteps_done: %" PRIu64
-                     "\ntest_accuracy: %.6f\nerrors_corrected: %" PRIu64 "\n",
-                     s->job, s->state, s->epoch, s->step, s->accuracy,
-                     gpdot_job_counter(s, "errors_corrected"));
+            int el = snprintf(
+                extra, sizeof extra,
+                "job_id: \"%016" PRIx64 "\"\nstate: %s\nepochs_done: %d\nsteps_done: %" PRIu64
+                "\nerrors_corrected: %" PRIu64 "\n",
+                s->job, s->state, s->epoch, s->step, gpdot_job_counter(s, "errors_corrected"));
+            if (s->accuracy >= 0)
+                snprintf(extra + el, sizeof extra - (size_t)el, "test_accuracy: %.6f\n",
+                         s->accuracy);
             gp_norm_stats st = {s->mean, s->scale};
             if (gp_model_save(dir, &job, w, st, extra, &why) != GP_OK)
                 rc = cli_error(1, "%s", why.text);
-            else
+            else if (s->accuracy >= 0)
                 printf("%s: %d layers of job %016" PRIx64 " (test accuracy %.4f)\n", dir,
                        job.nlayers, s->job, s->accuracy);
+            else
+                printf("%s: %d layers of job %016" PRIx64 " (%s before its first epoch ended)\n",
+                       dir, job.nlayers, s->job, s->state);
         }
     }
     for (int l = 0; l < GP_JOB_MAX_LAYERS; l++) gp_rmat_free(&w[l]);
