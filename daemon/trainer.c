@@ -1084,7 +1084,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             loss_window[nloss++ % 50] = loss / (double)b;
         }
         step++;
-        if (committed && r->clean && step % SNAP_EVERY == 0) snapshot(r, step);
+        if (committed && r->clean && step - r->snap_step >= SNAP_EVERY) snapshot(r, step);
         samples += b;
         int nl = nloss < 50 ? nloss : 50;
         double mean_loss = 0;
