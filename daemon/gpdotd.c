@@ -28,12 +28,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "gp_code.h"
 #include "gp_config.h"
 #include "gp_detmath.h"
 #include "gp_pool.h"
+#include "notify.h"
 #include "trainer.h"
 #include "gp_proto.h"
 #include "gp_rng.h"
@@ -1409,11 +1411,28 @@ static int serve(const gp_config *cfg, int self)
           (long long)cfg->workers, (long long)cfg->blas_threads);
     printf("ready\n");
     fflush(stdout);
+    /* sockets bound, workers and trainer up: a Type=notify unit is started */
+    gp_notify("READY=1\nSTATUS=node %d of %d: serving\nMAINPID=%d", self, cfg->nnodes,
+              (int)getpid());
+    char last_status[256] = "";
+    int64_t next_status = d->started;
     while (!stop_requested) {
         int64_t t = now_ms();
         if (t >= d->next_heartbeat) {
             heartbeat(d, t);
             d->next_heartbeat = t + cfg->heartbeat_ms;
+        }
+        if (t >= next_status) { /* STATUS= for systemctl status, when it changes */
+            char st[256], job[160];
+            int up = 0;
+            for (int p = 0; p < cfg->nnodes; p++) up += peer_up(d, p, t);
+            tr_brief(d->tr, job, sizeof job);
+            snprintf(st, sizeof st, "node %d: %d of %d nodes up; %s", self, up, cfg->nnodes, job);
+            if (strcmp(st, last_status) != 0) {
+                gp_notify("STATUS=%s", st);
+                memcpy(last_status, st, sizeof st);
+            }
+            next_status = t + 1000;
         }
         on_tick(d, t);
         uint64_t up = 0;
@@ -1440,6 +1459,7 @@ static int serve(const gp_config *cfg, int self)
         if (items[0].revents & ZMQ_POLLIN) drain(d, d->clients, on_client, t);
     }
     logf_("stopping");
+    gp_notify("STOPPING=1\nSTATUS=node %d: stopping", self);
     shutdown_daemon(d);
     return 0;
 }

@@ -1456,3 +1456,15 @@ gp_err tr_cancel(gp_trainer *t, uint64_t job, gp_msg *why)
     pthread_mutex_unlock(&t->mu);
     return e;
 }
+
+void tr_brief(gp_trainer *t, char *buf, size_t len)
+{
+    pthread_mutex_lock(&t->mu);
+    tjob *j = find_job(t, 0);
+    if (!j)
+        snprintf(buf, len, "no job");
+    else
+        snprintf(buf, len, "job %016" PRIx64 " '%s': %s, step %" PRIu64 " of %" PRIu64, j->id,
+                 j->job.name, state_names[j->state], j->step, j->steps);
+    pthread_mutex_unlock(&t->mu);
+}

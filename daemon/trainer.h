@@ -66,6 +66,10 @@ typedef struct tr_scratch {
 gp_err tr_info(gp_trainer *t, uint64_t job, gp_pmsg *r, tr_scratch *s, gp_msg *why);
 gp_err tr_cancel(gp_trainer *t, uint64_t job, gp_msg *why);
 
+/* One line on the job running or last run: "job <id> 'name': running,
+ * step 10 of 938", or "no job". */
+void tr_brief(gp_trainer *t, char *buf, size_t len);
+
 /* Name of a finished job's layer l in the store: "job-<16 hex>.W<l>". */
 void tr_weight_name(uint64_t job, int l, char *buf, size_t len);
 

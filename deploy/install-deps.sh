@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs the Debian 12 packages gpdot needs to build, test and run its demo,
-# if any is missing. Needs root (or sudo).
+# if any is missing (deploy/install-deps.sh [--tests]). Needs root (or sudo).
 set -eu
 PKGS="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libopenblas-dev libyaml-dev zlib1g-dev
 python3 python3-numpy dataset-fashion-mnist"
+# --tests: also the tools some tests use (systemd-analyze, docker-compose)
+if [ "${1:-}" = --tests ]; then PKGS="$PKGS systemd docker-compose"; fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
