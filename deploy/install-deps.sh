@@ -4,8 +4,8 @@
 set -eu
 PKGS="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libopenblas-dev libyaml-dev zlib1g-dev
 python3 python3-numpy dataset-fashion-mnist"
-# --tests: also the tools some tests use (systemd-analyze, docker-compose)
-if [ "${1:-}" = --tests ]; then PKGS="$PKGS systemd docker-compose"; fi
+# --tests: also the tools some tests use (systemd-analyze, docker-compose, ip)
+if [ "${1:-}" = --tests ]; then PKGS="$PKGS systemd docker-compose iproute2"; fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
