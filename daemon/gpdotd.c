@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,7 @@
 #include "gp_config.h"
 #include "gp_detmath.h"
 #include "gp_pool.h"
+#include "log.h"
 #include "notify.h"
 #include "trainer.h"
 #include "gp_proto.h"
@@ -57,22 +57,7 @@ static int64_t now_ms(void)
 
 static int node_id = -1;
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ld gpdotd[%d]: ", stamp, ts.tv_nsec / 1000000, node_id);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
+#define logf_(...) gp_log(node_id, __VA_ARGS__)
 
 /* Counters shown by STATUS, by name. */
 #define COUNTERS(X)                                                                                \

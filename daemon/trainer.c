@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "gp_plan.h"
 #include "gp_rng.h"
 #include "gp_train.h"
+#include "log.h"
 
 #define TR_JOBS       16             /* jobs remembered (queued, running, ended) */
 #define TR_QUEUE      4              /* of which queued at most */
@@ -143,22 +143,7 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void tlog(const gp_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tlog(const gp_trainer *t, const char *fmt, ...)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ld gpdotd[%d]: ", stamp, ts.tv_nsec / 1000000, t->self);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
+#define tlog(t, ...) gp_log((t)->self, __VA_ARGS__)
 
 void tr_weight_name(uint64_t job, int l, char *buf, size_t len)
 {
