@@ -44,8 +44,13 @@ extern const char cmd_train_usage[], cmd_eval_usage[];
 extern const char cmd_ping_usage[], cmd_status_usage[], cmd_store_usage[], cmd_multiply_usage[],
     cmd_fetch_usage[], cmd_drop_usage[];
 
-/* The cluster file given with -c before the command, or NULL. */
-extern const char *cli_cluster_file;
+/* The cluster file given with -c, and the key pair file given with -k,
+ * before the command; or NULL. */
+extern const char *cli_cluster_file, *cli_key_file;
+
+/* Key pairs for CURVE (cmd_cluster.c). */
+int cmd_keygen(int argc, char **argv);
+extern const char cmd_keygen_usage[];
 
 /* Training jobs on a cluster (cmd_job.c). */
 int cmd_submit(int argc, char **argv);

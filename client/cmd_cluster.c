@@ -9,7 +9,7 @@
 #include "gp_npy.h"
 #include "gpdot.h"
 
-const char *cli_cluster_file;
+const char *cli_cluster_file, *cli_key_file;
 
 gpdot_t *cli_open_cluster(void)
 {
@@ -19,7 +19,7 @@ gpdot_t *cli_open_cluster(void)
         exit(2);
     }
     gp_msg why = {{0}};
-    gpdot_t *c = gpdot_connect(path, &why);
+    gpdot_t *c = gpdot_connect_key(path, cli_key_file, &why);
     if (!c) {
         cli_error(1, "%s", why.text);
         exit(1);
@@ -58,8 +58,38 @@ int cmd_ping(int argc, char **argv)
             if (!(up >> p & 1)) printf(" %d", p);
     }
     printf("\n");
+    if (e == GP_EAUTH) cli_error(1, "%s", why.text);
     gpdot_close(&c);
     return e == GP_OK ? 0 : 1;
+}
+
+const char cmd_keygen_usage[] =
+    "usage: gpdot-client keygen -o FILE [--force]\n"
+    "Makes a CURVE key pair: FILE (secret, mode 0600) and FILE.pub, and prints the\n"
+    "public key. A node's public key goes into its entry of the cluster file\n"
+    "(public_key: \"...\") and its FILE to gpdotd --key (or the systemd credential\n"
+    "gpdotd.key); a client's public key goes into security.clients and its FILE\n"
+    "to gpdot-client -k (or GPDOT_KEY). --force replaces existing files.\n";
+
+int cmd_keygen(int argc, char **argv)
+{
+    const char *out = NULL;
+    bool force = false;
+    for (int i = 1; i < argc; i++)
+        if (cli_opt(argc, argv, &i, "-o", &out) || cli_opt(argc, argv, &i, "--output", &out))
+            continue;
+        else if (!strcmp(argv[i], "--force"))
+            force = true;
+        else
+            return cli_error(2, "keygen: unknown argument '%s'", argv[i]);
+    if (!out) return cli_error(2, "keygen: give the file to write with -o FILE");
+    char pub[41];
+    gp_msg why = {{0}};
+    gp_err e = gpdot_keygen(out, force, pub, &why);
+    if (e != GP_OK) return cli_error(1, "keygen: %s", why.text);
+    printf("public_key: \"%s\"\n", pub);
+    fprintf(stderr, "wrote %s (secret, mode 0600) and %s.pub\n", out, out);
+    return 0;
 }
 
 const char cmd_status_usage[] =

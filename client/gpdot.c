@@ -10,11 +10,15 @@
 
 #include "gp_code.h"
 #include "gp_config.h"
+#include "gp_keys.h"
 #include "gp_proto.h"
 
 struct gpdot {
     gp_config cfg;
     void *ctx, *sock[GP_CONFIG_MAX_NODES];
+    void *mon[GP_CONFIG_MAX_NODES];         /* handshake events of each connection */
+    bool refused[GP_CONFIG_MAX_NODES];      /* the last handshake with the node failed */
+    char refusal[GP_CONFIG_MAX_NODES][200]; /* and why */
     int timeout_ms;
     uint64_t session, next_id;
     zmq_msg_t frame[GP_CONFIG_MAX_NODES]; /* last reply of each node; r[] points into it */
@@ -44,7 +48,83 @@ static uint64_t session_number(void)
     return (s & 0xffffffffu) | 1;
 }
 
+gp_err gpdot_keygen(const char *path, bool replace, char *pub, gp_msg *why)
+{
+    char p[GP_KEY_LEN + 1], s[GP_KEY_LEN + 1];
+    if (zmq_curve_keypair(p, s) != 0)
+        return gp_fail(why, GP_ENOTSUP, "this libzmq cannot make CURVE keys: %s",
+                       zmq_strerror(zmq_errno()));
+    gp_err e = gp_keypair_save(path, p, s, replace, why);
+    if (e == GP_OK && pub) memcpy(pub, p, sizeof p);
+    return e;
+}
+
+/* The client's key pair file: as given, $GPDOT_KEY, or ~/.config/gpdot/client.key. */
+static gp_err client_key_path(const char *given, char *path, size_t cap, gp_msg *why)
+{
+    const char *env = getenv("GPDOT_KEY"), *home = getenv("HOME");
+    if (given && *given)
+        snprintf(path, cap, "%s", given);
+    else if (env && *env)
+        snprintf(path, cap, "%s", env);
+    else if (home && *home)
+        snprintf(path, cap, "%s/.config/gpdot/client.key", home);
+    else
+        return gp_fail(why, GP_EINVAL, "no client key: set GPDOT_KEY to a key pair file");
+    return GP_OK;
+}
+
+/* Handshake events on a connection's monitor: a failure marks the node as
+ * refusing (with the reason), a success clears it. */
+static void read_events(gpdot_t *c, int p)
+{
+    for (;;) {
+        zmq_msg_t ev, ep;
+        zmq_msg_init(&ev);
+        zmq_msg_init(&ep);
+        if (zmq_msg_recv(&ev, c->mon[p], ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            zmq_msg_close(&ep);
+            return;
+        }
+        bool two = zmq_msg_more(&ev) && zmq_msg_recv(&ep, c->mon[p], ZMQ_DONTWAIT) >= 0;
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (two && zmq_msg_size(&ev) == 6) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (char *)zmq_msg_data(&ev) + 2, 4);
+        }
+        zmq_msg_close(&ev);
+        zmq_msg_close(&ep);
+        const char *ep_name = c->cfg.nodes[p].client;
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            c->refused[p] = false;
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            c->refused[p] = true;
+            snprintf(c->refusal[p], sizeof c->refusal[p],
+                     "%s refused this client (status %u): its public key is not among the "
+                     "cluster's security.clients",
+                     ep_name, value);
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                   event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            c->refused[p] = true;
+            snprintf(c->refusal[p], sizeof c->refusal[p],
+                     "the %s handshake with %s failed: %s",
+                     c->cfg.curve ? "CURVE" : "ZeroMQ", ep_name,
+                     c->cfg.curve ? "the server's key is not the public_key the cluster file "
+                                    "gives this node (or it does not use CURVE)"
+                                  : "the node asks for a security this cluster file does not "
+                                    "name (does it have a security section?)");
+        }
+    }
+}
+
 gpdot_t *gpdot_connect(const char *cluster_file, gp_msg *why)
+{
+    return gpdot_connect_key(cluster_file, NULL, why);
+}
+
+gpdot_t *gpdot_connect_key(const char *cluster_file, const char *key_file, gp_msg *why)
 {
     gpdot_t *c = calloc(1, sizeof *c);
     if (!c) {
@@ -54,6 +134,21 @@ gpdot_t *gpdot_connect(const char *cluster_file, gp_msg *why)
     if (gp_config_load(cluster_file, &c->cfg, why) != GP_OK) {
         free(c);
         return NULL;
+    }
+    char pub[GP_KEY_LEN + 1] = "", sec[GP_KEY_LEN + 1] = "", key_path[4096];
+    if (c->cfg.curve) {
+        gp_msg kwhy = {{0}};
+        gp_err e = client_key_path(key_file, key_path, sizeof key_path, why);
+        if (e == GP_OK && (e = gp_keypair_load(key_path, pub, sec, &kwhy)) != GP_OK)
+            gp_fail(why, e,
+                    "%s has a security section, so this client needs its key pair: %s (make "
+                    "one with 'gpdot-client keygen -o FILE', add its public key to "
+                    "security.clients, and give it with --key FILE or GPDOT_KEY)",
+                    cluster_file, kwhy.text);
+        if (e != GP_OK) {
+            free(c);
+            return NULL;
+        }
     }
     c->timeout_ms = 30000;
     c->session = session_number();
@@ -68,6 +163,30 @@ gpdot_t *gpdot_connect(const char *cluster_file, gp_msg *why)
             zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
             zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
             zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+        }
+        if (s && c->cfg.curve &&
+            (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->cfg.nodes[p].public_key, GP_KEY_LEN) != 0 ||
+             zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, GP_KEY_LEN) != 0 ||
+             zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, GP_KEY_LEN) != 0)) {
+            gp_fail(why, GP_ENOTSUP, "cannot use CURVE: %s", zmq_strerror(zmq_errno()));
+            zmq_close(s);
+            gpdot_close(&c);
+            return NULL;
+        }
+        char mon_ep[64];
+        snprintf(mon_ep, sizeof mon_ep, "inproc://gpdot-monitor-%d", p);
+        if (s && zmq_socket_monitor(s, mon_ep,
+                                    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+            c->mon[p] = zmq_socket(c->ctx, ZMQ_PAIR);
+            if (c->mon[p]) {
+                zmq_setsockopt(c->mon[p], ZMQ_LINGER, &linger, sizeof linger);
+                if (zmq_connect(c->mon[p], mon_ep) != 0) {
+                    zmq_close(c->mon[p]);
+                    c->mon[p] = NULL;
+                }
+            }
         }
         if (!s || zmq_connect(s, c->cfg.nodes[p].client) != 0) {
             gp_fail(why, GP_EIO, "cannot connect to node %d at %s: %s", p, c->cfg.nodes[p].client,
@@ -86,7 +205,11 @@ void gpdot_close(gpdot_t **cp)
     gpdot_t *c = cp ? *cp : NULL;
     if (!c) return;
     for (int p = 0; p < c->cfg.nnodes; p++) {
-        if (c->sock[p]) zmq_close(c->sock[p]);
+        if (c->sock[p]) {
+            zmq_socket_monitor(c->sock[p], NULL, 0);
+            zmq_close(c->sock[p]);
+        }
+        if (c->mon[p]) zmq_close(c->mon[p]);
         zmq_msg_close(&c->frame[p]);
     }
     if (c->ctx) zmq_ctx_term(c->ctx);
@@ -143,23 +266,42 @@ static bool settled(const gpdot_t *c, uint64_t got, gp_mtype type)
  * result: a dead or stopped node does not hold the caller up); returns the
  * nodes that answered (their replies in c->r[]). Replies to older requests
  * are dropped on the way. */
+/* A node whose handshake failed answers, in effect, with this ERROR. */
+static uint64_t refusal_reply(gpdot_t *c, int p, uint64_t id)
+{
+    gp_pmsg_init(&c->r[p], GP_MT_ERROR, id);
+    gp_pmsg_uint(&c->r[p], GP_F_CODE, GP_EAUTH);
+    gp_pmsg_str(&c->r[p], GP_F_REASON, c->refusal[p]);
+    return 1ull << p;
+}
+
 static uint64_t collect_until(gpdot_t *c, uint64_t id, uint64_t want, gp_mtype until)
 {
     uint64_t got = 0;
     int64_t end = now_ms() + c->timeout_ms;
     while ((got & want) != want && !(until && settled(c, got, until))) {
+        for (int p = 0; p < c->cfg.nnodes; p++)
+            if ((want >> p & 1) && !(got >> p & 1) && c->mon[p]) {
+                read_events(c, p);
+                if (c->refused[p]) got |= refusal_reply(c, p, id);
+            }
+        if ((got & want) == want) break;
         int64_t left = end - now_ms();
         if (left <= 0) break;
-        zmq_pollitem_t it[GP_CONFIG_MAX_NODES];
-        int idx[GP_CONFIG_MAX_NODES], n = 0;
+        zmq_pollitem_t it[2 * GP_CONFIG_MAX_NODES];
+        int idx[2 * GP_CONFIG_MAX_NODES], n = 0;
         for (int p = 0; p < c->cfg.nnodes; p++)
             if ((want >> p & 1) && !(got >> p & 1)) {
                 it[n] = (zmq_pollitem_t){c->sock[p], 0, ZMQ_POLLIN, 0};
                 idx[n++] = p;
+                if (c->mon[p]) {
+                    it[n] = (zmq_pollitem_t){c->mon[p], 0, ZMQ_POLLIN, 0};
+                    idx[n++] = -1; /* read at the top of the loop */
+                }
             }
         if (zmq_poll(it, n, left) <= 0) continue;
         for (int i = 0; i < n; i++) {
-            if (!(it[i].revents & ZMQ_POLLIN)) continue;
+            if (!(it[i].revents & ZMQ_POLLIN) || idx[i] < 0) continue;
             int p = idx[i];
             zmq_msg_close(&c->frame[p]);
             zmq_msg_init(&c->frame[p]);
@@ -232,6 +374,8 @@ gp_err gpdot_ping(gpdot_t *c, uint64_t *up, gp_msg *why)
         if ((got >> p & 1) && c->r[p].type == GP_MT_PONG) ok |= 1ull << p;
     if (up) *up = ok;
     if (ok == all_nodes(c)) return GP_OK;
+    for (int p = 0; p < c->cfg.nnodes; p++)
+        if ((got >> p & 1) && c->r[p].type == GP_MT_ERROR) return error_of(&c->r[p], p, why);
     return gp_fail(why, GP_ENODES, "%d of %d nodes answered", __builtin_popcountll(ok),
                    c->cfg.nnodes);
 }

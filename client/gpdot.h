@@ -25,8 +25,21 @@ typedef struct gpdot gpdot_t;
 
 /* Reads the cluster file and connects to every node (connections are made in
  * the background: a node that is down is simply not answering yet). NULL on
- * failure, with the reason in why. */
+ * failure, with the reason in why.
+ *
+ * When the cluster file has a security section, every connection is CURVE
+ * encrypted and authenticated with this client's key pair: the file
+ * key_file, else $GPDOT_KEY, else ~/.config/gpdot/client.key (gpdot_connect:
+ * key_file NULL). A node that refuses the key, or whose key is not the one
+ * the cluster file gives it, answers every request with GP_EAUTH and the
+ * reason. */
 gpdot_t *gpdot_connect(const char *cluster_file, gp_msg *why);
+gpdot_t *gpdot_connect_key(const char *cluster_file, const char *key_file, gp_msg *why);
+
+/* Makes a CURVE key pair: the secret file `path` (mode 0600, never replacing
+ * a file unless `replace`) and path.pub; pub (41 bytes, may be NULL) gets the
+ * public key to put into the cluster file. */
+gp_err gpdot_keygen(const char *path, bool replace, char *pub, gp_msg *why);
 
 /* Closes the connections and frees c; sets *c to NULL; safe on NULL. */
 void gpdot_close(gpdot_t **c);

@@ -26,11 +26,15 @@ static const cli_cmd commands[] = {
     {"watch", "follow a training job with a progress line until it ends", cmd_watch_usage,
      cmd_watch},
     {"cancel", "stop a training job on every node", cmd_cancel_usage, cmd_cancel},
+    {"keygen", "make a CURVE key pair for a node or a client", cmd_keygen_usage, cmd_keygen},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gpdot-client [-c CLUSTER.yaml] COMMAND [OPTIONS]\n\ncommands:\n");
+    fprintf(f, "usage: gpdot-client [-c CLUSTER.yaml] [-k KEY] COMMAND [OPTIONS]\n"
+               "-c: the cluster file (default $GPDOT_CLUSTER); -k: this client's key pair, for a\n"
+               "cluster with a security section (default $GPDOT_KEY, else\n"
+               "~/.config/gpdot/client.key)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'gpdot-client COMMAND --help' describes one command.\n");
@@ -38,8 +42,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--cluster"))) {
-        cli_cluster_file = argv[2];
+    while (argc >= 3 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--cluster") ||
+                         !strcmp(argv[1], "-k") || !strcmp(argv[1], "--key"))) {
+        if (argv[1][1] == 'c' || argv[1][2] == 'c')
+            cli_cluster_file = argv[2];
+        else
+            cli_key_file = argv[2];
         argv[2] = argv[0];
         argv += 2;
         argc -= 2;

@@ -152,7 +152,19 @@ static bool has_key(const ld *L, const yaml_node_t *m, const char *key)
 
 /* ---- sections ---------------------------------------------------------------------- */
 
-static const char *const node_keys[] = {"id", "client", "peer", NULL};
+static gp_err get_key(const ld *L, const yaml_node_t *v, const char *key, char *dst)
+{
+    const char *s = scalar(v);
+    if (!gp_key_valid(s))
+        return at(L, v,
+                  "'%s' must be a CURVE public key: 40 characters of Z85 in double quotes, "
+                  "as gpdot-client keygen prints",
+                  key);
+    memcpy(dst, s, GP_KEY_LEN + 1);
+    return GP_OK;
+}
+
+static const char *const node_keys[] = {"id", "client", "peer", "public_key", NULL};
 
 static gp_err node_key(const ld *L, const char *key, const yaml_node_t *v, void *ctx)
 {
@@ -163,6 +175,7 @@ static gp_err node_key(const ld *L, const char *key, const yaml_node_t *v, void 
         n->id = (int)id;
         return e;
     }
+    if (!strcmp(key, "public_key")) return get_key(L, v, key, n->public_key);
     return get_endpoint(L, v, key, !strcmp(key, "client") ? n->client : n->peer);
 }
 
@@ -267,7 +280,52 @@ static gp_err code_key(const ld *L, const char *key, const yaml_node_t *v, void 
     return get_int(L, v, key, 1, 24, !strcmp(key, "m") ? &c->code_m : &c->code_n);
 }
 
-static const char *const top_keys[] = {"cluster", "nodes", "defaults", "code", "faults", NULL};
+static const char *const client_keys[] = {"name", "public_key", NULL};
+
+static gp_err client_key(const ld *L, const char *key, const yaml_node_t *v, void *ctx)
+{
+    gp_client_key *k = ctx;
+    if (!strcmp(key, "name")) {
+        gp_err e = get_str(L, v, key, k->name, sizeof k->name);
+        for (const char *p = k->name; e == GP_OK && *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                  strchr("._-@", *p)))
+                e = at(L, v, "'name' may hold letters, digits and . _ - @ only");
+        return e;
+    }
+    return get_key(L, v, key, k->public_key);
+}
+
+static const char *const security_keys[] = {"clients", NULL};
+
+static gp_err security_key(const ld *L, const char *key, const yaml_node_t *v, void *ctx)
+{
+    gp_config *c = ctx;
+    (void)key;
+    if (v->type != YAML_SEQUENCE_NODE) return at(L, v, "'clients' must be a list");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, *it);
+        if (c->nclients == GP_CONFIG_MAX_CLIENTS)
+            return at(L, kn, "more than %d client keys", GP_CONFIG_MAX_CLIENTS);
+        gp_client_key *k = &c->clients[c->nclients];
+        memset(k, 0, sizeof *k);
+        gp_err e = each_key(L, kn, "a client key", client_keys, client_key, k);
+        if (e != GP_OK) return e;
+        if (!k->name[0] || !k->public_key[0])
+            return at(L, kn, "a client key needs 'name' and 'public_key'");
+        for (int i = 0; i < c->nclients; i++)
+            if (!strcmp(c->clients[i].public_key, k->public_key) ||
+                !strcmp(c->clients[i].name, k->name))
+                return at(L, kn, "client '%s' repeats the name or key of client '%s'", k->name,
+                          c->clients[i].name);
+        c->nclients++;
+    }
+    return GP_OK;
+}
+
+static const char *const top_keys[] = {"cluster", "nodes",  "defaults", "code",
+                                       "faults",  "security", NULL};
 
 static gp_err top_key(const ld *L, const char *key, const yaml_node_t *v, void *ctx)
 {
@@ -275,6 +333,13 @@ static gp_err top_key(const ld *L, const char *key, const yaml_node_t *v, void *
     if (!strcmp(key, "cluster")) return get_str(L, v, key, c->cluster, sizeof c->cluster);
     if (!strcmp(key, "defaults")) return each_key(L, v, "defaults", default_keys, default_key, c);
     if (!strcmp(key, "faults")) return each_key(L, v, "faults", fault_keys, fault_key, c);
+    if (!strcmp(key, "security")) {
+        c->curve = true;
+        gp_err e = each_key(L, v, "security", security_keys, security_key, c);
+        if (e == GP_OK && c->nclients == 0)
+            return at(L, v, "'security' needs 'clients': the client keys let in (none could connect)");
+        return e;
+    }
     if (!strcmp(key, "code")) {
         gp_err e = each_key(L, v, "code", code_keys, code_key, c);
         if (e == GP_OK && !c->code_scheme[0]) return at(L, v, "'code' needs a 'scheme'");
@@ -289,7 +354,7 @@ static gp_err top_key(const ld *L, const char *key, const yaml_node_t *v, void *
         yaml_node_t *nn = yaml_document_get_node(L->doc, *it);
         if (c->nnodes == GP_CONFIG_MAX_NODES)
             return at(L, nn, "more than %d nodes", GP_CONFIG_MAX_NODES);
-        gp_node_cfg n = {-1, "", ""};
+        gp_node_cfg n = {-1, "", "", ""};
         gp_err e = each_key(L, nn, "a node", node_keys, node_key, &n);
         if (e != GP_OK) return e;
         if (n.id < 0 || !n.client[0] || !n.peer[0])
@@ -350,6 +415,21 @@ gp_err gp_config_parse(const char *text, size_t len, const char *name, gp_config
                     "%s: peer_timeout_ms (%lld) must be at least twice "
                     "heartbeat_ms (%lld)",
                     name, (long long)c->peer_timeout_ms, (long long)c->heartbeat_ms);
+    for (int i = 0; e == GP_OK && i < c->nnodes; i++) /* keys: on every node, or on none */
+        if (!c->nodes[i].public_key[0] != !c->curve)
+            e = gp_fail(why, GP_EINVAL,
+                        c->curve ? "%s: with 'security', every node needs a 'public_key' (node "
+                                   "%d has none)"
+                                 : "%s: node %d has a 'public_key' but the file has no 'security' "
+                                   "section naming the client keys",
+                        name, i);
+    for (int i = 0; e == GP_OK && i < c->nnodes; i++)
+        for (int j = 0; j < i; j++)
+            if (c->curve && !strcmp(c->nodes[i].public_key, c->nodes[j].public_key)) {
+                e = gp_fail(why, GP_EINVAL, "%s: nodes %d and %d have the same public_key", name,
+                            j, i);
+                break;
+            }
     for (int i = 0; e == GP_OK && i < c->nrules; i++)
         if (c->rules[i].node >= c->nnodes)
             e = gp_fail(why, GP_EINVAL, "%s: fault rule %d names node %d; the cluster has %d", name,

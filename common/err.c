@@ -24,6 +24,7 @@ static const struct {
     [GP_ESTATE] = {"ESTATE", "operation not valid in this state"},
     [GP_EVERSION] = {"EVERSION", "unsupported protocol version"},
     [GP_ETYPE] = {"ETYPE", "unknown message type"},
+    [GP_EAUTH] = {"EAUTH", "authentication failed"},
 };
 
 const char *gp_strerror(gp_err err)

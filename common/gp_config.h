@@ -5,6 +5,9 @@
  *   nodes:                              # ids 0 .. P-1, each once
  *     - {id: 0, client: "tcp://127.0.0.1:7100", peer: "tcp://127.0.0.1:7200"}
  *     - ...
+ *   security:                           # optional: CURVE on every endpoint
+ *     clients:                          # the client keys let in
+ *       - {name: alice, public_key: "Z85 KEY (40 characters)"}
  *   defaults:                           # every key optional
  *     heartbeat_ms: 500                 # 10 .. 60000
  *     peer_timeout_ms: 5000             # 50 .. 600000, at least 2 heartbeats
@@ -19,21 +22,29 @@
  *       - {node: 3, op: multiply, probability: 0.1, magnitude: 1.0}
  *       - {node: all, op: update, probability: 0.001, magnitude: 1e3}
  *
+ * With security, every node also names its public key ({id: 0, ...,
+ * public_key: "..."}); each daemon holds its key pair in a file of its own
+ * (gp_keys.h). Peers then accept only each other, and the client endpoints
+ * only the listed client keys.
+ *
  * Loading is driven by typed tables (key, type, bounds, default); every error
  * names file:line:column, and unknown keys are errors.
  */
 #ifndef GP_CONFIG_H
 #define GP_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "gp_err.h"
+#include "gp_keys.h"
 
 #define GP_CONFIG_MAX_NODES    64
 #define GP_CONFIG_MAX_RULES    64
 #define GP_CONFIG_MAX_ENDPOINT 256
 #define GP_CONFIG_MAX_NAME     64
+#define GP_CONFIG_MAX_CLIENTS  128
 
 /* Where faults can be injected: each kind of step a node performs. */
 typedef enum gp_fault_op {
@@ -52,7 +63,13 @@ typedef struct gp_node_cfg {
     int id;
     char client[GP_CONFIG_MAX_ENDPOINT]; /* endpoint clients connect to */
     char peer[GP_CONFIG_MAX_ENDPOINT];   /* endpoint peers connect to */
+    char public_key[GP_KEY_LEN + 1];     /* Z85; "" without security */
 } gp_node_cfg;
+
+typedef struct gp_client_key {
+    char name[GP_CONFIG_MAX_NAME];
+    char public_key[GP_KEY_LEN + 1];
+} gp_client_key;
 
 typedef struct gp_fault_rule {
     int node; /* -1: every node */
@@ -74,6 +91,9 @@ typedef struct gp_config {
     int64_t fault_seed;
     int nrules;
     gp_fault_rule rules[GP_CONFIG_MAX_RULES];
+    bool curve; /* the file has a security section: CURVE everywhere */
+    int nclients;
+    gp_client_key clients[GP_CONFIG_MAX_CLIENTS];
 } gp_config;
 
 /* Loads and checks a cluster file. GP_EIO if it cannot be read; GP_EINVAL

@@ -28,6 +28,7 @@ typedef enum gp_err {
     GP_ESTATE = 14,     /* operation not valid in the current state */
     GP_EVERSION = 15,   /* a protocol version this side does not speak */
     GP_ETYPE = 16,      /* an unknown message type */
+    GP_EAUTH = 17,      /* refused: authentication failed */
     GP_ERR_COUNT_
 } gp_err;
 

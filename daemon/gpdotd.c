@@ -1,7 +1,12 @@
 /* gpdotd - the gpdot daemon: one per machine of a cluster.
  *
- *   gpdotd --config CLUSTER.yaml --node ID    serve as node ID
- *   gpdotd --config CLUSTER.yaml --check-config [--node ID]
+ *   gpdotd --config CLUSTER.yaml --node ID [--key FILE]   serve as node ID
+ *   gpdotd --config CLUSTER.yaml --check-config [--node ID [--key FILE]]
+ *
+ * With a security section in the cluster file, every endpoint is a CURVE
+ * server and every peer link a CURVE client (keys from --key FILE, else
+ * $CREDENTIALS_DIRECTORY/gpdotd.key as systemd's LoadCredential= gives it);
+ * zap.c decides who gets in.
  *
  * One I/O thread runs the zmq_poll loop over two bound ROUTER sockets, one
  * for clients and one for peers, a DEALER connected to each peer's ROUTER,
@@ -37,6 +42,7 @@
 #include "log.h"
 #include "notify.h"
 #include "trainer.h"
+#include "zap.h"
 #include "gp_proto.h"
 #include "gp_rng.h"
 
@@ -76,7 +82,8 @@ static int node_id = -1;
     X(partials_late)                                                                               \
     X(errors_injected)                                                                             \
     X(errors_corrected)                                                                            \
-    X(errors_detected)
+    X(errors_detected)                                                                             \
+    X(connections_refused)
 
 typedef struct counters {
 #define X(name) uint64_t name;
@@ -157,6 +164,8 @@ typedef struct daemon_s {
     uint64_t recent[RECENT];
     int nrecent;
     uint64_t bytes;
+    gp_zap *zap;
+    const char *pub, *sec; /* this node's CURVE keys (Z85), with security */
 } daemon_s;
 
 /* Every socket is made here, with its limits: */
@@ -181,6 +190,21 @@ static void *sock_new(daemon_s *d, int type)
      * member's identity (and libzmq 4.3.4 aborts in the handover); a
      * restarted peer's old connection closes with its process instead. */
     return s;
+}
+
+/* CURVE on a socket, with security: a server in ZAP domain `domain`, or (domain
+ * NULL) a client of the node whose public key is `server`. */
+static bool sock_secure(daemon_s *d, void *s, const char *domain, const char *server)
+{
+    if (!d->cfg->curve) return true;
+    int one = 1;
+    if (domain)
+        return zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) == 0 &&
+               zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, d->sec, GP_KEY_LEN) == 0 &&
+               zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) == 0;
+    return zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server, GP_KEY_LEN) == 0 &&
+           zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, d->pub, GP_KEY_LEN) == 0 &&
+           zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, d->sec, GP_KEY_LEN) == 0;
 }
 
 static bool peer_up(const daemon_s *d, int p, int64_t t)
@@ -1081,6 +1105,7 @@ static void status_reply(daemon_s *d, gp_pmsg *r, int64_t t)
 #undef X
     };
     const uint64_t *vals = (const uint64_t *)&d->n;
+    d->n.connections_refused = gp_zap_refused(d->zap);
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) c[i].value = vals[i];
     gp_pmsg_counters(r, GP_F_COUNTERS, c, sizeof c / sizeof c[0]);
 }
@@ -1270,6 +1295,9 @@ static void on_peer(daemon_s *d, int64_t t)
         int n = snprintf(want, sizeof want, "node-%d", from);
         if (zmq_msg_size(id) != (size_t)n || memcmp(zmq_msg_data(id), want, (size_t)n) != 0)
             from = -1; /* says it is one node, connected as another: not a member */
+        const char *user = d->cfg->curve ? zmq_msg_gets(body, "User-Id") : want;
+        if (!user || strcmp(user, want) != 0)
+            from = -1; /* with CURVE: the key it connected with is not that node's */
     }
     if (from < 0) {
         d->n.peer_dropped++;
@@ -1322,6 +1350,7 @@ static void shutdown_daemon(daemon_s *d)
         if (d->out[p]) zmq_close(d->out[p]);
     if (d->clients) zmq_close(d->clients);
     if (d->peers) zmq_close(d->peers);
+    gp_zap_stop(&d->zap);
     if (d->ctx) zmq_ctx_term(d->ctx);
     free(d);
 }
@@ -1342,16 +1371,24 @@ static void adopt(void *arg, const char *name, gp_rmat *block, size_t rows, size
     d->ent[find_entry(d, nm)].updates = updates;
 }
 
-static int serve(const gp_config *cfg, int self)
+static int serve(const gp_config *cfg, int self, const char *pub, const char *sec)
 {
     daemon_s *d = calloc(1, sizeof *d); /* large: the tables of operations and matrices */
     if (!d) return 1;
     d->cfg = cfg;
     d->self = self;
+    d->pub = pub;
+    d->sec = sec;
     d->ctx = zmq_ctx_new();
+    if (d->ctx && cfg->curve && !(d->zap = gp_zap_start(d->ctx, cfg, self))) {
+        logf_("cannot start the ZAP handler: %s", zmq_strerror(errno));
+        shutdown_daemon(d);
+        return 1;
+    }
     d->clients = d->ctx ? sock_new(d, ZMQ_ROUTER) : NULL;
     d->peers = d->ctx ? sock_new(d, ZMQ_ROUTER) : NULL;
-    if (!d->clients || !d->peers) {
+    if (!d->clients || !d->peers || !sock_secure(d, d->clients, GP_ZAP_CLIENTS, NULL) ||
+        !sock_secure(d, d->peers, GP_ZAP_PEERS, NULL)) {
         logf_("cannot create sockets: %s", zmq_strerror(errno));
         shutdown_daemon(d);
         return 1;
@@ -1369,6 +1406,7 @@ static int serve(const gp_config *cfg, int self)
         if (p == self) continue;
         d->out[p] = sock_new(d, ZMQ_DEALER);
         if (!d->out[p] || zmq_setsockopt(d->out[p], ZMQ_ROUTING_ID, ident, (size_t)il) != 0 ||
+            !sock_secure(d, d->out[p], NULL, cfg->nodes[p].public_key) ||
             zmq_connect(d->out[p], cfg->nodes[p].peer) != 0) {
             logf_("cannot connect to node %d at %s: %s", p, cfg->nodes[p].peer,
                   zmq_strerror(errno));
@@ -1391,9 +1429,10 @@ static int serve(const gp_config *cfg, int self)
     d->started = now_ms();
     d->next_heartbeat = d->started;
     logf_("node %d of %d serving clients on %s, peers on %s; %lld workers with %lld BLAS "
-          "threads each",
+          "threads each; %s",
           self, cfg->nnodes, cfg->nodes[self].client, cfg->nodes[self].peer,
-          (long long)cfg->workers, (long long)cfg->blas_threads);
+          (long long)cfg->workers, (long long)cfg->blas_threads,
+          cfg->curve ? "CURVE on every endpoint" : "no authentication (no security section)");
     printf("ready\n");
     fflush(stdout);
     /* sockets bound, workers and trainer up: a Type=notify unit is started */
@@ -1451,17 +1490,59 @@ static int serve(const gp_config *cfg, int self)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gpdotd --config CLUSTER.yaml --node ID\n"
-               "       gpdotd --config CLUSTER.yaml --check-config [--node ID]\n");
+    fprintf(f, "usage: gpdotd --config CLUSTER.yaml --node ID [--key FILE]\n"
+               "       gpdotd --config CLUSTER.yaml --check-config [--node ID [--key FILE]]\n"
+               "--key: this node's CURVE key pair (gpdot-client keygen), when the cluster file\n"
+               "has a security section; default $CREDENTIALS_DIRECTORY/gpdotd.key\n");
+}
+
+/* This node's key pair, with security: from --key or the systemd credential,
+ * and it must be the one the cluster file names for the node. */
+static int load_node_key(const gp_config *cfg, int self, const char *key_path, char *pub,
+                         char *sec)
+{
+    char path[4096];
+    const char *creds = getenv("CREDENTIALS_DIRECTORY");
+    if (key_path)
+        snprintf(path, sizeof path, "%s", key_path);
+    else if (creds && *creds)
+        snprintf(path, sizeof path, "%s/gpdotd.key", creds);
+    else {
+        fprintf(stderr,
+                "gpdotd: %s has a security section: give node %d's key pair with --key FILE "
+                "(made by gpdot-client keygen)\n",
+                cfg->path, self);
+        return 2;
+    }
+    gp_msg why = {{0}};
+    char derived[GP_KEY_LEN + 1];
+    if (gp_keypair_load(path, pub, sec, &why) != GP_OK) {
+        fprintf(stderr, "gpdotd: %s\n", why.text);
+        return 2;
+    }
+    if (zmq_curve_public(derived, sec) != 0 || strcmp(derived, pub) != 0) {
+        fprintf(stderr, "gpdotd: %s: the secret key does not belong to its public key\n", path);
+        return 2;
+    }
+    if (strcmp(pub, cfg->nodes[self].public_key) != 0) {
+        fprintf(stderr,
+                "gpdotd: %s holds public key %s, but %s gives node %d the key %s: this is "
+                "not node %d's key pair\n",
+                path, pub, cfg->path, self, cfg->nodes[self].public_key, self);
+        return 2;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *key_path = NULL;
     bool check = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc)
             path = argv[++i];
+        else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+            key_path = argv[++i];
         else if (!strcmp(argv[i], "--node") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -1495,9 +1576,29 @@ int main(int argc, char **argv)
                 node_id);
         return 2;
     }
+    static char pub[GP_KEY_LEN + 1], sec[GP_KEY_LEN + 1];
+    if (cfg.curve && !zmq_has("curve")) {
+        fprintf(stderr, "gpdotd: %s asks for CURVE, but this libzmq was built without it\n",
+                path);
+        return 2;
+    }
+    const char *creds = getenv("CREDENTIALS_DIRECTORY");
+    bool check_key = cfg.curve && node_id >= 0 && (!check || key_path || (creds && *creds));
+    if (check_key) {
+        int rc = load_node_key(&cfg, node_id, key_path, pub, sec);
+        if (rc) return rc;
+    }
     if (check) {
-        printf("%s: ok, cluster '%s', %d nodes%s\n", path, cfg.cluster, cfg.nnodes,
+        printf("%s: ok, cluster '%s', %d nodes%s", path, cfg.cluster, cfg.nnodes,
                cfg.nrules ? ", fault injection on" : "");
+        if (cfg.curve)
+            printf(", CURVE with %d client key%s", cfg.nclients, cfg.nclients == 1 ? "" : "s");
+        else
+            printf(", no authentication");
+        if (check_key)
+            printf("; %s is node %d's key pair", key_path ? key_path : "the credential gpdotd.key",
+                   node_id);
+        printf("\n");
         return 0;
     }
     struct sigaction sa = {0};
@@ -1505,5 +1606,5 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    return serve(&cfg, node_id);
+    return serve(&cfg, node_id, pub, sec);
 }

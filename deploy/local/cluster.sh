@@ -2,7 +2,7 @@
 # cluster.sh - a local gpdot cluster on 127.0.0.1, in one command.
 #
 #   deploy/local/cluster.sh up --nodes N --dir DIR [--m M --n N] [--scheme S]
-#                              [--faults SPEC] [--timeout-ms MS]
+#                              [--faults SPEC] [--timeout-ms MS] [--curve]
 #   deploy/local/cluster.sh down --dir DIR
 #
 # `up` writes DIR/cluster.yaml (free ports, chosen now), starts N gpdotd
@@ -11,6 +11,9 @@
 # --m/--n/--scheme set the cluster's default code; --faults injects errors,
 # SPEC being rules NODE:OP:PROBABILITY:MAGNITUDE separated by commas (NODE a
 # node id or all; OP multiply, encode, decode, activation, hadamard, update).
+# --curve secures the cluster: a key pair per node (DIR/node<i>.key) and one
+# client key pair (DIR/client.key, named "local" in security.clients); use it
+# with gpdot-client -k DIR/client.key (or GPDOT_KEY=DIR/client.key).
 # `down` stops the daemons by their pids (SIGTERM, then SIGKILL after 5 s).
 #
 # Binaries come from GP_BUILD_DIR (default: build/ at the top of the tree).
@@ -57,7 +60,7 @@ down() {
 cmd=${1:-}
 [ -n "$cmd" ] || die "usage: cluster.sh up --nodes N --dir DIR ... | down --dir DIR"
 shift
-nodes= dir= m= n= scheme= faults= timeout=5000
+nodes= dir= m= n= scheme= faults= timeout=5000 curve=
 while [ $# -gt 0 ]; do
     case $1 in
     --nodes) nodes=$2; shift 2 ;;
@@ -67,6 +70,7 @@ while [ $# -gt 0 ]; do
     --scheme) scheme=$2; shift 2 ;;
     --faults) faults=$2; shift 2 ;;
     --timeout-ms) timeout=$2; shift 2 ;;
+    --curve) curve=1; shift ;;
     *) die "unknown argument '$1'" ;;
     esac
 done
@@ -86,17 +90,35 @@ cfg=$dir/cluster.yaml
 for f in "$dir"/node*.pid; do
     [ -e "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && die "a cluster is running in $dir already"
 done
+# --curve: DIR/node<i>.key and DIR/client.key; pub_of FILE prints ', public_key: "..."'
+keyopt() { :; }
+pub_of() { :; }
+if [ -n "$curve" ]; then
+    i=0
+    while [ $i -lt "$nodes" ]; do
+        "$client" keygen -o "$dir/node$i.key" --force > /dev/null 2>&1 || die "keygen failed"
+        i=$((i + 1))
+    done
+    "$client" keygen -o "$dir/client.key" --force > /dev/null 2>&1 || die "keygen failed"
+    pub_of() { printf ', %s' "$(cat "$1.pub")"; }
+    keyopt() { echo "--key $dir/node$1.key"; }
+fi
 {
     echo "cluster: local"
     echo "nodes:"
     set -- $(free_ports $((2 * nodes)))
     i=0
     while [ $i -lt "$nodes" ]; do
-        echo "  - {id: $i, client: \"tcp://127.0.0.1:$1\", peer: \"tcp://127.0.0.1:$2\"}"
+        echo "  - {id: $i, client: \"tcp://127.0.0.1:$1\", peer: \"tcp://127.0.0.1:$2\"$(pub_of "$dir/node$i.key")}"
         shift 2
         i=$((i + 1))
     done
     echo "defaults: {heartbeat_ms: 200, peer_timeout_ms: $timeout, state_dir: \"$dir\"}"
+    if [ -n "$curve" ]; then
+        echo "security:"
+        echo "  clients:"
+        echo "    - {name: local$(pub_of "$dir/client.key")}"
+    fi
     if [ -n "$scheme$m$n" ]; then
         printf 'code: {scheme: %s' "${scheme:-gpd}"
         [ -n "$m" ] && printf ', m: %s' "$m"
@@ -116,13 +138,15 @@ done
 
 i=0
 while [ $i -lt "$nodes" ]; do
-    OPENBLAS_NUM_THREADS=1 nohup "$gpdotd" --config "$cfg" --node $i > "$dir/node$i.log" 2>&1 &
+    OPENBLAS_NUM_THREADS=1 nohup "$gpdotd" --config "$cfg" --node $i $(keyopt $i) \
+        > "$dir/node$i.log" 2>&1 &
     echo $! > "$dir/node$i.pid"
     i=$((i + 1))
 done
 
 # ready when every node answers
 t=0
+[ -n "$curve" ] && export GPDOT_KEY="$dir/client.key"
 until "$client" -c "$cfg" ping --timeout 500 > /dev/null 2>&1; do
     t=$((t + 1))
     if [ $t -ge 40 ]; then

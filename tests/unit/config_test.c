@@ -2,6 +2,9 @@
  * and every kind of mistake reported at the right file:line:column. */
 #include <stdint.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../testlib.h"
@@ -160,8 +163,91 @@ static void files(void)
     unlink(path);
 }
 
+/* The security section, node keys and key pair files. */
+#define K0 "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+#define K1 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+#define K2 "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+#define SNODES                                                                                  \
+    "nodes:\n"                                                                                   \
+    "  - {id: 0, client: \"tcp://a:1\", peer: \"tcp://a:2\", public_key: \"" K0 "\"}\n"           \
+    "  - {id: 1, client: \"tcp://a:3\", peer: \"tcp://a:4\", public_key: \"" K1 "\"}\n"
+
+static void security(void)
+{
+    static const char doc[] = SNODES "security:\n  clients:\n    - {name: alice, public_key: \"" K2
+                              "\"}\n";
+    gp_config c;
+    gp_msg why = {{0}};
+    REQUIRE(gp_config_parse(doc, sizeof doc - 1, "s.yaml", &c, &why) == GP_OK);
+    CHECK(c.curve && c.nclients == 1 && !strcmp(c.clients[0].name, "alice"));
+    CHECK(!strcmp(c.clients[0].public_key, K2) && !strcmp(c.nodes[1].public_key, K1));
+    CHECK(gp_config_parse(good, sizeof good - 1, "g.yaml", &c, &why) == GP_OK && !c.curve);
+    const struct {
+        const char *doc, *at, *text;
+    } cases[] = {
+        {SNODES, "s.yaml:", "has a 'public_key' but the file has no 'security'"},
+        {SNODES "security: {clients: []}\n", "s.yaml:4:11:", "needs 'clients'"},
+        {SNODES "security: {clients: [{name: a}]}\n", "s.yaml:4:22:", "needs 'name' and 'public_key'"},
+        {SNODES "security: {clients: [{name: a, public_key: \"short\"}]}\n", "s.yaml:4:44:",
+         "must be a CURVE public key"},
+        {SNODES "security: {clients: [{name: \"a b\", public_key: \"" K2 "\"}]}\n", "s.yaml:4:29:",
+         "letters, digits"},
+        {SNODES "security: {clients: [{name: a, public_key: \"" K2 "\"}, {name: b, public_key: \"" K2
+                "\"}]}\n",
+         "s.yaml:4:89:", "repeats the name or key of client 'a'"},
+        {SNODES "security: {clients: [{name: a, public_key: \"" K2 "\"}], x: 1}\n", "s.yaml:4:90:",
+         "unknown key 'x' in security"},
+        {"nodes:\n  - {id: 0, client: \"tcp://a:1\", peer: \"tcp://a:2\", public_key: \"" K0
+         "\"}\n  - {id: 1, client: \"tcp://a:3\", peer: \"tcp://a:4\"}\n"
+         "security: {clients: [{name: a, public_key: \"" K2 "\"}]}\n",
+         "s.yaml:", "every node needs a 'public_key' (node 1 has none)"},
+        {"nodes:\n  - {id: 0, client: \"tcp://a:1\", peer: \"tcp://a:2\", public_key: \"" K0
+         "\"}\n  - {id: 1, client: \"tcp://a:3\", peer: \"tcp://a:4\", public_key: \"" K0 "\"}\n"
+         "security: {clients: [{name: a, public_key: \"" K2 "\"}]}\n",
+         "s.yaml:", "nodes 0 and 1 have the same public_key"},
+        /* a key with a character outside Z85 */
+        {"nodes:\n  - {id: 0, client: \"tcp://a:1\", peer: \"tcp://a:2\", public_key: "
+         "\"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf,\"}\n",
+         "s.yaml:2:65:", "must be a CURVE public key"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gp_err e = gp_config_parse(cases[i].doc, strlen(cases[i].doc), "s.yaml", &c, &why);
+        CHECKF(e == GP_EINVAL && strncmp(why.text, cases[i].at, strlen(cases[i].at)) == 0 &&
+                   strstr(why.text, cases[i].text),
+               "case %zu: %s: '%s'", i, gp_errname(e), why.text);
+    }
+}
+
+static void key_files(void)
+{
+    char dir[] = "/tmp/gpdot-keys-test-XXXXXX", path[128], pubpath[140];
+    REQUIRE(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/k.key", dir);
+    snprintf(pubpath, sizeof pubpath, "%s/k.key.pub", dir);
+    gp_msg why = {{0}};
+    CHECK(gp_key_valid(K0) && !gp_key_valid("abc") && !gp_key_valid(K0 "x"));
+    CHECK(gp_keypair_save(path, K0, K1, false, &why) == GP_OK);
+    CHECK(gp_keypair_save(path, K0, K1, false, &why) == GP_EIO); /* never replaced */
+    char pub[41], sec[41];
+    CHECK(gp_keypair_load(path, pub, sec, &why) == GP_OK && !strcmp(pub, K0) && !strcmp(sec, K1));
+    CHECK(gp_keypair_load(pubpath, pub, sec, &why) == GP_EINVAL); /* mode 0644 */
+    chmod(pubpath, 0600);
+    CHECK(gp_keypair_load(pubpath, pub, sec, &why) == GP_EFORMAT && strstr(why.text, "secret_key"));
+    FILE *f = fopen(path, "w");
+    fputs("public_key: \"" K0 "\"\nsecret_key: \"tooshort\"\n", f);
+    fclose(f);
+    CHECK(gp_keypair_load(path, pub, sec, &why) == GP_EFORMAT && strstr(why.text, "k.key:2:"));
+    chmod(path, 0640);
+    CHECK(gp_keypair_load(path, pub, sec, &why) == GP_EINVAL && strstr(why.text, "chmod 600"));
+    unlink(path);
+    unlink(pubpath);
+    rmdir(dir);
+}
+
 static const test_case cases[] = {
     {"full_file", full_file},
+    {"security", security},
+    {"key_files", key_files},
     {"mistakes", mistakes},
     {"shapes", shapes},
     {"files", files},
