@@ -195,6 +195,29 @@ static void json_num(const char *key, double v, bool comma)
         printf("\"%s\": null%s", key, comma ? ", " : "");
 }
 
+/* The nodes more than half of the answering nodes hold for suspects. */
+static uint64_t suspects(const gpdot_job_info *info, int n, int *answering)
+{
+    int votes[64] = {0}, a = 0;
+    for (int p = 0; p < n; p++) {
+        if (!info[p].answered) continue;
+        a++;
+        for (int q = 0; q < n && q < 64; q++) votes[q] += info[p].suspects >> q & 1;
+    }
+    uint64_t s = 0;
+    for (int q = 0; q < n && q < 64; q++)
+        if (2 * votes[q] > a) s |= 1ull << q;
+    if (answering) *answering = a;
+    return s;
+}
+
+static void json_list(const char *key, const uint64_t *v, int n)
+{
+    printf("\"%s\": [", key);
+    for (int q = 0; q < n; q++) printf("%s%" PRIu64, q ? ", " : "", v[q]);
+    printf("], ");
+}
+
 static void print_json(const gpdot_job_info *info, int n)
 {
     const gpdot_job_info *s = pick(info, n);
@@ -228,7 +251,14 @@ static void print_json(const gpdot_job_info *info, int n)
     json_num("seconds_coding", gpdot_job_counter(s, "us_coding") / 1e6, true);
     json_num("seconds_waiting", gpdot_job_counter(s, "us_wait") / 1e6, true);
     int answering = 0;
-    for (int p = 0; p < n; p++) answering += info[p].answered;
+    uint64_t sus = suspects(info, n, &answering);
+    /* per node: what the reporting node's decodes and checks found */
+    json_list("node_errors", s->node_wrong, s->nstats);
+    json_list("node_blocks_off_code", s->node_off, s->nstats);
+    printf("\"suspects\": [");
+    for (int q = 0, k = 0; q < n; q++)
+        if (sus >> q & 1) printf("%s%d", k++ ? ", " : "", q);
+    printf("], ");
     printf("\"nodes_answering\": %d, \"reason\": \"", answering);
     for (const char *q = s->reason; *q; q++) {
         if (*q == '"' || *q == '\\') putchar('\\');
@@ -291,6 +321,20 @@ int cmd_job_status(int argc, char **argv)
             for (int i = 0; i < info[p].ncounters; i++)
                 if (info[p].counter[i] && strncmp(info[p].counter_name[i], "us_", 3))
                     printf(" %s %" PRIu64, info[p].counter_name[i], info[p].counter[i]);
+            printf("\n");
+        }
+        if (s->nstats) {
+            printf("  per node, as node %d sees it: outputs found wrong", (int)(s - info));
+            for (int q = 0; q < s->nstats; q++) printf(" %" PRIu64, s->node_wrong[q]);
+            printf("; stored blocks found off the code");
+            for (int q = 0; q < s->nstats; q++) printf(" %" PRIu64, s->node_off[q]);
+            printf("\n");
+        }
+        uint64_t sus = suspects(info, n, NULL);
+        if (sus) {
+            printf("  suspects (held so by most nodes):");
+            for (int q = 0; q < n; q++)
+                if (sus >> q & 1) printf(" %d", q);
             printf("\n");
         }
         if (s->reason[0]) printf("  reason: %s\n", s->reason);

@@ -758,6 +758,18 @@ gp_err gpdot_job_status(gpdot_t *c, uint64_t job, gpdot_job_info *info, gp_msg *
                      (int)r->counters[i].key.len, r->counters[i].key.p);
             s->counter[s->ncounters++] = r->counters[i].value;
         }
+        gp_pmat ns = r->v[GP_F_NODE_STATS].m;
+        if (gp_pmsg_has(r, GP_F_NODE_STATS) && ns.cols == 3 && !ns.f32 &&
+            ns.rows <= (uint32_t)c->cfg.nnodes) {
+            s->nstats = (int)ns.rows;
+            for (uint32_t q = 0; q < ns.rows; q++) {
+                double v[3];
+                memcpy(v, (const double *)ns.data + 3 * q, sizeof v); /* a view: maybe unaligned */
+                s->node_wrong[q] = v[0] >= 0 && v[0] < 1e18 ? (uint64_t)v[0] : 0;
+                s->node_off[q] = v[1] >= 0 && v[1] < 1e18 ? (uint64_t)v[1] : 0;
+                if (v[2] != 0) s->suspects |= 1ull << q;
+            }
+        }
         if (gp_pmsg_has(r, GP_F_TEXT) && (s->text = malloc(r->v[GP_F_TEXT].s.len + 1))) {
             memcpy(s->text, r->v[GP_F_TEXT].s.p, r->v[GP_F_TEXT].s.len);
             s->text[r->v[GP_F_TEXT].s.len] = 0;
@@ -788,5 +800,19 @@ gp_err gpdot_cancel(gpdot_t *c, uint64_t job, gp_msg *why)
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_CANCEL, new_id(c));
     gp_pmsg_uint(&m, GP_F_JOB, job);
-    return acks(c, broadcast_until(c, &m, GP_MT_OK, why), true, "confirmed the cancellation", why);
+    uint64_t got = broadcast_until(c, &m, GP_MT_OK, why);
+    /* a node the job has not reached yet says it does not know it (and
+     * cancels it when it comes): a majority that confirms is enough */
+    int ok = 0, first = -1;
+    for (int p = 0; p < c->cfg.nnodes; p++)
+        if (got >> p & 1) {
+            if (c->r[p].type == GP_MT_OK)
+                ok++;
+            else if (first < 0)
+                first = p;
+        }
+    if (2 * ok > c->cfg.nnodes) return GP_OK;
+    if (first >= 0) return error_of(&c->r[first], first, why);
+    return gp_fail(why, GP_ENODES, "only %d of %d nodes confirmed the cancellation", ok,
+                   c->cfg.nnodes);
 }

@@ -151,6 +151,11 @@ typedef struct gpdot_job_info {
     char counter_name[GPDOT_JOB_COUNTERS][48];
     uint64_t counter[GPDOT_JOB_COUNTERS];
     char *text; /* the job file and its overrides (malloc'd; gpdot_job_info_free) */
+    /* per node p, as this node sees it (nstats nodes; 0 if it did not say) */
+    int nstats;
+    uint64_t node_wrong[64]; /* outputs of p this node's decodes found wrong */
+    uint64_t node_off[64];   /* checks that found p's stored blocks off the code */
+    uint64_t suspects;       /* bit p: this node holds p for a suspect */
 } gpdot_job_info;
 
 /* Every node's view of a job (job 0: the latest one submitted): info has

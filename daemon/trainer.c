@@ -42,6 +42,12 @@ enum {
 #define MAX_ROLLBACKS   100
 #define MAX_SKIPPED_RUN 10  /* consecutive steps skipped before a job fails */
 #define EVAL_ATTEMPT    255 /* evaluation exchanges follow every attempt of a step */
+/* A node whose output is found wrong in this many of its consecutive decoded
+ * outputs is a suspect: its stored blocks are checked at every step (not
+ * only every check_every), it is not a source for regenerating others, and
+ * it stays one until that many times as many outputs of it are right again. */
+#define SUSPECT_AFTER 5
+#define SUSPECT_CLEAR (4 * SUSPECT_AFTER)
 
 /* Job counters, shown by status. */
 #define JOB_COUNTERS(X)                                                                            \
@@ -89,6 +95,10 @@ typedef struct tjob {
     jcounters n;
     uint64_t up;
     bool cancel;
+    /* per node, as this node sees it: outputs found wrong, checks that found
+     * its stored blocks off the code; the suspects */
+    uint64_t node_wrong[GP_CONFIG_MAX_NODES], node_off[GP_CONFIG_MAX_NODES];
+    uint64_t suspects;
 } tjob;
 
 typedef struct slot {
@@ -127,6 +137,10 @@ struct gp_trainer {
     finished fin;
     uint64_t latest;              /* last job submitted */
     uint64_t wait_key, wait_need; /* the exchange the trainer waits for, and for whom */
+    /* jobs cancelled before their SUBMIT arrived here (the client goes on once
+     * a majority accepts it, so a CANCEL may overtake it on a slow node) */
+    uint64_t precancelled[TR_JOBS];
+    int nprecancelled;
 };
 
 static int64_t mono_ms(void)
@@ -239,6 +253,8 @@ typedef struct run {
     gp_dataset train, test;
     gp_norm_stats st;
     uint64_t wrong_seen; /* nodes found wrong in this attempt (logged) */
+    int streak[GP_CONFIG_MAX_NODES]; /* > 0: consecutive wrong outputs; < 0: right ones */
+    uint64_t suspects;
     uint64_t excluded;   /* nodes that missed a deadline: not waited for until they answer */
     int alone;           /* consecutive checks only this node answered */
     int skipped_run;     /* consecutive steps skipped */
@@ -394,6 +410,42 @@ static gp_rmat view(gp_rmat m, size_t rows, size_t cols)
     return gp_rmat_view(m.data, rows, cols, cols);
 }
 
+/* The record of each node whose output a verified decode used or corrected:
+ * consecutive wrong outputs make it a suspect, consecutive right ones clear
+ * it again. */
+static void judge(run *r, const gp_node_output *outs, int n, uint64_t wrong)
+{
+    uint64_t became = 0, cleared = 0;
+    pthread_mutex_lock(&r->t->mu);
+    for (int i = 0; i < n; i++) {
+        int p = outs[i].node;
+        int *k = &r->streak[p];
+        if (wrong >> p & 1) {
+            r->j->node_wrong[p]++;
+            *k = *k > 0 ? *k + 1 : 1;
+            if (*k == SUSPECT_AFTER && !(r->suspects >> p & 1)) became |= 1ull << p;
+        } else {
+            *k = *k < 0 ? *k - 1 : -1;
+            if (*k == -SUSPECT_CLEAR && (r->suspects >> p & 1)) cleared |= 1ull << p;
+        }
+    }
+    r->suspects = (r->suspects | became) & ~cleared;
+    r->j->suspects = r->suspects;
+    pthread_mutex_unlock(&r->t->mu);
+    for (int p = 0; p < r->P; p++) {
+        if (became >> p & 1)
+            tlog(r->t,
+                 "job %016" PRIx64 ": step %" PRIu64 ": node %d is a suspect: its last %d "
+                 "outputs were wrong; its stored blocks are checked at every step",
+                 r->j->id, r->step, p, SUSPECT_AFTER);
+        if (cleared >> p & 1)
+            tlog(r->t,
+                 "job %016" PRIx64 ": step %" PRIu64 ": node %d is no longer a suspect: its last "
+                 "%d outputs were right",
+                 r->j->id, r->step, p, SUSPECT_CLEAR);
+    }
+}
+
 /* One coded product of layer l in direction dir with this node's copy of
  * the input, the exchange, and the decode into result. */
 static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
@@ -431,6 +483,7 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
             count(r, &r->j->n.errors_corrected, (uint64_t)rep.nwrong);
             r->wrong_seen |= rep.wrong;
         }
+        if (e == GP_OK) judge(r, outs, n, rep.wrong);
         inject(r, GP_FAULT_DECODE, (uint64_t)phase, result);
     } else {
         count(r, &r->j->n.errors_detected, 1);
@@ -509,13 +562,17 @@ static bool check(run *r)
 {
     size_t len = 0;
     for (int l = 0; l < r->L; l++) len += r->wt[l].rows;
-    /* the stored code is checked every check_every steps; the vote, always */
-    bool full =
-        r->info->scheme != GP_SCHEME_UNCODED && r->step % (uint64_t)r->job->check_every == 0;
+    /* The projections go with every vote (their cost is one pass over the
+     * blocks); this node checks the stored code every check_every steps, and
+     * at every step while it holds some node for a suspect. Nodes may differ
+     * on that (each judges from its own decodes): a node that checks uses
+     * the projections of every node. */
+    bool coded = r->info->scheme != GP_SCHEME_UNCODED;
+    bool full = coded && (r->step % (uint64_t)r->job->check_every == 0 || r->suspects);
     r->broken = false;
     r->clean = false;
-    gp_rmat proj = view(r->proj, full ? len : 1, 1);
-    if (full)
+    gp_rmat proj = view(r->proj, coded ? len : 1, 1);
+    if (coded)
         project(r, proj);
     else
         proj.data[0] = 0;
@@ -549,6 +606,11 @@ static bool check(run *r)
         count(r, &r->j->n.us_coding, mono_us() - t0);
         if (e == GP_OK) {
             wrong[l] = rep.wrong;
+            if (rep.wrong) {
+                pthread_mutex_lock(&r->t->mu);
+                for (int p = 0; p < r->P; p++) r->j->node_off[p] += rep.wrong >> p & 1;
+                pthread_mutex_unlock(&r->t->mu);
+            }
         } else if (e == GP_EDETECTED) {
             tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 ": stored blocks of layer %d: %s",
                  r->j->id, r->step, l, why.text);
@@ -561,8 +623,12 @@ static bool check(run *r)
     if (r->broken) return true; /* beyond repair: the caller rolls back */
     r->clean = true;
     for (int l = 0; l < r->L; l++) r->clean = r->clean && !wrong[l];
-    for (int l = 0; l < r->L; l++)
-        if (wrong[l]) regenerate(r, l, wrong[l], have & ~wrong[l]);
+    for (int l = 0; l < r->L; l++) {
+        /* suspects are no source for others, unless too few remain without them */
+        uint64_t healthy = have & ~wrong[l], trusted = healthy & ~r->suspects;
+        if (__builtin_popcountll(trusted) > r->info->k_storage) healthy = trusted;
+        if (wrong[l]) regenerate(r, l, wrong[l], healthy);
+    }
     return true;
 }
 
@@ -1359,6 +1425,11 @@ gp_err tr_submit(gp_trainer *t, const gp_pmsg *m, gp_msg *why)
         j->submitted = mono_ms();
         j->accuracy = -1;
         j->up = (1ull << t->P) - 1;
+        for (int i = 0; i < TR_JOBS; i++)
+            if (t->precancelled[i] == id) {
+                j->state = JS_CANCELLED;
+                snprintf(j->reason, sizeof j->reason, "cancelled before it arrived here");
+            }
         t->latest = id;
         pthread_cond_broadcast(&t->cv);
     }
@@ -1419,6 +1490,12 @@ gp_err tr_info(gp_trainer *t, uint64_t job, gp_pmsg *r, tr_scratch *s, gp_msg *w
     JOB_COUNTERS(X)
 #undef X
     gp_pmsg_counters(r, GP_F_COUNTERS, s->c, (size_t)nc);
+    for (int p = 0; p < t->P; p++) {
+        s->stats[3 * p] = (double)j->node_wrong[p];
+        s->stats[3 * p + 1] = (double)j->node_off[p];
+        s->stats[3 * p + 2] = (double)(j->suspects >> p & 1);
+    }
+    gp_pmsg_mat(r, GP_F_NODE_STATS, (gp_pmat){(uint32_t)t->P, 3, false, s->stats});
     pthread_mutex_unlock(&t->mu);
     return GP_OK;
 }
@@ -1428,8 +1505,11 @@ gp_err tr_cancel(gp_trainer *t, uint64_t job, gp_msg *why)
     pthread_mutex_lock(&t->mu);
     tjob *j = find_job(t, job);
     gp_err e = GP_OK;
-    if (!j)
-        e = gp_fail(why, GP_ENOTFOUND, "no job %016" PRIx64 " here", job);
+    if (!j) {
+        /* perhaps not here yet: if it comes, it is cancelled on arrival */
+        if (job) t->precancelled[t->nprecancelled++ % TR_JOBS] = job;
+        e = gp_fail(why, GP_ENOTFOUND, job ? "no job %016" PRIx64 " here" : "no job here", job);
+    }
     else if (j->state >= JS_DONE)
         e = gp_fail(why, GP_ESTATE, "job %016" PRIx64 " has ended (%s)", j->id,
                     state_names[j->state]);

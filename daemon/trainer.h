@@ -62,6 +62,7 @@ typedef struct tr_scratch {
     char *text; /* the job's text and overrides, a copy: free() after sending */
     uint64_t up[GP_CONFIG_MAX_NODES];
     gp_pcounter c[24];
+    double stats[GP_CONFIG_MAX_NODES * 3];
 } tr_scratch;
 gp_err tr_info(gp_trainer *t, uint64_t job, gp_pmsg *r, tr_scratch *s, gp_msg *why);
 gp_err tr_cancel(gp_trainer *t, uint64_t job, gp_msg *why);

@@ -92,6 +92,7 @@ static const struct {
     [GP_F_MEAN] = {"mean", K_F64},
     [GP_F_SCALE] = {"scale", K_F64},
     [GP_F_OK] = {"ok", K_BOOL},
+    [GP_F_NODE_STATS] = {"node_stats", K_MAT},
 };
 
 _Static_assert(GP_F_COUNT_ <= 64, "fields are bits of a uint64_t");
@@ -138,7 +139,8 @@ static const struct {
     [GP_MT_JOB_INFO] = {"JOB_INFO",
                         F(JOB) | F(NAME) | F(STATE) | F(EPOCH) | F(EPOCHS) | F(STEP) | F(STEPS) |
                             F(COUNTERS) | F(NODES_UP) | F(ELAPSED),
-                        F(LOSS) | F(ACCURACY) | F(RATE) | F(TEXT) | F(MEAN) | F(SCALE) | F(REASON)},
+                        F(LOSS) | F(ACCURACY) | F(RATE) | F(TEXT) | F(MEAN) | F(SCALE) | F(REASON) |
+                            F(NODE_STATS)},
     [GP_MT_CANCEL] = {"CANCEL", F(JOB), 0},
 };
 

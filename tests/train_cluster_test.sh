@@ -6,7 +6,11 @@
 #   (c) B = 1
 #   (d) the other strategies run on the same daemons: mds, replication, uncoded
 #   (e) cancel; a bad job file; the data shipped with --upload
-#   (f) a daemon killed with SIGKILL mid-job: the rest finish it, it is recorded
+#   (f) a persistently faulty node (every product of node 3 wrong, some of its
+#       updates too, blocks checked only every 10 steps): it becomes a suspect,
+#       its blocks are then checked and rebuilt at every step, status shows the
+#       per-node error counts and the suspect; the model is still the same
+#   (g) a daemon killed with SIGKILL mid-job: the rest finish it, it is recorded
 # usage: train_cluster_test.sh BUILD_DIR PYTHON
 # Exits 77 (skipped) without Fashion-MNIST (Debian: dataset-fashion-mnist).
 set -eu
@@ -206,8 +210,41 @@ C watch "$id" > up.watch 2>&1 || { cat up.watch; fail "(e) the uploaded job fail
 C fetch "$id" -o uploaded > /dev/null || fail "(e) fetch"
 same uploaded local $tol
 
-echo "(f) a daemon killed with SIGKILL mid-job"
-id=$(C submit "$job" --set faults.scale=0 --set data.train_limit=19200) || fail "(f) submit"
+echo "(f) a persistently faulty node"
+sed '/^faults:/,$d' "$job" > persistent.yaml
+cat >> persistent.yaml <<JOB
+faults:
+  seed: 13
+  rules:
+    - {node: 3, op: multiply, probability: 1.0, magnitude: 1.0}
+    - {node: 3, op: update, probability: 0.05, magnitude: 1.0}
+JOB
+main_job=$job
+job=$tmp/persistent.yaml
+run persistent --set training.check_every=10 --set training.max_redo=10
+job=$main_job
+same persistent local $tol
+"$py" - persistent.json <<'EOF' || fail "(f) the suspect"
+import json, sys
+j = json.load(open(sys.argv[1]))
+errs, off = j["node_errors"], j["node_blocks_off_code"]
+print(f"  outputs found wrong per node {errs}; stored blocks found off the code {off}; "
+      f"suspects {j['suspects']}")
+assert j["suspects"] == [3], j["suspects"]
+assert errs[3] >= j["steps"], "node 3's products are all wrong"
+assert all(e == 0 for p, e in enumerate(errs) if p != 3), "only node 3 was wrong"
+assert off[3] > 0 and all(o == 0 for p, o in enumerate(off) if p != 3)
+EOF
+grep -q "node 3 is a suspect" "$tmp/c/node0.log" || fail "(f) no log line"
+# blocks rebuilt at steps between the every-10th checks: the suspect's checks
+steps=$(grep "job $(json persistent.json id).*block of layer .* regenerated" "$tmp/c/node3.log" |
+    sed -n 's/.*: step \([0-9]*\): block.*/\1/p' | sort -un)
+off_grid=$(for k in $steps; do [ $((k % 10)) -ne 0 ] && echo "$k"; done | wc -l)
+echo "  node 3 rebuilt its blocks at steps $(echo $steps | head -c 80)...: $off_grid of them between the every-10th checks"
+[ "$off_grid" -gt 0 ] || fail "(f) no check outside the check_every grid"
+
+echo "(g) a daemon killed with SIGKILL mid-job"
+id=$(C submit "$job" --set faults.scale=0 --set data.train_limit=19200) || fail "(g) submit"
 for i in $(seq 1 100); do
     step=$(C status "$id" --json | "$py" -c "import json,sys; print(json.load(sys.stdin)['step'])")
     [ "$step" -ge 20 ] && break
@@ -215,14 +252,14 @@ for i in $(seq 1 100); do
 done
 kill -KILL "$(cat "$tmp/c/node5.pid")"
 echo "  node 5 killed at step $step"
-C watch "$id" > killed.watch 2>&1 || { cat killed.watch; fail "(f) the job failed"; }
+C watch "$id" > killed.watch 2>&1 || { cat killed.watch; fail "(g) the job failed"; }
 C status "$id" --json > killed.json
 echo "  $(cat killed.json)"
-[ "$(json killed.json nodes_up)" = 7 ] || fail "(f) nodes_up should be 7"
-[ "$(json killed.json nodes_lost)" -ge 1 ] || fail "(f) the lost node is not recorded"
-C fetch "$id" -o killed > /dev/null || fail "(f) fetch with a node down"
+[ "$(json killed.json nodes_up)" = 7 ] || fail "(g) nodes_up should be 7"
+[ "$(json killed.json nodes_lost)" -ge 1 ] || fail "(g) the lost node is not recorded"
+C fetch "$id" -o killed > /dev/null || fail "(g) fetch with a node down"
 "$client" train --local "$job" --set data.train_limit=19200 -o local3 --json > local3.json \
-    2> /dev/null || fail "(f) train --local"
+    2> /dev/null || fail "(g) train --local"
 # 300 steps: as in (c)
 same killed local3 3e-7
 

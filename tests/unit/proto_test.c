@@ -178,6 +178,7 @@ static void round_trip_every_type(void)
                 break;
             case GP_F_BLOCK:
             case GP_F_VALUE:
+            case GP_F_NODE_STATS:
                 gp_pmsg_mat(&one, f, mat);
                 break;
             case GP_F_X:
