@@ -40,6 +40,7 @@
  *     lr_min: 0.0                      # cosine: the final rate
  *     shuffle_seed: 1
  *     check_every: 1                   # steps between checks of the stored code
+ *     checkpoint_every: 50             # steps between checkpoints (memory and disk)
  *     max_redo: 3                      # redos of one step before the job fails
  *   code: {scheme: gpd, m: 2, n: 2, orientation: auto}   # default: plan's choice
  *   faults:
@@ -94,6 +95,7 @@ typedef struct gp_job {
     int step_every;
     uint64_t shuffle_seed;
     int check_every, max_redo;
+    int checkpoint_every; /* steps between checkpoints of the consistent blocks */
     char scheme[16]; /* "" : the default (plan's best choice for the cluster) */
     int m, n;        /* 0: chosen */
     char orientation[8];

@@ -83,6 +83,7 @@ static const field fields[] = {
     {"training.lr_min", F_NUM, 0, 1000, false, AT(lr_min), NULL},
     {"training.shuffle_seed", F_U64, 0, 0, false, AT(shuffle_seed), NULL},
     {"training.check_every", F_INT, 1, 1000000, false, AT(check_every), NULL},
+    {"training.checkpoint_every", F_INT, 1, 1000000, false, AT(checkpoint_every), NULL},
     {"training.max_redo", F_INT, 0, 100, false, AT(max_redo), NULL},
     {"code", F_SECTION, 0, 0, false, 0, 0, NULL},
     {"code.scheme", F_SCHEME, 0, 0, false, AT(scheme), NULL},
@@ -638,6 +639,7 @@ static void defaults(gp_job *j, const char *name)
     j->lr_min = 0.0;
     j->shuffle_seed = 1;
     j->check_every = 1;
+    j->checkpoint_every = 50;
     j->max_redo = 3;
     snprintf(j->orientation, sizeof j->orientation, "auto");
     j->fault_seed = 1;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "gp_blas.h"
@@ -18,6 +19,7 @@
 #include "gp_rng.h"
 #include "gp_train.h"
 #include "log.h"
+#include "state.h"
 
 #define TR_JOBS       16             /* jobs remembered (queued, running, ended) */
 #define TR_QUEUE      4              /* of which queued at most */
@@ -38,7 +40,9 @@ enum {
 #define KEY(step, attempt, phase)                                                                  \
     ((uint64_t)r->gen << 56 | (uint64_t)(step) << 20 | (uint64_t)(attempt) << 12 | (phase))
 #define KEY_STEP(k)     (((k) >> 20) & ((1ull << 36) - 1))
-#define SNAP_EVERY      50 /* steps between in-memory snapshots of consistent blocks */
+/* START carries: 1, then for each of the node's two checkpoints its step + 1
+ * (0: none or damaged) and its count of coded updates */
+#define START_LEN 5
 #define MAX_ROLLBACKS   100
 #define MAX_SKIPPED_RUN 10  /* consecutive steps skipped before a job fails */
 #define EVAL_ATTEMPT    255 /* evaluation exchanges follow every attempt of a step */
@@ -64,7 +68,9 @@ enum {
     X(nodes_lost)                                                                                  \
     X(us_compute)                                                                                  \
     X(us_coding)                                                                                   \
-    X(us_wait)
+    X(us_wait)                                                                                     \
+    X(us_checkpoint)                                                                               \
+    X(checkpoints_damaged)
 
 typedef struct jcounters {
 #define X(name) uint64_t name;
@@ -99,6 +105,7 @@ typedef struct tjob {
      * its stored blocks off the code; the suspects */
     uint64_t node_wrong[GP_CONFIG_MAX_NODES], node_off[GP_CONFIG_MAX_NODES];
     uint64_t suspects;
+    bool resume; /* restored from the state directory: resume from a checkpoint */
 } tjob;
 
 typedef struct slot {
@@ -141,6 +148,8 @@ struct gp_trainer {
      * a majority accepts it, so a CANCEL may overtake it on a slow node) */
     uint64_t precancelled[TR_JOBS];
     int nprecancelled;
+    char dir[600]; /* <state_dir>/node<ID>; "" if it cannot be used */
+    bool wide_window; /* resuming: the step to go on from is not known yet */
 };
 
 static int64_t mono_ms(void)
@@ -206,7 +215,8 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
     pthread_mutex_lock(&t->mu);
     tjob *j = t->active >= 0 ? &t->jobs[t->active] : NULL;
     if (j && m->v[GP_F_OP].u == j->id && !v.f32 && key >= t->floor &&
-        KEY_STEP(key) <= KEY_STEP(t->floor) + 1 && t->mail_bytes + bytes <= TR_MAIL_BYTES) {
+        (KEY_STEP(key) <= KEY_STEP(t->floor) + 1 || t->wide_window) &&
+        t->mail_bytes + bytes <= TR_MAIL_BYTES) {
         slot *s = slot_find(t, key, true);
         if (s && !(s->have >> from & 1) && gp_rmat_alloc(&s->part[from], v.rows, v.cols) == GP_OK) {
             memcpy(s->part[from].data, v.data, bytes); /* NaN and Inf kept: decodes correct them */
@@ -264,7 +274,14 @@ typedef struct run {
     bool clean;                      /* the last check found every stored block on the code */
     gp_rmat snap[GP_JOB_MAX_LAYERS]; /* blocks as of snap_step, when all were consistent */
     uint64_t snap_step, snap_updates;
+    /* checkpoints: what the START exchange said each node holds */
+    double start_info[GP_CONFIG_MAX_NODES][START_LEN];
+    uint64_t start_have;
+    int ckpt_next; /* which of ckpt-0/1 the next checkpoint replaces */
 } run;
+
+static bool load_checkpoint(run *r, int i, uint64_t *step, uint64_t *updates, bool blocks);
+static tjob *find_job(gp_trainer *t, uint64_t id);
 
 /* Injects the job's faults for one kind of step into m (see gpdotd's inject:
  * the same rule semantics, the job's seed and scale). */
@@ -739,8 +756,19 @@ static bool barrier(run *r)
     if (limit < 60000) limit = 60000;
     int64_t end = mono_ms() + limit;
     gp_rmat one;
-    if (gp_rmat_alloc(&one, 1, 1) != GP_OK) return false;
+    if (gp_rmat_alloc(&one, 1, START_LEN) != GP_OK) return false;
+    memset(one.data, 0, START_LEN * sizeof(double));
     one.data[0] = 1;
+    int64_t held[2] = {-1, -1};
+    for (int c = 0; c < 2 && r->j->resume; c++) { /* the checkpoints this node holds */
+        uint64_t step, updates;
+        if (load_checkpoint(r, c, &step, &updates, false)) {
+            one.data[1 + 2 * c] = (double)step + 1;
+            one.data[2 + 2 * c] = (double)updates;
+            held[c] = (int64_t)step;
+        }
+    }
+    r->ckpt_next = held[0] <= held[1] ? 0 : 1; /* the next checkpoint replaces the older */
     bool ok = false;
     while (!cancelled(r)) {
         send_to(r, all, key, one, true);
@@ -770,7 +798,18 @@ static bool barrier(run *r)
     /* once more: a node that got the job after our last START waits for it */
     if (ok) send_to(r, all, key, one, true);
     gp_rmat_free(&one);
-    if (ok) advance(r, key + 1);
+    if (ok) {
+        pthread_mutex_lock(&r->t->mu);
+        slot *s = slot_find(r->t, key, false);
+        r->start_have = 0;
+        for (int p = 0; s && p < r->P; p++)
+            if ((s->have >> p & 1) && s->part[p].rows == 1 && s->part[p].cols == START_LEN) {
+                memcpy(r->start_info[p], s->part[p].data, sizeof r->start_info[p]);
+                r->start_have |= 1ull << p;
+            }
+        pthread_mutex_unlock(&r->t->mu);
+        advance(r, key + 1);
+    }
     return ok;
 }
 
@@ -994,6 +1033,200 @@ static void snapshot(run *r, uint64_t step)
     r->snap_updates = r->updates;
 }
 
+/* ---- durable state (state.h) ----------------------------------------------------------- */
+
+static void state_path(const gp_trainer *t, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", t->dir, name);
+}
+
+/* The job as submitted, so that a restarted daemon can resume it. */
+static void save_job(gp_trainer *t, tjob *j)
+{
+    if (!t->dir[0]) return;
+    st_buf b = {0};
+    pthread_mutex_lock(&t->mu);
+    st_put_u64(&b, j->id);
+    st_put_u64(&b, j->tlen);
+    st_put(&b, j->text, j->tlen);
+    st_put_u64(&b, j->slen);
+    st_put(&b, j->set, j->slen);
+    for (int i = 0; i < 4; i++) {
+        st_put_u64(&b, j->blob[i] ? j->blen[i] : 0);
+        if (j->blob[i]) st_put(&b, j->blob[i], j->blen[i]);
+    }
+    pthread_mutex_unlock(&t->mu);
+    char path[700];
+    gp_msg why = {{0}};
+    state_path(t, "job.bin", path, sizeof path);
+    if (st_write(path, ST_JOB, &b, &why) != GP_OK) tlog(t, "cannot save the job: %s", why.text);
+    free(b.p);
+}
+
+/* Removes the job's state once it has ended. */
+static void drop_state(gp_trainer *t)
+{
+    if (!t->dir[0]) return;
+    const char *names[] = {"job.bin", "ckpt-0.bin", "ckpt-1.bin"};
+    for (int i = 0; i < 3; i++) {
+        char path[700];
+        state_path(t, names[i], path, sizeof path);
+        unlink(path);
+    }
+}
+
+/* Checkpoint i: job id, step, updates, the blocks, the counters. */
+static void save_checkpoint(run *r)
+{
+    gp_trainer *t = r->t;
+    if (!t->dir[0]) return;
+    uint64_t t0 = mono_us();
+    st_buf b = {0};
+    st_put_u64(&b, r->j->id);
+    st_put_u64(&b, (uint64_t)r->P);
+    st_put_u64(&b, r->snap_step);
+    st_put_u64(&b, r->snap_updates);
+    st_put_u64(&b, (uint64_t)r->L);
+    for (int l = 0; l < r->L; l++) {
+        gp_rmat w = r->snap[l];
+        st_put_u64(&b, w.rows);
+        st_put_u64(&b, w.cols);
+        for (size_t i = 0; i < w.rows; i++) st_put(&b, w.data + i * w.ld, w.cols * sizeof(double));
+    }
+    pthread_mutex_lock(&t->mu);
+    st_put(&b, &r->j->n, sizeof r->j->n);
+    pthread_mutex_unlock(&t->mu);
+    char path[700], name[32];
+    snprintf(name, sizeof name, "ckpt-%d.bin", r->ckpt_next);
+    state_path(t, name, path, sizeof path);
+    gp_msg why = {{0}};
+    if (st_write(path, ST_CKPT, &b, &why) != GP_OK)
+        tlog(t, "job %016" PRIx64 ": cannot write a checkpoint: %s", r->j->id, why.text);
+    else
+        r->ckpt_next ^= 1;
+    free(b.p);
+    count(r, &r->j->n.us_checkpoint, mono_us() - t0);
+}
+
+/* Reads checkpoint i of this job; fills step/updates and (if blocks) the
+ * blocks and counters. false if there is none or it is damaged or not this
+ * job's (logged). */
+static bool load_checkpoint(run *r, int i, uint64_t *step, uint64_t *updates, bool blocks)
+{
+    gp_trainer *t = r->t;
+    if (!t->dir[0]) return false;
+    char path[700], name[32];
+    snprintf(name, sizeof name, "ckpt-%d.bin", i);
+    state_path(t, name, path, sizeof path);
+    st_buf b;
+    gp_msg why = {{0}};
+    gp_err e = st_read(path, ST_CKPT, &b, &why);
+    if (e == GP_ENOTFOUND) return false;
+    if (e != GP_OK) {
+        tlog(t, "job %016" PRIx64 ": checkpoint refused: %s", r->j->id, why.text);
+        count(r, &r->j->n.checkpoints_damaged, 1);
+        return false;
+    }
+    bool ok = st_get_u64(&b) == r->j->id && st_get_u64(&b) == (uint64_t)r->P;
+    *step = st_get_u64(&b);
+    *updates = st_get_u64(&b);
+    ok = ok && st_get_u64(&b) == (uint64_t)r->L;
+    for (int l = 0; ok && l < r->L; l++) {
+        gp_rmat w = r->wt[l];
+        ok = st_get_u64(&b) == w.rows && st_get_u64(&b) == w.cols;
+        const uint8_t *data = ok ? st_view(&b, w.rows * w.cols * sizeof(double)) : NULL;
+        ok = data != NULL;
+        if (ok && blocks)
+            for (size_t k = 0; k < w.rows; k++)
+                memcpy(w.data + k * w.ld, data + k * w.cols * sizeof(double), w.cols * sizeof(double));
+    }
+    jcounters n;
+    st_get(&b, &n, sizeof n);
+    ok = ok && !b.bad && b.at == b.len;
+    if (ok && blocks) {
+        pthread_mutex_lock(&t->mu);
+        r->j->n = n;
+        pthread_mutex_unlock(&t->mu);
+    }
+    if (!ok) tlog(t, "job %016" PRIx64 ": %s does not belong to this job's blocks", r->j->id, path);
+    free(b.p);
+    return ok;
+}
+
+/* After the START exchange of a resumed job: the latest checkpoint step that
+ * at least K_w nodes hold (enough to rebuild everyone else's blocks); the
+ * holders load theirs, the others regenerate theirs from the holders'.
+ * Returns the step to go on from (0: start afresh). */
+static uint64_t resume(run *r)
+{
+    int kw = r->info->k_storage;
+    uint64_t best = 0, best_updates = 0, holders = 0;
+    for (int p = 0; p < r->P; p++) {
+        if (!(r->start_have >> p & 1)) continue;
+        for (int c = 0; c < 2; c++) {
+            double st = r->start_info[p][1 + 2 * c];
+            if (st < 1) continue;
+            uint64_t step = (uint64_t)st - 1, hold = 0;
+            for (int q = 0; q < r->P; q++)
+                if (r->start_have >> q & 1)
+                    for (int d = 0; d < 2; d++)
+                        if (r->start_info[q][1 + 2 * d] == st) hold |= 1ull << q;
+            if (__builtin_popcountll(hold) >= kw && step > best) {
+                best = step;
+                best_updates = (uint64_t)r->start_info[p][2 + 2 * c];
+                holders = hold;
+            }
+        }
+    }
+    if (best == 0) {
+        tlog(r->t, "job %016" PRIx64 ": no checkpoint that %d nodes hold: starting afresh", r->j->id,
+             kw);
+        return 0;
+    }
+    bool mine = false;
+    for (int c = 0; c < 2 && !mine; c++) {
+        uint64_t step, updates;
+        if (load_checkpoint(r, c, &step, &updates, false) && step == best &&
+            updates == best_updates)
+            mine = load_checkpoint(r, c, &step, &updates, true);
+    }
+    uint64_t needy = r->start_have & ~holders;
+    if (!mine) needy |= 1ull << r->self;
+    holders &= ~needy;
+    r->gen = 1; /* past the START exchange's keys */
+    r->updates = best_updates;
+    r->step = best - 1;
+    advance(r, KEY(best - 1, 0, 0));
+    for (int l = 0; l < r->L && needy; l++) {
+        uint64_t key = KEY(best - 1, 0, PH_REGEN + l);
+        if (mine) send_to(r, needy, key, r->wt[l], true);
+        if (mine) {
+            advance(r, key + 1);
+            continue;
+        }
+        slot *s = collect(r, key, holders, r->t->cfg->peer_timeout_ms);
+        if (!s) return 0;
+        gp_node_output outs[GP_CONFIG_MAX_NODES];
+        int n = outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+        gp_decode_report rep;
+        gp_msg why = {{0}};
+        gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n,
+                                      r->updates, r->wt[l], &rep, &why);
+        if (e == GP_OK || e == GP_EUNVERIFIED) {
+            count(r, &r->j->n.blocks_regenerated, 1);
+            tlog(r->t, "job %016" PRIx64 ": block of layer %d regenerated from %d peers' checkpoints",
+                 r->j->id, l, n);
+        } else {
+            tlog(r->t, "job %016" PRIx64 ": cannot regenerate layer %d: %s", r->j->id, l, why.text);
+        }
+        advance(r, key + 1);
+    }
+    advance(r, KEY(best, 0, 0));
+    tlog(r->t, "job %016" PRIx64 ": resumed at step %" PRIu64 " (%s)", r->j->id, best,
+         mine ? "from this node's checkpoint" : "blocks rebuilt from the peers' checkpoints");
+    return best;
+}
+
 static void run_job(gp_trainer *t, tjob *j, void *push)
 {
     run *r = calloc(1, sizeof *r);
@@ -1012,10 +1245,15 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     r->self = t->self;
     gp_msg why = {{0}};
     int64_t t_start = mono_ms();
+    if (!j->resume) {
+        drop_state(t); /* what an earlier job left */
+        save_job(t, j);
+    }
     gp_err e = setup(r, &why);
     if (e != GP_OK) {
         tlog(t, "job %016" PRIx64 " failed: %s", j->id, why.text);
         set_state(r, JS_FAILED, why.text);
+        drop_state(t);
         teardown(r);
         free(r);
         return;
@@ -1035,6 +1273,9 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
          job->name, r->train.count, j->steps, desc);
     /* all nodes start together: wait for every live node to have its data */
     uint32_t *order = NULL;
+    pthread_mutex_lock(&t->mu);
+    t->wide_window = j->resume; /* the exchanges of resume() may come early */
+    pthread_mutex_unlock(&t->mu);
     gp_rmat x0 = {0};
     if (!barrier(r)) goto cancelled;
     pthread_mutex_lock(&t->mu);
@@ -1045,6 +1286,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     if (!order || gp_rmat_alloc(&x0, r->cols[0], (size_t)job->batch) != GP_OK) {
         free(order);
         set_state(r, JS_FAILED, "no memory for the batches");
+        drop_state(t);
         teardown(r);
         free(r);
         return;
@@ -1055,8 +1297,16 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     uint64_t samples = 0;
     uint64_t total = spe * (uint64_t)job->epochs;
     int order_epoch = -1;
-    snapshot(r, 0);
-    for (uint64_t step = 0; step < total;) {
+    uint64_t first_step = j->resume ? resume(r) : 0;
+    pthread_mutex_lock(&t->mu);
+    t->wide_window = false;
+    pthread_mutex_unlock(&t->mu);
+    if (cancelled(r)) goto cancelled;
+    snapshot(r, first_step);
+    pthread_mutex_lock(&t->mu);
+    j->step = first_step;
+    pthread_mutex_unlock(&t->mu);
+    for (uint64_t step = first_step; step < total;) {
         int ep = (int)(step / spe);
         uint64_t s = step % spe;
         if (ep != order_epoch) {
@@ -1101,6 +1351,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
                 free(order);
                 gp_rmat_free(&x0);
                 set_state(r, JS_FAILED, "the stored code broke beyond repair too often");
+                drop_state(t);
                 teardown(r);
                 free(r);
                 return;
@@ -1125,6 +1376,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
                 free(order);
                 gp_rmat_free(&x0);
                 set_state(r, JS_FAILED, why_failed);
+                drop_state(t);
                 tlog(t, "job %016" PRIx64 " failed: %s", j->id, why_failed);
                 teardown(r);
                 free(r);
@@ -1135,7 +1387,10 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             loss_window[nloss++ % 50] = loss / (double)b;
         }
         step++;
-        if (committed && r->clean && step - r->snap_step >= SNAP_EVERY) snapshot(r, step);
+        if (committed && r->clean && step - r->snap_step >= (uint64_t)job->checkpoint_every) {
+            snapshot(r, step);
+            save_checkpoint(r);
+        }
         samples += b;
         int nl = nloss < 50 ? nloss : 50;
         double mean_loss = 0;
@@ -1165,6 +1420,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     pthread_mutex_unlock(&t->mu);
     publish(r);
     set_state(r, JS_DONE, NULL);
+    drop_state(t);
     tlog(t, "job %016" PRIx64 " done", j->id);
     teardown(r);
     free(r);
@@ -1173,10 +1429,12 @@ cancelled:
     free(order);
     gp_rmat_free(&x0);
     pthread_mutex_lock(&t->mu);
+    t->wide_window = false;
     bool stopping = t->stop && !j->cancel;
     pthread_mutex_unlock(&t->mu);
     set_state(r, stopping ? JS_FAILED : JS_CANCELLED, stopping ? "the daemon stopped" : NULL);
     if (!stopping) publish(r);
+    if (!stopping) drop_state(t); /* a stopped daemon resumes the job when it starts again */
     tlog(t, "job %016" PRIx64 " %s", j->id, stopping ? "failed: the daemon stopped" : "cancelled");
     teardown(r);
     free(r);
@@ -1222,6 +1480,8 @@ static void *trainer_main(void *arg)
 
 /* ---- the I/O thread's side ------------------------------------------------------------ */
 
+static void restore_job(gp_trainer *t);
+
 gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx)
 {
     gp_trainer *t = calloc(1, sizeof *t);
@@ -1231,6 +1491,11 @@ gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx)
     t->P = cfg->nnodes;
     t->ctx = ctx;
     t->active = -1;
+    gp_msg why = {{0}};
+    if (st_dir(cfg->state_dir, self, t->dir, sizeof t->dir, &why) != GP_OK) {
+        tlog(t, "no durable state (jobs are not resumed after a restart): %s", why.text);
+        t->dir[0] = 0;
+    }
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
     t->pull = zmq_socket(ctx, ZMQ_PULL);
@@ -1242,7 +1507,51 @@ gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx)
         return NULL;
     }
     t->thread_started = true;
+    if (t->dir[0]) restore_job(t);
     return t;
+}
+
+/* A job this node was running when it stopped, from job.bin: queued again,
+ * to resume from its checkpoints. */
+static void restore_job(gp_trainer *t)
+{
+    char path[700];
+    state_path(t, "job.bin", path, sizeof path);
+    st_buf b;
+    gp_msg why = {{0}};
+    gp_err e = st_read(path, ST_JOB, &b, &why);
+    if (e == GP_ENOTFOUND) return;
+    if (e != GP_OK) {
+        tlog(t, "the saved job is damaged (%s): removed", why.text);
+        drop_state(t);
+        return;
+    }
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_SUBMIT, 0);
+    gp_pmsg_uint(&m, GP_F_JOB, st_get_u64(&b));
+    static const gp_field f[6] = {GP_F_TEXT,       GP_F_SET,       GP_F_TRAIN_DATA,
+                                  GP_F_TRAIN_LABELS, GP_F_TEST_DATA, GP_F_TEST_LABELS};
+    for (int i = 0; i < 6; i++) {
+        uint64_t len = st_get_u64(&b);
+        const uint8_t *p = st_view(&b, (size_t)len);
+        if (!p) break;
+        m.v[f[i]].s = (gp_pstr){(const char *)p, (size_t)len};
+        m.present |= 1ull << f[i];
+    }
+    if (b.bad || b.at != b.len) e = gp_fail(&why, GP_EFORMAT, "%s: inconsistent", path);
+    if (e == GP_OK) e = tr_submit(t, &m, &why);
+    if (e == GP_OK) {
+        pthread_mutex_lock(&t->mu);
+        tjob *j = find_job(t, m.v[GP_F_JOB].u);
+        if (j) j->resume = true;
+        pthread_cond_broadcast(&t->cv);
+        pthread_mutex_unlock(&t->mu);
+        tlog(t, "job %016" PRIx64 " restored from %s: resuming from its checkpoints",
+             m.v[GP_F_JOB].u, path);
+    } else {
+        tlog(t, "cannot restore the saved job: %s", why.text);
+    }
+    free(b.p);
 }
 
 static void job_free(tjob *j)

@@ -77,7 +77,7 @@ cfg=$tmp/cluster.yaml
     for i in 0 1 2 3 4 5 6 7; do
         echo "  - {id: $i, client: \"tcp://$(addr $i):7100\", peer: \"tcp://$(addr $i):7200\"}"
     done
-    echo "defaults: {heartbeat_ms: 200, peer_timeout_ms: 2000}"
+    echo "defaults: {heartbeat_ms: 200, peer_timeout_ms: 2000, state_dir: \"$tmp\"}"
 } > "$cfg"
 for i in 0 1 2 3 4 5 6 7; do
     OPENBLAS_NUM_THREADS=1 ip netns exec "$tag$i" "$gpdotd" --config "$cfg" --node "$i" \
