@@ -1313,6 +1313,15 @@ static void on_peer(daemon_s *d, int64_t t)
             d->n.partials_late++;
     } else if (m.type == GP_MT_PARTIAL) {
         on_partial(d, &m, from, t);
+    } else if (m.type == GP_MT_JOIN && d->out[from]) {
+        void *buf;
+        size_t len;
+        if (tr_join(d->tr, &m, from, &buf, &len)) {
+            zmq_send(d->out[from], buf, len, ZMQ_DONTWAIT);
+            free(buf);
+        }
+    } else if (m.type == GP_MT_JOIN_INFO) {
+        tr_join_info(d->tr, &m, from);
     } else if (m.type == GP_MT_BLOCK_REQ) {
         on_block_req(d, &m, from);
     } else if (m.type == GP_MT_BLOCK) {

@@ -46,6 +46,7 @@ enum {
 #define MAX_ROLLBACKS   100
 #define MAX_SKIPPED_RUN 10  /* consecutive steps skipped before a job fails */
 #define EVAL_ATTEMPT    255 /* evaluation exchanges follow every attempt of a step */
+#define JOIN_ATTEMPT    254 /* blocks for a joining node: before the step it joins at */
 /* A node whose output is found wrong in this many of its consecutive decoded
  * outputs is a suspect: its stored blocks are checked at every step (not
  * only every check_every), it is not a source for regenerating others, and
@@ -106,6 +107,8 @@ typedef struct tjob {
     uint64_t node_wrong[GP_CONFIG_MAX_NODES], node_off[GP_CONFIG_MAX_NODES];
     uint64_t suspects;
     bool resume; /* restored from the state directory: resume from a checkpoint */
+    bool join;   /* taken up from a peer that runs it: join it where it is */
+    unsigned gen; /* the running job's generation (rollbacks; see KEY) */
 } tjob;
 
 typedef struct slot {
@@ -149,7 +152,18 @@ struct gp_trainer {
     uint64_t precancelled[TR_JOBS];
     int nprecancelled;
     char dir[600]; /* <state_dir>/node<ID>; "" if it cannot be used */
-    bool wide_window; /* resuming: the step to go on from is not known yet */
+    bool wide_window; /* resuming or joining: exchanges may come early */
+    /* joins: what peers asked of this node (its blocks at a step), and what
+     * they said they run */
+    struct {
+        bool on;
+        uint64_t job, step, gen;
+    } want_join[GP_CONFIG_MAX_NODES];
+    struct {
+        bool seen, running;
+        uint64_t job, step, gen;
+    } info[GP_CONFIG_MAX_NODES];
+    int64_t next_probe;
 };
 
 static int64_t mono_ms(void)
@@ -278,6 +292,8 @@ typedef struct run {
     double start_info[GP_CONFIG_MAX_NODES][START_LEN];
     uint64_t start_have;
     int ckpt_next; /* which of ckpt-0/1 the next checkpoint replaces */
+    int64_t join_started; /* joining: when; until this node has caught up */
+    uint64_t join_step;
 } run;
 
 static bool load_checkpoint(run *r, int i, uint64_t *step, uint64_t *updates, bool blocks);
@@ -328,6 +344,33 @@ static bool cancelled(run *r)
     return c;
 }
 
+/* Queues m for the nodes in dest (never the own bit) on the I/O thread. */
+static void push_msg(void *push, uint64_t dest, const gp_pmsg *m)
+{
+    void *buf;
+    size_t len;
+    if (!dest || gp_proto_encode(m, &buf, &len, NULL) != GP_OK) return;
+    zmq_send(push, &dest, sizeof dest, ZMQ_SNDMORE);
+    zmq_send(push, buf, len, 0);
+    free(buf);
+}
+
+/* JOIN to every other node: about job (0: none known), asking for the blocks
+ * at step (0: only what runs where). */
+static void send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64_t gen)
+{
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_JOIN, 0);
+    gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)t->self);
+    gp_pmsg_uint(&m, GP_F_JOB, job);
+    if (step) {
+        gp_pmsg_uint(&m, GP_F_STEP, step);
+        gp_pmsg_uint(&m, GP_F_EPOCH, gen);
+    }
+    uint64_t all = (t->P == 64 ? ~0ull : (1ull << t->P) - 1) & ~(1ull << t->self);
+    push_msg(push, all, &m);
+}
+
 /* Sends y to the nodes in dest (bit p) with the job's key; a copy goes to
  * the own mailbox when dest has the own bit. */
 static void send_to(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
@@ -370,6 +413,13 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         s = slot_find(t, key, true);
         uint64_t up = (atomic_load(&t->up) | 1ull << r->self) & want & ~r->excluded;
         if (s && (s->have & up) == up) break;
+        if (r->join_started && (key & 0xfff) == PH_FWD && (up & ~(1ull << r->self))) {
+            /* a joining node that waits for its peers' first product: caught up */
+            tlog(t, "job %016" PRIx64 ": caught up with the others at step %" PRIu64
+                 ", %.2f s after it started to rejoin (at step %" PRIu64 ")",
+                 r->j->id, r->step, (double)(mono_ms() - r->join_started) / 1000.0, r->join_step);
+            r->join_started = 0;
+        }
         t->wait_key = key;
         t->wait_need = up;
         int64_t now = mono_ms();
@@ -1194,6 +1244,9 @@ static uint64_t resume(run *r)
     if (!mine) needy |= 1ull << r->self;
     holders &= ~needy;
     r->gen = 1; /* past the START exchange's keys */
+    pthread_mutex_lock(&r->t->mu);
+    r->j->gen = 1;
+    pthread_mutex_unlock(&r->t->mu);
     r->updates = best_updates;
     r->step = best - 1;
     advance(r, KEY(best - 1, 0, 0));
@@ -1225,6 +1278,163 @@ static uint64_t resume(run *r)
     tlog(r->t, "job %016" PRIx64 ": resumed at step %" PRIu64 " (%s)", r->j->id, best,
          mine ? "from this node's checkpoint" : "blocks rebuilt from the peers' checkpoints");
     return best;
+}
+
+/* What the peers run: JOINs about this job, answers awaited up to wait_ms.
+ * Returns the peers running it; *step and *gen: the furthest one's. */
+static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen)
+{
+    gp_trainer *t = r->t;
+    pthread_mutex_lock(&t->mu);
+    for (int p = 0; p < r->P; p++) t->info[p].seen = false;
+    pthread_mutex_unlock(&t->mu);
+    send_join(t, r->push, r->j->id, 0, 0);
+    int64_t end = mono_ms() + wait_ms;
+    uint64_t running = 0;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        uint64_t others = atomic_load(&t->up) & ~(1ull << r->self), seen = 0;
+        running = 0;
+        *step = *gen = 0;
+        for (int p = 0; p < r->P; p++) {
+            if (!t->info[p].seen) continue;
+            seen |= 1ull << p;
+            if (t->info[p].running && t->info[p].job == r->j->id) {
+                running |= 1ull << p;
+                if (t->info[p].step >= *step) *step = t->info[p].step, *gen = t->info[p].gen;
+            }
+        }
+        if ((seen & others) == others || mono_ms() >= end) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000;
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return running;
+}
+
+/* Joins the job where its peers are: asks them for their blocks at a step a
+ * little ahead, rebuilds its own from them, and goes on from that step (the
+ * peers do not wait; the exchanges it missed wait in its mailbox, and it
+ * catches up). Returns the step, or 0 if no peer runs the job. */
+static uint64_t join_run(run *r)
+{
+    gp_trainer *t = r->t;
+    if (!r->join_started) r->join_started = mono_ms();
+    pthread_mutex_lock(&t->mu);
+    t->wide_window = true;
+    pthread_mutex_unlock(&t->mu);
+    for (int attempt = 0; attempt < 6 && !cancelled(r); attempt++) {
+        uint64_t at, gen;
+        uint64_t running = probe(r, 2000, &at, &gen);
+        if (!running) return 0;
+        uint64_t lead = 10ull << attempt; /* steps ahead: the JOIN must arrive before */
+        uint64_t target = at + lead, total = r->j->steps;
+        if (target >= total) return 0; /* too close to the end to be worth it */
+        r->gen = (unsigned)gen;
+        pthread_mutex_lock(&t->mu);
+        r->j->gen = r->gen;
+        pthread_mutex_unlock(&t->mu);
+        r->step = target - 1;
+        r->excluded = 0; /* wait for the peers again */
+        advance(r, KEY(target - 1, 0, 0));
+        send_join(t, r->push, r->j->id, target, gen);
+        tlog(t, "job %016" PRIx64 ": rejoining: %d peers run it at step %" PRIu64
+             "; asked for their blocks at step %" PRIu64,
+             r->j->id, __builtin_popcountll(running), at, target);
+        /* the updates applied so far, then the blocks, layer by layer */
+        uint64_t key = KEY(target - 1, JOIN_ATTEMPT, 0);
+        int64_t timeout = 120000;
+        slot *s = collect(r, key, running, timeout);
+        if (!s) return 0;
+        uint64_t updates = 0;
+        int best = 0;
+        for (int p = 0; p < r->P; p++)
+            if ((s->have >> p & 1) && s->part[p].rows == 1 && s->part[p].cols == 1) {
+                uint64_t u = (uint64_t)s->part[p].data[0];
+                int k = 0;
+                for (int q = 0; q < r->P; q++)
+                    if ((s->have >> q & 1) && s->part[q].rows == 1 && s->part[q].cols == 1 &&
+                        (uint64_t)s->part[q].data[0] == u)
+                        k++;
+                if (k > best) best = k, updates = u;
+            }
+        uint64_t senders = s->have & running;
+        advance(r, key + 1);
+        if (!best) {
+            tlog(t, "job %016" PRIx64 ": no peer sent its blocks for step %" PRIu64 "; trying again",
+                 r->j->id, target);
+            continue;
+        }
+        r->updates = updates;
+        bool ok = true;
+        for (int l = 0; l < r->L && ok; l++) {
+            key = KEY(target - 1, JOIN_ATTEMPT, PH_REGEN + l);
+            s = collect(r, key, senders, r->t->cfg->peer_timeout_ms);
+            if (!s) return 0;
+            gp_node_output outs[GP_CONFIG_MAX_NODES];
+            int n = outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+            gp_decode_report rep;
+            gp_msg why = {{0}};
+            uint64_t t0 = mono_us();
+            gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n,
+                                          r->updates, r->wt[l], &rep, &why);
+            count(r, &r->j->n.us_coding, mono_us() - t0);
+            if (e == GP_OK || e == GP_EUNVERIFIED) {
+                count(r, &r->j->n.blocks_regenerated, 1);
+            } else {
+                tlog(t, "job %016" PRIx64 ": cannot rebuild layer %d to rejoin: %s", r->j->id, l,
+                     why.text);
+                ok = false;
+            }
+            advance(r, key + 1);
+        }
+        if (!ok) continue;
+        advance(r, KEY(target, 0, 0));
+        r->excluded = 0;
+        r->alone = 0;
+        r->join_step = target;
+        tlog(t, "job %016" PRIx64 ": rejoined at step %" PRIu64 ": blocks rebuilt from %d peers "
+             "(%.2f s since it started to rejoin); catching up",
+             r->j->id, target, __builtin_popcountll(senders),
+             (double)(mono_ms() - r->join_started) / 1000.0);
+        return target;
+    }
+    return 0;
+}
+
+/* The peers that asked for this node's blocks at this step (JOIN with a
+ * step): each gets the count of updates, then the blocks. */
+static void serve_joins(run *r)
+{
+    gp_trainer *t = r->t;
+    uint64_t who = 0;
+    pthread_mutex_lock(&t->mu);
+    for (int p = 0; p < r->P; p++) {
+        if (!t->want_join[p].on) continue;
+        if (t->want_join[p].job != r->j->id || t->want_join[p].step < r->step ||
+            t->want_join[p].gen != r->gen)
+            t->want_join[p].on = false; /* passed: it asks again */
+        else if (t->want_join[p].step == r->step) {
+            who |= 1ull << p;
+            t->want_join[p].on = false;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (!who || r->step == 0) return;
+    gp_rmat u;
+    if (gp_rmat_alloc(&u, 1, 1) != GP_OK) return;
+    u.data[0] = (double)r->updates;
+    send_to(r, who, KEY(r->step - 1, JOIN_ATTEMPT, 0), u, true);
+    gp_rmat_free(&u);
+    for (int l = 0; l < r->L; l++) send_to(r, who, KEY(r->step - 1, JOIN_ATTEMPT, PH_REGEN + l), r->wt[l], true);
+    for (int p = 0; p < r->P; p++)
+        if (who >> p & 1)
+            tlog(t, "job %016" PRIx64 ": sent node %d its way back in: the blocks at step %" PRIu64,
+                 r->j->id, p, r->step);
 }
 
 static void run_job(gp_trainer *t, tjob *j, void *push)
@@ -1277,7 +1487,28 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     t->wide_window = j->resume; /* the exchanges of resume() may come early */
     pthread_mutex_unlock(&t->mu);
     gp_rmat x0 = {0};
-    if (!barrier(r)) goto cancelled;
+    uint64_t joined = 0;
+    if (j->join || j->resume) {
+        /* just started: give the peers' heartbeats time to arrive, until a
+         * majority of the cluster is up (or 10 heartbeats have passed) */
+        int64_t until = mono_ms() + 10 * t->cfg->heartbeat_ms;
+        while (mono_ms() < until && !cancelled(r) &&
+               2 * __builtin_popcountll(atomic_load(&t->up) | 1ull << r->self) <= r->P) {
+            struct timespec ts = {0, 20 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        /* if the peers are running it already, join them where they are */
+        uint64_t at, gen;
+        if (probe(r, 1500, &at, &gen) && !(joined = join_run(r)) && j->join) {
+            set_state(r, JS_FAILED, "could not rejoin the peers running the job");
+            drop_state(t);
+            tlog(t, "job %016" PRIx64 " failed: could not rejoin its peers", j->id);
+            teardown(r);
+            free(r);
+            return;
+        }
+    }
+    if (!joined && !barrier(r)) goto cancelled;
     pthread_mutex_lock(&t->mu);
     j->state = JS_RUNNING;
     j->started_ms = mono_ms();
@@ -1297,9 +1528,9 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     uint64_t samples = 0;
     uint64_t total = spe * (uint64_t)job->epochs;
     int order_epoch = -1;
-    uint64_t first_step = j->resume ? resume(r) : 0;
+    uint64_t first_step = joined ? joined : j->resume ? resume(r) : 0;
     pthread_mutex_lock(&t->mu);
-    t->wide_window = false;
+    t->wide_window = joined != 0; /* a joiner takes its peers' exchanges early until caught up */
     pthread_mutex_unlock(&t->mu);
     if (cancelled(r)) goto cancelled;
     snapshot(r, first_step);
@@ -1317,6 +1548,12 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             pthread_mutex_unlock(&t->mu);
         }
         r->step = step;
+        serve_joins(r);
+        if (!r->join_started && t->wide_window) {
+            pthread_mutex_lock(&t->mu);
+            t->wide_window = false;
+            pthread_mutex_unlock(&t->mu);
+        }
         size_t first = (size_t)s * (size_t)job->batch, b = (size_t)job->batch;
         if (first + b > r->train.count) b = r->train.count - first;
         gp_rmat xb = gp_rmat_view(x0.data, r->cols[0], b, b);
@@ -1332,6 +1569,17 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
                  r->attempt + 1);
         }
         if (r->alone >= 3) {
+            /* the others went on without this node (it was stopped, or cut
+             * off): join them where they are, else give up */
+            tlog(t, "job %016" PRIx64 ": no other node answers at step %" PRIu64
+                 ": looking for them", j->id, r->step);
+            uint64_t back = join_run(r);
+            if (back) {
+                step = back;
+                order_epoch = -1;
+                snapshot(r, step);
+                continue;
+            }
             free(order);
             gp_rmat_free(&x0);
             set_state(r, JS_FAILED, "lost contact with every other node");
@@ -1361,6 +1609,9 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             for (int l = 0; l < r->L; l++) gp_rmat_copy(r->wt[l], r->snap[l]);
             r->updates = r->snap_updates;
             r->gen++;
+            pthread_mutex_lock(&t->mu);
+            j->gen = r->gen;
+            pthread_mutex_unlock(&t->mu);
             step = r->snap_step;
             continue;
         }
@@ -1457,7 +1708,20 @@ static void *trainer_main(void *arg)
                 (next < 0 || t->jobs[i].submitted < t->jobs[next].submitted))
                 next = i;
         if (next < 0) {
-            pthread_cond_wait(&t->cv, &t->mu);
+            /* idle: ask now and then whether the peers run a job this node
+             * should take part in (it was down when it was submitted, or
+             * this is a replacement with an empty state directory) */
+            int64_t now = mono_ms();
+            if (now >= t->next_probe && atomic_load(&t->up) & ~(1ull << t->self)) {
+                send_join(t, push, t->latest, 0, 0);
+                t->next_probe = now + 2000;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 500 * 1000000;
+            ts.tv_sec += ts.tv_nsec / 1000000000;
+            ts.tv_nsec %= 1000000000;
+            pthread_cond_timedwait(&t->cv, &t->mu, &ts);
             continue;
         }
         if (t->jobs[next].cancel) {
@@ -1807,6 +2071,97 @@ gp_err tr_info(gp_trainer *t, uint64_t job, gp_pmsg *r, tr_scratch *s, gp_msg *w
     gp_pmsg_mat(r, GP_F_NODE_STATS, (gp_pmat){(uint32_t)t->P, 3, false, s->stats});
     pthread_mutex_unlock(&t->mu);
     return GP_OK;
+}
+
+bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
+{
+    if (from < 0 || from >= t->P || from == t->self) return false;
+    uint64_t want = m->v[GP_F_JOB].u, id = 0;
+    pthread_mutex_lock(&t->mu);
+    if (t->active >= 0) id = t->jobs[t->active].id;
+    pthread_mutex_unlock(&t->mu);
+    /* the peer lacks the job: it gets it whole, uploaded data (job.bin) too */
+    st_buf jb = {0};
+    gp_pstr blob[4] = {{0}};
+    if (id && want != id && t->dir[0]) {
+        char path[700];
+        state_path(t, "job.bin", path, sizeof path);
+        if (st_read(path, ST_JOB, &jb, NULL) == GP_OK && st_get_u64(&jb) == id) {
+            for (int i = 0; i < 2; i++) st_view(&jb, (size_t)st_get_u64(&jb)); /* text, set */
+            for (int i = 0; i < 4; i++) {
+                uint64_t n = st_get_u64(&jb);
+                const uint8_t *p = st_view(&jb, (size_t)n);
+                if (p) blob[i] = (gp_pstr){(const char *)p, (size_t)n};
+            }
+        }
+    }
+    pthread_mutex_lock(&t->mu);
+    tjob *j = t->active >= 0 && t->jobs[t->active].id == id ? &t->jobs[t->active] : NULL;
+    gp_pmsg r;
+    gp_pmsg_init(&r, GP_MT_JOIN_INFO, m->id);
+    gp_pmsg_uint(&r, GP_F_FROM, (uint64_t)t->self);
+    gp_pmsg_uint(&r, GP_F_JOB, j ? j->id : 0);
+    gp_pmsg_str(&r, GP_F_STATE, j ? state_names[j->state] : "none");
+    if (j) {
+        gp_pmsg_uint(&r, GP_F_STEP, j->step);
+        gp_pmsg_uint(&r, GP_F_EPOCH, j->gen);
+    }
+    if (j && want != j->id) {
+        static const gp_field f[4] = {GP_F_TRAIN_DATA, GP_F_TRAIN_LABELS, GP_F_TEST_DATA,
+                                      GP_F_TEST_LABELS};
+        r.v[GP_F_TEXT].s = (gp_pstr){j->text, j->tlen};
+        r.v[GP_F_SET].s = (gp_pstr){j->set, j->slen};
+        r.present |= 1ull << GP_F_TEXT | 1ull << GP_F_SET;
+        for (int i = 0; i < 4; i++)
+            if (blob[i].len) {
+                r.v[f[i]].s = blob[i];
+                r.present |= 1ull << f[i];
+            }
+    }
+    if (j && want == j->id && gp_pmsg_has(m, GP_F_STEP) && j->state == JS_RUNNING) {
+        t->want_join[from].on = true;
+        t->want_join[from].job = j->id;
+        t->want_join[from].step = m->v[GP_F_STEP].u;
+        t->want_join[from].gen = m->v[GP_F_EPOCH].u;
+    }
+    bool ok = gp_proto_encode(&r, buf, len, NULL) == GP_OK;
+    pthread_mutex_unlock(&t->mu);
+    free(jb.p);
+    return ok;
+}
+
+void tr_join_info(gp_trainer *t, const gp_pmsg *m, int from)
+{
+    if (from < 0 || from >= t->P || from == t->self) return;
+    uint64_t id = m->v[GP_F_JOB].u;
+    gp_pstr st = m->v[GP_F_STATE].s;
+    bool running = st.len == 7 && !memcmp(st.p, "running", 7);
+    pthread_mutex_lock(&t->mu);
+    t->info[from].seen = true;
+    t->info[from].running = running;
+    t->info[from].job = id;
+    t->info[from].step = gp_pmsg_has(m, GP_F_STEP) ? m->v[GP_F_STEP].u : 0;
+    t->info[from].gen = gp_pmsg_has(m, GP_F_EPOCH) ? m->v[GP_F_EPOCH].u : 0;
+    /* a running job this node does not know, while it has nothing to do */
+    bool busy = t->active >= 0;
+    for (int i = 0; i < TR_JOBS; i++)
+        busy = busy || (t->jobs[i].used && t->jobs[i].state == JS_QUEUED);
+    bool adopt = id && running && gp_pmsg_has(m, GP_F_TEXT) && !busy && !find_job(t, id);
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    if (!adopt) return;
+    gp_msg why = {{0}};
+    if (tr_submit(t, m, &why) != GP_OK) {
+        tlog(t, "cannot take up job %016" PRIx64 " from node %d: %s", id, from, why.text);
+        return;
+    }
+    pthread_mutex_lock(&t->mu);
+    tjob *j = find_job(t, id);
+    if (j) j->join = true;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    tlog(t, "job %016" PRIx64 " runs on node %d (step %" PRIu64 "): taking it up, to join it",
+         id, from, t->info[from].step);
 }
 
 gp_err tr_cancel(gp_trainer *t, uint64_t job, gp_msg *why)

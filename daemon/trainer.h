@@ -52,6 +52,14 @@ void tr_set_up(gp_trainer *t, uint64_t up);
 
 /* SUBMIT: parses and queues the job (copying what it needs from m). */
 gp_err tr_submit(gp_trainer *t, const gp_pmsg *m, gp_msg *why);
+/* JOIN from a peer that (re)starts: what job runs here, at which step (a
+ * JOIN_INFO, encoded into *buf, malloc'd), with the job itself if the peer
+ * lacks it; a JOIN with a step asks for this node's blocks at that step.
+ * false: nothing to answer. */
+bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len);
+/* JOIN_INFO: a peer's answer; a running job this node lacks is taken up. */
+void tr_join_info(gp_trainer *t, const gp_pmsg *m, int from);
+
 /* PARTIAL of a job (OP = job id, PHASE "job"): returns false if it is not
  * for the job running here or outside the window (dropped). */
 bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from);

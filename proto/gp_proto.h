@@ -58,6 +58,8 @@ typedef enum gp_mtype {
     GP_MT_JOB_STATUS,
     GP_MT_JOB_INFO,
     GP_MT_CANCEL,
+    GP_MT_JOIN,
+    GP_MT_JOIN_INFO,
     GP_MT_COUNT_
 } gp_mtype;
 

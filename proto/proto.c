@@ -142,6 +142,10 @@ static const struct {
                         F(LOSS) | F(ACCURACY) | F(RATE) | F(TEXT) | F(MEAN) | F(SCALE) | F(REASON) |
                             F(NODE_STATS)},
     [GP_MT_CANCEL] = {"CANCEL", F(JOB), 0},
+    [GP_MT_JOIN] = {"JOIN", F(FROM) | F(JOB), F(STEP) | F(EPOCH)},
+    [GP_MT_JOIN_INFO] = {"JOIN_INFO", F(FROM) | F(JOB) | F(STATE),
+                         F(STEP) | F(EPOCH) | F(TEXT) | F(SET) | F(TRAIN_DATA) | F(TRAIN_LABELS) |
+                             F(TEST_DATA) | F(TEST_LABELS)},
 };
 
 const char *gp_mtype_name(gp_mtype t)
