@@ -162,6 +162,7 @@ struct gp_trainer {
     struct {
         bool seen, running;
         uint64_t job, step, gen;
+        double rate; /* steps per second */
     } info[GP_CONFIG_MAX_NODES];
     int64_t next_probe;
 };
@@ -1282,7 +1283,7 @@ static uint64_t resume(run *r)
 
 /* What the peers run: JOINs about this job, answers awaited up to wait_ms.
  * Returns the peers running it; *step and *gen: the furthest one's. */
-static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen)
+static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, double *rate)
 {
     gp_trainer *t = r->t;
     pthread_mutex_lock(&t->mu);
@@ -1301,7 +1302,11 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen)
             seen |= 1ull << p;
             if (t->info[p].running && t->info[p].job == r->j->id) {
                 running |= 1ull << p;
-                if (t->info[p].step >= *step) *step = t->info[p].step, *gen = t->info[p].gen;
+                if (t->info[p].step >= *step) {
+                    *step = t->info[p].step;
+                    *gen = t->info[p].gen;
+                    if (rate) *rate = t->info[p].rate;
+                }
             }
         }
         if ((seen & others) == others || mono_ms() >= end) break;
@@ -1329,9 +1334,14 @@ static uint64_t join_run(run *r)
     pthread_mutex_unlock(&t->mu);
     for (int attempt = 0; attempt < 6 && !cancelled(r); attempt++) {
         uint64_t at, gen;
-        uint64_t running = probe(r, 2000, &at, &gen);
+        double rate = 0;
+        uint64_t running = probe(r, 2000, &at, &gen, &rate);
         if (!running) return 0;
-        uint64_t lead = 10ull << attempt; /* steps ahead: the JOIN must arrive before */
+        /* steps ahead: about half a second of the peers' pace (the JOIN must
+         * arrive before they get there), more after each miss */
+        uint64_t lead = (uint64_t)(rate * 0.5) + 2;
+        if (lead > 50) lead = 50;
+        lead <<= attempt;
         uint64_t target = at + lead, total = r->j->steps;
         if (target >= total) return 0; /* too close to the end to be worth it */
         r->gen = (unsigned)gen;
@@ -1348,8 +1358,10 @@ static uint64_t join_run(run *r)
         /* the updates applied so far, then the blocks, layer by layer */
         uint64_t key = KEY(target - 1, JOIN_ATTEMPT, 0);
         int64_t timeout = 120000;
+        int64_t t_asked = mono_ms();
         slot *s = collect(r, key, running, timeout);
         if (!s) return 0;
+        int64_t t_there = mono_ms();
         uint64_t updates = 0;
         int best = 0;
         for (int p = 0; p < r->P; p++)
@@ -1398,9 +1410,11 @@ static uint64_t join_run(run *r)
         r->alone = 0;
         r->join_step = target;
         tlog(t, "job %016" PRIx64 ": rejoined at step %" PRIu64 ": blocks rebuilt from %d peers "
-             "(%.2f s since it started to rejoin); catching up",
+             "(%.2f s since it started to rejoin: %.2f s waiting for the peers to reach the step, "
+             "%.2f s receiving and rebuilding); catching up",
              r->j->id, target, __builtin_popcountll(senders),
-             (double)(mono_ms() - r->join_started) / 1000.0);
+             (double)(mono_ms() - r->join_started) / 1000.0,
+             (double)(t_there - t_asked) / 1000.0, (double)(mono_ms() - t_there) / 1000.0);
         return target;
     }
     return 0;
@@ -1499,7 +1513,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         }
         /* if the peers are running it already, join them where they are */
         uint64_t at, gen;
-        if (probe(r, 1500, &at, &gen) && !(joined = join_run(r)) && j->join) {
+        if (probe(r, 1500, &at, &gen, NULL) && !(joined = join_run(r)) && j->join) {
             set_state(r, JS_FAILED, "could not rejoin the peers running the job");
             drop_state(t);
             tlog(t, "job %016" PRIx64 " failed: could not rejoin its peers", j->id);
@@ -2105,6 +2119,7 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
     if (j) {
         gp_pmsg_uint(&r, GP_F_STEP, j->step);
         gp_pmsg_uint(&r, GP_F_EPOCH, j->gen);
+        gp_pmsg_f64(&r, GP_F_RATE, j->job.batch > 0 ? j->rate / j->job.batch : 0);
     }
     if (j && want != j->id) {
         static const gp_field f[4] = {GP_F_TRAIN_DATA, GP_F_TRAIN_LABELS, GP_F_TEST_DATA,
@@ -2142,6 +2157,7 @@ void tr_join_info(gp_trainer *t, const gp_pmsg *m, int from)
     t->info[from].job = id;
     t->info[from].step = gp_pmsg_has(m, GP_F_STEP) ? m->v[GP_F_STEP].u : 0;
     t->info[from].gen = gp_pmsg_has(m, GP_F_EPOCH) ? m->v[GP_F_EPOCH].u : 0;
+    t->info[from].rate = gp_pmsg_has(m, GP_F_RATE) && isfinite(m->v[GP_F_RATE].f) ? m->v[GP_F_RATE].f : 0;
     /* a running job this node does not know, while it has nothing to do */
     bool busy = t->active >= 0;
     for (int i = 0; i < TR_JOBS; i++)

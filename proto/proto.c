@@ -144,8 +144,8 @@ static const struct {
     [GP_MT_CANCEL] = {"CANCEL", F(JOB), 0},
     [GP_MT_JOIN] = {"JOIN", F(FROM) | F(JOB), F(STEP) | F(EPOCH)},
     [GP_MT_JOIN_INFO] = {"JOIN_INFO", F(FROM) | F(JOB) | F(STATE),
-                         F(STEP) | F(EPOCH) | F(TEXT) | F(SET) | F(TRAIN_DATA) | F(TRAIN_LABELS) |
-                             F(TEST_DATA) | F(TEST_LABELS)},
+                         F(STEP) | F(EPOCH) | F(RATE) | F(TEXT) | F(SET) | F(TRAIN_DATA) |
+                             F(TRAIN_LABELS) | F(TEST_DATA) | F(TEST_LABELS)},
 };
 
 const char *gp_mtype_name(gp_mtype t)

@@ -1,0 +1,129 @@
+#!/bin/sh
+# rejoin_test.sh - a lost daemon comes back while the others train on:
+# the Fashion-MNIST network of the example (784-256-128-10, relu, B = 64,
+# one epoch of 938 steps) on a local 8-node cluster.
+#   (a) node 5 SIGKILLed, started again with its state directory: it rejoins
+#   (b) node 6 SIGKILLed and replaced by a daemon with an empty state
+#       directory: it learns the job (and its data) from a peer and rejoins
+#   (c) node 3 stopped (SIGSTOP) for 4 s, then continued: it rejoins
+# Each time the others' step keeps advancing while the node is away and
+# rejoins, and the rejoin is timed (from the restart to the rejoined step,
+# and to catching up). The job finishes with all 8 nodes, and the model is
+# train --local's.
+# usage: rejoin_test.sh BUILD_DIR PYTHON
+# Exits 77 (skipped) without Fashion-MNIST (Debian: dataset-fashion-mnist).
+set -eu
+build=$(cd "$1" && pwd)
+py=$2
+top=$(cd "$(dirname "$0")/.." && pwd)
+cl="$top/deploy/local/cluster.sh"
+export GP_BUILD_DIR=$build
+export OPENBLAS_NUM_THREADS=1
+client=$build/client/gpdot-client
+gpdotd=$build/daemon/gpdotd
+data=/usr/share/datasets/fashion-mnist
+[ -r "$data/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST"; exit 77; }
+tmp=$(mktemp -d /tmp/gpdot-rejoin-test-XXXXXX)
+cleanup() {
+    for i in 0 1 2 3 4 5 6 7; do kill -CONT "$(cat "$tmp/c/node$i.pid" 2>/dev/null)" 2>/dev/null || true; done
+    sh "$cl" down --dir "$tmp/c" 2>/dev/null || true
+    if [ -n "${GP_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$tmp"/c/node*.log; do
+        [ -e "$f" ] && { echo "--- $f" >&2; grep -v "regenerated\|redone\|responders\|missing" "$f" | tail -6 >&2; }
+    done
+    exit 1
+}
+cd "$tmp"
+set -- --set training.epochs=1 --set faults.scale=0
+job=$top/deploy/examples/fashion-mnist.yaml
+"$client" train --local "$job" "$@" -o local --json > local.json 2> /dev/null || fail "train --local"
+cfg=$(sh "$cl" up --nodes 8 --dir "$tmp/c" --timeout-ms 2000)
+C() { "$client" -c "$cfg" "$@"; }
+json() { "$py" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+id=$(C submit "$job" "$@") || fail "submit"
+step() { C status "$id" --json 2>/dev/null | "$py" -c "import json,sys; print(json.load(sys.stdin)['step'])" 2>/dev/null || echo 0; }
+wait_step() {
+    i=0
+    while [ "$(step)" -lt "$1" ]; do
+        i=$((i + 1)); [ $i -lt 1200 ] || fail "the job does not reach step $1"; sleep 0.05
+    done
+}
+start() {
+    nohup "$gpdotd" --config "$cfg" --node "$1" >> "$tmp/c/node$1.log" 2>&1 &
+    echo $! > "$tmp/c/node$1.pid"
+}
+# ms TIME: milliseconds of a log timestamp HH:MM:SS.mmm
+ms() { echo "$1" | awk -F'[:.]' '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }'; }
+# report NODE SINCE_LINE: the rejoin's log lines after line SINCE of the node's log, and timings
+report() {
+    log=$tmp/c/node$1.log
+    tail -n +"$2" "$log" > part.log
+    grep -q "rejoined at step" part.log || fail "node $1 did not rejoin"
+    t0=$(head -1 part.log | cut -c1-12)
+    t1=$(grep "rejoined at step" part.log | head -1 | cut -c1-12)
+    t2=$(grep "caught up" part.log | head -1 | cut -c1-12)
+    [ -n "$t2" ] || fail "node $1 did not catch up"
+    grep "rejoined at step\|caught up\|taking it up" part.log | sed 's/^/    /'
+    echo "  node $1: $(( $(ms "$t1") - $(ms "$t0") )) ms from its restart to its rejoined step," \
+        "$(( $(ms "$t2") - $(ms "$t0") )) ms to catching up"
+}
+
+echo "(a) node 5 SIGKILLed, started again with its state"
+wait_step 100
+kill -KILL "$(cat "$tmp/c/node5.pid")"
+s0=$(step)
+sleep 3
+s1=$(step)
+[ "$s1" -gt "$s0" ] || fail "(a) the others stopped: step $s0 then $s1"
+echo "  killed at step $s0; the others went on to step $s1 in 3 s"
+line=$(($(wc -l < "$tmp/c/node5.log") + 1))
+start 5
+wait_step $((s1 + 100))
+report 5 "$line"
+
+echo "(b) node 6 replaced by a daemon with an empty state directory"
+kill -KILL "$(cat "$tmp/c/node6.pid")"
+rm -rf "$tmp/c/node6"
+s0=$(step)
+sleep 2
+line=$(($(wc -l < "$tmp/c/node6.log") + 1))
+start 6
+wait_step $((s0 + 150))
+report 6 "$line"
+[ -s "$tmp/c/node6/job.bin" ] || fail "(b) the replacement did not save the job it took up"
+
+echo "(c) node 3 stopped for 4 s"
+s0=$(step)
+line=$(($(wc -l < "$tmp/c/node3.log") + 1))
+kill -STOP "$(cat "$tmp/c/node3.pid")"
+sleep 4
+s1=$(step)
+kill -CONT "$(cat "$tmp/c/node3.pid")"
+[ "$s1" -gt "$s0" ] || fail "(c) the others stopped"
+echo "  stopped at step $s0; the others went on to step $s1"
+wait_step $((s1 + 100))
+tail -n +"$line" "$tmp/c/node3.log" > part.log
+grep -q "rejoined at step" part.log || fail "(c) node 3 did not rejoin"
+grep "looking for them\|rejoined at step\|caught up" part.log | sed 's/^/    /'
+
+C watch "$id" > watch.txt 2>&1 || { cat watch.txt; fail "the job did not finish"; }
+C status "$id" --json > job.json
+C fetch "$id" -o cluster > /dev/null || fail "fetch"
+echo "  job: state $(json job.json state), test accuracy $(json job.json test_accuracy)" \
+    "(train --local $(json local.json test_accuracy)), nodes up $(json job.json nodes_up)"
+[ "$(json job.json state)" = done ] || fail "state"
+[ "$(json job.json nodes_up)" = 8 ] || fail "not every node is back"
+[ "$(json job.json test_accuracy)" = "$(json local.json test_accuracy)" ] || fail "accuracy"
+"$py" - <<'PY' || fail "the model differs from train --local's"
+import glob, numpy as np
+worst = max(np.abs(np.load(f) - np.load("local" + f[len("cluster"):])).max() / np.abs(np.load("local" + f[len("cluster"):])).max()
+            for f in glob.glob("cluster/*.npy"))
+# as in train_cluster_test: 938 steps * lr 0.1 * the decode's certified 1e-9 < 1e-7
+print(f"  model against train --local: largest relative difference {worst:.1e}")
+assert worst <= 1e-7
+PY
+echo "ok"
