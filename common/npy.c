@@ -57,6 +57,8 @@ static gp_err parse_header(const char *hdr, int *is_f32, size_t *rows, size_t *c
         return gp_fail(why, GP_EFORMAT, "npy array must be 1-D or 2-D, not %d-D", nd);
     *rows = (size_t)dims[0];
     *cols = nd == 2 ? (size_t)dims[1] : 1;
+    if (*rows == 0 || *cols == 0) /* gpdot has no empty matrices: say so here, not later */
+        return gp_fail(why, GP_EFORMAT, "npy array is empty (shape %zu x %zu)", *rows, *cols);
     if (*rows > GP_NPY_MAX_ELEMS || *cols > GP_NPY_MAX_ELEMS ||
         (uint64_t)*rows * (uint64_t)*cols > GP_NPY_MAX_ELEMS)
         return gp_fail(why, GP_ERANGE, "npy array of %zu x %zu elements is too large", *rows,

@@ -623,6 +623,15 @@ static bool rd_str(rd *r, gp_pstr *s)
     return true;
 }
 
+/* Moves r past the object that starts at `at` (the frame has passed
+ * gp_proto_check, so walk cannot fail). */
+static void skip(rd *r, const uint8_t *at)
+{
+    size_t nobj = 0;
+    r->p = at;
+    walk(r, 0, &nobj, false, NULL);
+}
+
 static bool key_is(gp_pstr k, const char *s)
 {
     return k.len == strlen(s) && memcmp(k.p, s, k.len) == 0;
@@ -767,7 +776,16 @@ gp_err gp_proto_decode(const void *buf, size_t len, gp_pmsg *m, gp_msg *why)
     gp_pstr type = {0};
     if (head(&r, &n) != T_ARRAY || n != 4)
         return gp_fail(why, GP_EFORMAT, "a message is an array of 4: [version, type, id, body]");
-    bool vok = rd_uint(&r, &version), tok = rd_str(&r, &type), iok = rd_uint(&r, &id);
+    /* A header field of the wrong type is skipped whole, so that the next is
+     * read where it starts: read on from inside a string (["\xdb...", ...]),
+     * the reader ran past the frame. */
+    const uint8_t *at = r.p;
+    bool vok = rd_uint(&r, &version);
+    if (!vok) skip(&r, at);
+    at = r.p;
+    bool tok = rd_str(&r, &type);
+    if (!tok) skip(&r, at);
+    bool iok = rd_uint(&r, &id);
     if (iok) m->id = id;
     if (!vok || !tok || !iok)
         return gp_fail(why, GP_EFORMAT, "version and id must be unsigned integers, type a string");

@@ -75,6 +75,10 @@ static void bad_files(void)
         {"{'descr': '<f8', 'shape': (2, 3), }", 48, GP_EFORMAT, "lacks"},
         {"{'descr': '<f8', 'fortran_order': False, 'shape': (2, x), }", 48, GP_EFORMAT,
          "malformed"},
+        /* found by tests/fuzz: empty arrays were read as 0 x N matrices */
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }", 0, GP_EFORMAT, "empty"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (0,), }", 0, GP_EFORMAT, "empty"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 0), }", 0, GP_EFORMAT, "empty"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t n = make(buf, t[i].dict, d, t[i].bytes);

@@ -443,6 +443,26 @@ static void wrong_fields(void)
                                     0x01, 0x82, 0xa4, 'n', 'a', 'm', 'e',  0xa1,
                                     'a',  0xa4, 'n',  'a', 'm', 'e', 0xa1, 'b'};
     CHECK(dec(twice, sizeof twice, &m) == GP_EFORMAT);
+    /* Found by tests/fuzz: a version or type of the wrong type was read past
+     * only its tag, so the next read started inside it (\xab read as a tag is
+     * a string of 11 bytes, \xdb one of 2 GiB) and ran past the frame. Now
+     * each is refused, and the id after it still read for the error reply. */
+    static const uint8_t inside[][12] = {
+        {0x94, 0xa1, 0xab, 0x74, 0x03, 0xa0}, /* ["\xab", 116, 3, ""] */
+        {0x94, 0xa5, 0xdb, 0x7f, 0xff, 0xff, 0xff, 0xa1, 'X', 0x2a, 0x80}, /* [str, "X", 42, {}] */
+        {0x94, 0x01, 0x92, 0xa1, 0xdb, 0x01, 0x2a, 0x80},           /* [1, ["\xdb", 1], 42, {}] */
+        {0x94, 0x81, 0xa1, 'k', 0xa1, 0xab, 0xa1, 'X', 0x2a, 0x80}, /* [{k: "\xab"}, "X", 42, {}] */
+    };
+    static const size_t inside_len[] = {6, 11, 8, 10};
+    static const uint64_t inside_id[] = {3, 42, 42, 42};
+    for (size_t i = 0; i < sizeof inside / sizeof inside[0]; i++) {
+        uint8_t *c = malloc(inside_len[i]); /* exactly the frame: ASan sees a read past it */
+        memcpy(c, inside[i], inside_len[i]);
+        m.id = 7;
+        CHECKF(dec(c, inside_len[i], &m) == GP_EFORMAT && m.id == inside_id[i],
+               "frame %zu: id %llu", i, (unsigned long long)m.id);
+        free(c);
+    }
     static const uint8_t notarray[] = {0x84, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
     CHECK(dec(notarray, sizeof notarray, &m) == GP_EFORMAT);
     CHECK(dec(NULL, 0, &m) == GP_EFORMAT);
