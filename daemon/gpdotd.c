@@ -92,8 +92,10 @@ typedef struct counters {
 } counters;
 
 #define MAX_ENTRIES 256          /* named matrices held */
-#define MAX_OPS     32           /* coded operations in flight, pending ones included */
-#define MAX_PENDING 8            /* of which started by a peer's partial, not yet by a client */
+#define MAX_OPS     128          /* coded operations in flight, pending ones included */
+#define MAX_PENDING 96           /* of which started by a peer's partial, not yet by a client:
+                                    a node behind on its client socket still keeps every partial
+                                    (their bytes count against MAX_BYTES like any other) */
 #define MAX_BYTES   (1ull << 32) /* bytes of named matrices and operation buffers */
 #define RECENT      256          /* finished operation ids remembered, to drop late partials */
 
@@ -1488,8 +1490,10 @@ static int serve(const gp_config *cfg, int self, const char *pub, const char *se
         if (items[3].revents & ZMQ_POLLIN)
             tr_forward(d->tr, d->out, adopt, d, &d->n.partials_sent, &d->n.partial_bytes_sent);
         if (items[2].revents & ZMQ_POLLIN) on_pool(d, t);
-        if (items[1].revents & ZMQ_POLLIN) drain(d, d->peers, on_peer, t);
+        /* clients first: a request that is waiting starts its operation before
+         * the peers' partials for it arrive and have to be kept as pending */
         if (items[0].revents & ZMQ_POLLIN) drain(d, d->clients, on_client, t);
+        if (items[1].revents & ZMQ_POLLIN) drain(d, d->peers, on_peer, t);
     }
     logf_("stopping");
     gp_notify("STOPPING=1\nSTATUS=node %d: stopping", self);
