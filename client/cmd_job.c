@@ -179,12 +179,24 @@ int cmd_submit(int argc, char **argv)
 
 /* ---- status and watch ------------------------------------------------------------------ */
 
-/* The view of the lowest-numbered node that answered. */
+/* The view shown: the lowest-numbered answering node whose state most of the
+ * answering nodes share (a node that was stopped, cut off or restarted may
+ * still be catching up, or have given up on a job the others finished). */
 static const gpdot_job_info *pick(const gpdot_job_info *info, int n)
 {
-    for (int p = 0; p < n; p++)
-        if (info[p].answered) return &info[p];
-    return NULL;
+    const gpdot_job_info *best = NULL;
+    int best_votes = 0;
+    for (int p = 0; p < n; p++) {
+        if (!info[p].answered) continue;
+        int votes = 0;
+        for (int q = 0; q < n; q++)
+            votes += info[q].answered && !strcmp(info[q].state, info[p].state);
+        if (votes > best_votes) {
+            best = &info[p];
+            best_votes = votes;
+        }
+    }
+    return best;
 }
 
 static void json_num(const char *key, double v, bool comma)
@@ -275,7 +287,8 @@ static bool terminal(const char *state)
 const char cmd_job_status_usage[] =
     "usage: gpdot-client -c CLUSTER.yaml status JOB [--json]\n"
     "A job's state (queued, running, done, failed, cancelled) and progress, as the\n"
-    "lowest-numbered node that answers sees it; errors injected are summed over nodes.\n";
+    "lowest-numbered node in the state most nodes report sees it; errors injected are\n"
+    "summed over nodes.\n";
 
 int cmd_job_status(int argc, char **argv)
 {

@@ -153,6 +153,9 @@ struct gp_trainer {
     int nprecancelled;
     char dir[600]; /* <state_dir>/node<ID>; "" if it cannot be used */
     bool wide_window; /* resuming or joining: exchanges may come early */
+    bool joining;     /* in join_run: not a source for others to join */
+    uint64_t ahead;   /* peers whose exchanges are beyond this node's window */
+    bool behind;      /* two or more are: the others went on without it */
     /* joins: what peers asked of this node (its blocks at a step), and what
      * they said they run */
     struct {
@@ -229,6 +232,16 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
     bool kept = false;
     pthread_mutex_lock(&t->mu);
     tjob *j = t->active >= 0 ? &t->jobs[t->active] : NULL;
+    if (j && m->v[GP_F_OP].u == j->id && !t->wide_window && key >= t->floor &&
+        KEY_STEP(key) > KEY_STEP(t->floor) + 1 && from != t->self) {
+        /* a peer more than a step ahead: this node was left behind (it was
+         * stopped, or slow enough to be excluded) */
+        t->ahead |= 1ull << from;
+        if (__builtin_popcountll(t->ahead) >= 2 && !t->behind) {
+            t->behind = true;
+            pthread_cond_broadcast(&t->cv);
+        }
+    }
     if (j && m->v[GP_F_OP].u == j->id && !v.f32 && key >= t->floor &&
         (KEY_STEP(key) <= KEY_STEP(t->floor) + 1 || t->wide_window) &&
         t->mail_bytes + bytes <= TR_MAIL_BYTES) {
@@ -293,6 +306,7 @@ typedef struct run {
     double start_info[GP_CONFIG_MAX_NODES][START_LEN];
     uint64_t start_have;
     int ckpt_next; /* which of ckpt-0/1 the next checkpoint replaces */
+    bool snap_valid;      /* snap[] is the cluster's snapshot at snap_step (not a join's) */
     int64_t join_started; /* joining: when; until this node has caught up */
     uint64_t join_step;
 } run;
@@ -409,6 +423,10 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
     for (;;) {
         if (r->j->cancel || t->stop) {
             s = NULL;
+            break;
+        }
+        if (t->behind && !t->wide_window) { /* no use waiting: the caller rejoins */
+            s = slot_find(t, key, true);
             break;
         }
         s = slot_find(t, key, true);
@@ -1082,6 +1100,7 @@ static void snapshot(run *r, uint64_t step)
     for (int l = 0; l < r->L; l++) gp_rmat_copy(r->snap[l], r->wt[l]);
     r->snap_step = step;
     r->snap_updates = r->updates;
+    r->snap_valid = step % (uint64_t)r->job->checkpoint_every == 0;
 }
 
 /* ---- durable state (state.h) ----------------------------------------------------------- */
@@ -1290,11 +1309,13 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, do
     for (int p = 0; p < r->P; p++) t->info[p].seen = false;
     pthread_mutex_unlock(&t->mu);
     send_join(t, r->push, r->j->id, 0, 0);
-    int64_t end = mono_ms() + wait_ms;
+    int64_t end = mono_ms() + wait_ms, resend = mono_ms() + 300;
     uint64_t running = 0;
     pthread_mutex_lock(&t->mu);
     for (;;) {
-        uint64_t others = atomic_load(&t->up) & ~(1ull << r->self), seen = 0;
+        /* every other node of the cluster: a node that was stopped may not
+         * have heard the others' heartbeats again yet */
+        uint64_t others = (r->P == 64 ? ~0ull : (1ull << r->P) - 1) & ~(1ull << r->self), seen = 0;
         running = 0;
         *step = *gen = 0;
         for (int p = 0; p < r->P; p++) {
@@ -1310,6 +1331,12 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, do
             }
         }
         if ((seen & others) == others || mono_ms() >= end) break;
+        if (mono_ms() >= resend) { /* the links may be coming back (a stopped node) */
+            pthread_mutex_unlock(&t->mu);
+            send_join(t, r->push, r->j->id, 0, 0);
+            pthread_mutex_lock(&t->mu);
+            resend = mono_ms() + 300;
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 50 * 1000000;
@@ -1325,17 +1352,32 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, do
  * little ahead, rebuilds its own from them, and goes on from that step (the
  * peers do not wait; the exchanges it missed wait in its mailbox, and it
  * catches up). Returns the step, or 0 if no peer runs the job. */
+static uint64_t join_attempts(run *r);
+
 static uint64_t join_run(run *r)
 {
     gp_trainer *t = r->t;
     if (!r->join_started) r->join_started = mono_ms();
     pthread_mutex_lock(&t->mu);
     t->wide_window = true;
+    t->behind = false;
+    t->ahead = 0;
+    t->joining = true;
     pthread_mutex_unlock(&t->mu);
+    uint64_t back = join_attempts(r);
+    pthread_mutex_lock(&t->mu);
+    t->joining = false;
+    pthread_mutex_unlock(&t->mu);
+    return back;
+}
+
+static uint64_t join_attempts(run *r)
+{
+    gp_trainer *t = r->t;
     for (int attempt = 0; attempt < 6 && !cancelled(r); attempt++) {
         uint64_t at, gen;
         double rate = 0;
-        uint64_t running = probe(r, 2000, &at, &gen, &rate);
+        uint64_t running = probe(r, 3000, &at, &gen, &rate);
         if (!running) return 0;
         /* steps ahead: about half a second of the peers' pace (the JOIN must
          * arrive before they get there), more after each miss */
@@ -1357,7 +1399,9 @@ static uint64_t join_run(run *r)
              r->j->id, __builtin_popcountll(running), at, target);
         /* the updates applied so far, then the blocks, layer by layer */
         uint64_t key = KEY(target - 1, JOIN_ATTEMPT, 0);
-        int64_t timeout = 120000;
+        /* the time the peers need to get there, twice over, and some */
+        int64_t timeout = 5000 + (rate > 0 ? (int64_t)(2000.0 * (double)lead / rate) : 60000);
+        if (timeout > 120000) timeout = 120000;
         int64_t t_asked = mono_ms();
         slot *s = collect(r, key, running, timeout);
         if (!s) return 0;
@@ -1577,16 +1621,16 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         for (r->attempt = 0; r->attempt <= job->max_redo; r->attempt++) {
             committed = attempt_step(r, xb, r->labels, b, lr, &loss);
             if (cancelled(r)) goto cancelled;
-            if (committed || r->broken) break;
+            if (committed || r->broken || t->behind) break;
             count(r, &j->n.steps_redone, 1);
             tlog(t, "job %016" PRIx64 ": step %" PRIu64 " redone (attempt %d)", j->id, r->step,
                  r->attempt + 1);
         }
-        if (r->alone >= 3) {
+        if (r->alone >= 3 || t->behind) {
             /* the others went on without this node (it was stopped, or cut
              * off): join them where they are, else give up */
-            tlog(t, "job %016" PRIx64 ": no other node answers at step %" PRIu64
-                 ": looking for them", j->id, r->step);
+            tlog(t, "job %016" PRIx64 ": %s at step %" PRIu64 ": looking for them", j->id,
+                 t->behind ? "the others are ahead" : "no other node answers", r->step);
             uint64_t back = join_run(r);
             if (back) {
                 step = back;
@@ -1614,6 +1658,25 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
                 gp_rmat_free(&x0);
                 set_state(r, JS_FAILED, "the stored code broke beyond repair too often");
                 drop_state(t);
+                teardown(r);
+                free(r);
+                return;
+            }
+            if (!r->snap_valid) {
+                /* joined since the cluster's last snapshot: it has none to go
+                 * back to; it joins the others again where they go */
+                tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": the others roll back to a snapshot "
+                     "this node does not hold: joining again", j->id, r->step);
+                uint64_t back = join_run(r);
+                if (back) {
+                    step = back;
+                    order_epoch = -1;
+                    snapshot(r, step);
+                    continue;
+                }
+                free(order);
+                gp_rmat_free(&x0);
+                set_state(r, JS_FAILED, "could not rejoin after a rollback");
                 teardown(r);
                 free(r);
                 return;
@@ -1652,7 +1715,9 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             loss_window[nloss++ % 50] = loss / (double)b;
         }
         step++;
-        if (committed && r->clean && step - r->snap_step >= (uint64_t)job->checkpoint_every) {
+        /* snapshots at the same steps on every node (multiples of
+         * checkpoint_every), so that a rollback takes all to the same step */
+        if (committed && r->clean && step % (uint64_t)job->checkpoint_every == 0) {
             snapshot(r, step);
             save_checkpoint(r);
         }
@@ -1744,6 +1809,8 @@ static void *trainer_main(void *arg)
         }
         t->active = next;
         t->floor = 0;
+        t->behind = false;
+        t->ahead = 0;
         mail_clear(t);
         pthread_mutex_unlock(&t->mu);
         run_job(t, &t->jobs[next], push);
@@ -2115,7 +2182,7 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
     gp_pmsg_init(&r, GP_MT_JOIN_INFO, m->id);
     gp_pmsg_uint(&r, GP_F_FROM, (uint64_t)t->self);
     gp_pmsg_uint(&r, GP_F_JOB, j ? j->id : 0);
-    gp_pmsg_str(&r, GP_F_STATE, j ? state_names[j->state] : "none");
+    gp_pmsg_str(&r, GP_F_STATE, !j ? "none" : t->joining ? "joining" : state_names[j->state]);
     if (j) {
         gp_pmsg_uint(&r, GP_F_STEP, j->step);
         gp_pmsg_uint(&r, GP_F_EPOCH, j->gen);
