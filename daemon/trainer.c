@@ -155,7 +155,7 @@ struct gp_trainer {
     bool wide_window; /* resuming or joining: exchanges may come early */
     bool joining;     /* in join_run: not a source for others to join */
     uint64_t ahead;   /* peers whose exchanges are beyond this node's window */
-    bool behind;      /* two or more are: the others went on without it */
+    bool behind;      /* most are: the others went on without it */
     /* joins: what peers asked of this node (its blocks at a step), and what
      * they said they run */
     struct {
@@ -237,7 +237,8 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
         /* a peer more than a step ahead: this node was left behind (it was
          * stopped, or slow enough to be excluded) */
         t->ahead |= 1ull << from;
-        if (__builtin_popcountll(t->ahead) >= 2 && !t->behind) {
+        /* most of the others: a minority ahead is more likely the one astray */
+        if (2 * __builtin_popcountll(t->ahead) > t->P - 1 && !t->behind) {
             t->behind = true;
             pthread_cond_broadcast(&t->cv);
         }
@@ -1607,6 +1608,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         }
         r->step = step;
         serve_joins(r);
+
         if (!r->join_started && t->wide_window) {
             pthread_mutex_lock(&t->mu);
             t->wide_window = false;

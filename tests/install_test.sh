@@ -51,7 +51,9 @@ export PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_PATH=$(dirname "$pc")
 flags=$(pkg-config --cflags --libs gpdot) || fail "pkg-config gpdot"
 echo "  pkg-config --cflags --libs gpdot: $flags"
 # shellcheck disable=SC2086
-cc -std=c11 -Wall -Werror -o "$tmp/app/app-pc" "$tmp/app/app.c" $flags || fail "build with pkg-config"
+# a sanitized build's library needs its runtime in the program too
+cc -std=c11 -Wall -Werror ${GP_TEST_CFLAGS:-} -o "$tmp/app/app-pc" "$tmp/app/app.c" $flags ||
+    fail "build with pkg-config"
 LD_LIBRARY_PATH=$libdir "$tmp/app/app-pc" || fail "the pkg-config build does not run"
 unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
 
@@ -63,7 +65,8 @@ find_package(gpdot 0.1 CONFIG REQUIRED)
 add_executable(app-cmake app.c)
 target_link_libraries(app-cmake PRIVATE gpdot::gpdot)
 EOF
-cmake -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_PREFIX_PATH="$root" > "$tmp/cmake.log" 2>&1 ||
+cmake -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_PREFIX_PATH="$root" -DCMAKE_C_FLAGS="${GP_TEST_CFLAGS:-}" \
+    > "$tmp/cmake.log" 2>&1 ||
     { cat "$tmp/cmake.log"; fail "configure with find_package"; }
 cmake --build "$tmp/app/build" > "$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "build with find_package"; }
 LD_LIBRARY_PATH=$libdir "$tmp/app/build/app-cmake" || fail "the find_package build does not run"

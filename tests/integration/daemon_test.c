@@ -291,7 +291,13 @@ static void bad_requests(void)
     long after = rss_kb(pids[1]);
     printf("  node 1 resident memory: %ld kB before 2000 bad requests, %ld kB after\n", before,
            after);
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer keeps freed memory in quarantine (256 MiB): the
+     * resident size says nothing here; the sanitizer checks the leaks */
+    CHECK(before > 0);
+#else
     CHECK(before > 0 && after - before < 8192);
+#endif
     gp_pmsg_init(&m, GP_MT_PING, 1234);
     CHECK(ask(s, &m, &r, 2000) && r.type == GP_MT_PONG && r.id == 1234);
     gp_pmsg st;

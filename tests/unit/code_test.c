@@ -627,8 +627,14 @@ static void trial_lincode(const double *a, int P, int K, gp_rng *rng, const char
             }
         }
         CHECKF(silent == 0, "%s e=%d: %d silent wrong results", label, e, silent);
+        /* at least 99.9 % corrected; with fewer trials than the sweep's 10 000
+         * (GP_TRIALS, as the sanitizer run sets), a five-sigma allowance
+         * around the 0.1 % misses the full sweep permits */
+        double miss = trials_per_e * 1e-3;
+        int allowed = trials_per_e >= 10000 ? trials_per_e / 1000
+                                            : (int)ceil(miss + 5 * sqrt(miss > 1 ? miss : 1));
         if (e <= P - K - 1 || (e == 0 && P == K))
-            CHECKF(ok * 1000 >= trials_per_e * 999, "%s e=%d: corrected %d of %d", label, e, ok,
+            CHECKF(trials_per_e - ok <= allowed, "%s e=%d: corrected %d of %d", label, e, ok,
                    trials_per_e);
         else
             CHECKF(det == trials_per_e, "%s e=P-K: detected %d of %d", label, det, trials_per_e);
