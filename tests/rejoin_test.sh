@@ -1,7 +1,7 @@
 #!/bin/sh
 # rejoin_test.sh - a lost daemon comes back while the others train on:
 # the Fashion-MNIST network of the example (784-256-128-10, relu, B = 64,
-# one epoch of 938 steps) on a local 8-node cluster.
+# two epochs of 938 steps) on a local 8-node cluster.
 #   (a) node 5 SIGKILLed, started again with its state directory: it rejoins
 #   (b) node 6 SIGKILLed and replaced by a daemon with an empty state
 #       directory: it learns the job (and its data) from a peer and rejoins
@@ -38,7 +38,10 @@ fail() {
     exit 1
 }
 cd "$tmp"
-set -- --set training.epochs=1 --set faults.scale=0
+# two epochs (1876 steps): room for the three outages and their rejoins even
+# on a loaded machine, where a continued daemon first works through the
+# messages queued while it was stopped
+set -- --set training.epochs=2 --set faults.scale=0
 job=$top/deploy/examples/fashion-mnist.yaml
 "$client" train --local "$job" "$@" -o local --json > local.json 2> /dev/null || fail "train --local"
 cfg=$(sh "$cl" up --nodes 8 --dir "$tmp/c" --timeout-ms 2000)
@@ -128,8 +131,8 @@ echo "  job: state $(json job.json state), test accuracy $(json job.json test_ac
 import glob, numpy as np
 worst = max(np.abs(np.load(f) - np.load("local" + f[len("cluster"):])).max() / np.abs(np.load("local" + f[len("cluster"):])).max()
             for f in glob.glob("cluster/*.npy"))
-# as in train_cluster_test: 938 steps * lr 0.1 * the decode's certified 1e-9 < 1e-7
+# as in train_cluster_test: 1876 steps * lr 0.1 * the decode's certified 1e-9 < 1e-6
 print(f"  model against train --local: largest relative difference {worst:.1e}")
-assert worst <= 1e-7
+assert worst <= 1e-6
 PY
 echo "ok"
