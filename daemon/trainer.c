@@ -1379,6 +1379,13 @@ static uint64_t join_attempts(run *r)
         uint64_t at, gen;
         double rate = 0;
         uint64_t running = probe(r, 3000, &at, &gen, &rate);
+        if (!running && attempt < 5) {
+            /* no answer yet: a node just continued may still be working
+             * through what was queued for it while it was stopped */
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         if (!running) return 0;
         /* steps ahead: about half a second of the peers' pace (the JOIN must
          * arrive before they get there), more after each miss */
