@@ -188,9 +188,6 @@ static void *sock_new(daemon_s *d, int type)
     zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo);
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect);
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
-    /* No ZMQ_ROUTER_HANDOVER: it would let any connection take over a
-     * member's identity (and libzmq 4.3.4 aborts in the handover); a
-     * restarted peer's old connection closes with its process instead. */
     return s;
 }
 
@@ -1285,7 +1282,7 @@ static void on_peer(daemon_s *d, int64_t t)
     int np, total = recv_parts(d->peers, part, 2, &np);
     if (total == 0) return;
     bool ok = total == 2; /* [identity, frame] */
-    zmq_msg_t *id = &part[0], *body = &part[np - 1];
+    zmq_msg_t *body = &part[np - 1]; /* part[0]: the connection's id, ZeroMQ's own */
     d->n.peer_messages++;
     gp_pmsg m;
     int from = -1;
@@ -1294,9 +1291,7 @@ static void on_peer(daemon_s *d, int64_t t)
         (int)m.v[GP_F_FROM].u != d->self) {
         char want[32];
         from = (int)m.v[GP_F_FROM].u;
-        int n = snprintf(want, sizeof want, "node-%d", from);
-        if (zmq_msg_size(id) != (size_t)n || memcmp(zmq_msg_data(id), want, (size_t)n) != 0)
-            from = -1; /* says it is one node, connected as another: not a member */
+        snprintf(want, sizeof want, "node-%d", from);
         const char *user = d->cfg->curve ? zmq_msg_gets(body, "User-Id") : want;
         if (!user || strcmp(user, want) != 0)
             from = -1; /* with CURVE: the key it connected with is not that node's */
@@ -1411,12 +1406,21 @@ static int serve(const gp_config *cfg, int self, const char *pub, const char *se
         shutdown_daemon(d);
         return 1;
     }
-    char ident[32];
-    int il = snprintf(ident, sizeof ident, "node-%d", self);
     for (int p = 0; p < cfg->nnodes; p++) {
         if (p == self) continue;
         d->out[p] = sock_new(d, ZMQ_DEALER);
-        if (!d->out[p] || zmq_setsockopt(d->out[p], ZMQ_ROUTING_ID, ident, (size_t)il) != 0 ||
+        /* Queue only to a live connection: a peer stopped (SIGSTOP, a hung
+         * machine) misses the ZMTP heartbeats, its connection is closed and
+         * what was queued for it is dropped, rather than waiting for it by
+         * the thousand, stale, to be worked through before anything new
+         * (its peers' answers to its JOIN, their heartbeats) when it goes on.
+         * No fixed routing id: the peer's ROUTER would refuse the new
+         * connection while the old one, with the same id, still drains
+         * there, for seconds after the peer goes on. Who sent a message is
+         * its `from`, and with CURVE the key it connected with. */
+        int immediate = 1;
+        if (!d->out[p] ||
+            zmq_setsockopt(d->out[p], ZMQ_IMMEDIATE, &immediate, sizeof immediate) != 0 ||
             !sock_secure(d, d->out[p], NULL, cfg->nodes[p].public_key) ||
             zmq_connect(d->out[p], cfg->nodes[p].peer) != 0) {
             logf_("cannot connect to node %d at %s: %s", p, cfg->nodes[p].peer,

@@ -433,8 +433,12 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         s = slot_find(t, key, true);
         uint64_t up = (atomic_load(&t->up) | 1ull << r->self) & want & ~r->excluded;
         if (s && (s->have & up) == up) break;
-        if (r->join_started && (key & 0xfff) == PH_FWD && (up & ~(1ull << r->self))) {
-            /* a joining node that waits for its peers' first product: caught up */
+        uint64_t others = up & ~(1ull << r->self), pending = others & ~(s ? s->have : 0);
+        if (r->join_started && (key & 0xfff) == PH_FWD && others &&
+            2 * __builtin_popcountll(pending) >= __builtin_popcountll(others)) {
+            /* a joining node that waits for at least half of its live peers'
+             * product: caught up (waiting for fewer, it may only be waiting
+             * for another laggard, itself still catching up) */
             tlog(t, "job %016" PRIx64 ": caught up with the others at step %" PRIu64
                  ", %.2f s after it started to rejoin (at step %" PRIu64 ")",
                  r->j->id, r->step, (double)(mono_ms() - r->join_started) / 1000.0, r->join_step);
@@ -1503,6 +1507,19 @@ static void serve_joins(run *r)
                  r->j->id, p, r->step);
 }
 
+/* Whether a peer asked for this node's blocks at a step still to come. */
+static bool join_pending(run *r)
+{
+    bool on = false;
+    pthread_mutex_lock(&r->t->mu);
+    for (int p = 0; p < r->P; p++)
+        if (r->t->want_join[p].on && r->t->want_join[p].job == r->j->id &&
+            r->t->want_join[p].step > r->step && r->t->want_join[p].gen == r->gen)
+            on = true;
+    pthread_mutex_unlock(&r->t->mu);
+    return on;
+}
+
 static void run_job(gp_trainer *t, tjob *j, void *push)
 {
     run *r = calloc(1, sizeof *r);
@@ -1705,7 +1722,9 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             count(r, &j->n.steps_skipped, 1);
             tlog(t, "job %016" PRIx64 ": step %" PRIu64 " skipped after %d attempts", j->id,
                  r->step, job->max_redo + 1);
-            if (++r->skipped_run >= MAX_SKIPPED_RUN) {
+            /* a peer on its way back (it asked for the blocks at a later
+             * step) brings the missing redundancy: not counted meanwhile */
+            if (!join_pending(r) && ++r->skipped_run >= MAX_SKIPPED_RUN) {
                 char why_failed[512];
                 snprintf(why_failed, sizeof why_failed,
                          "%d steps in a row could not be decoded; the last: %s", MAX_SKIPPED_RUN,

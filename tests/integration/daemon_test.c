@@ -401,17 +401,17 @@ static void bad_jobs(void)
     zmq_close(s);
 }
 
-/* DEALERs that connect to node 0's peer port: one connected as node-99
- * claiming to be node 2, a stranger claiming to be node 1, and one sending
- * garbage. All reach the daemon and are dropped and counted. (A connection
- * that takes a member's identity while the member is connected does not get
- * through at all: ZeroMQ keeps the first.) */
+/* DEALERs that connect to node 0's peer port: one claiming to be node 99 (not
+ * a member), one claiming to be node 0 itself, and one sending garbage. All
+ * reach the daemon and are dropped and counted. (Without a security section
+ * a member is who its messages say; with CURVE, the key it connected with
+ * must be that member's: tests/curve_test.sh.) */
 static void impostors(void)
 {
     gp_pmsg before, after;
     REQUIRE(status(0, &before));
     const char *idents[] = {"node-99", "mallory", "node-42"};
-    uint64_t froms[] = {2, 1, 99};
+    uint64_t froms[] = {99, 0, 99};
     for (int i = 0; i < 3; i++) {
         void *s = zmq_socket(zctx, ZMQ_DEALER);
         int linger = 0;
@@ -427,7 +427,7 @@ static void impostors(void)
         gp_pmsg_ids(&m, GP_F_UP, NULL, 0);
         void *b;
         size_t len;
-        if (froms[i] < N) {
+        if (i < 2) {
             gp_proto_encode(&m, &b, &len, NULL);
             zmq_send(s, b, len, 0);
             free(b);
