@@ -33,9 +33,13 @@ enum {
     PH_FWD = 1,  /* + layer */
     PH_BWD = 16, /* + (GP_JOB_MAX_LAYERS - 1 - layer): the last layer first */
     PH_CHECK = 32,
-    PH_REGEN = 40, /* + layer */
-    PH_EVAL = 56,  /* + layer */
+    PH_RECHECK = 33,  /* after a step not committed: the stored code as before it */
+    PH_REGEN = 40,    /* + layer */
+    PH_EVAL = 56,     /* + layer */
+    PH_REREGEN = 64,  /* + layer: rebuilds after the PH_RECHECK */
 };
+/* exchanges of blocks being rebuilt: who missed them is not counted lost */
+#define IS_REGEN(phase)                                                                                (((phase) >= PH_REGEN && (phase) < PH_EVAL) ||                                                      ((phase) >= PH_REREGEN && (phase) < PH_REREGEN + GP_JOB_MAX_LAYERS))
 /* key: generation (rollbacks so far) << 56 | step << 20 | attempt << 12 | phase */
 #define KEY(step, attempt, phase)                                                                  \
     ((uint64_t)r->gen << 56 | (uint64_t)(step) << 20 | (uint64_t)(attempt) << 12 | (phase))
@@ -464,14 +468,14 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         r->excluded &= ~s->have;
         r->j->n.partials_missing += (uint64_t)__builtin_popcountll(missing);
         uint64_t lost = r->j->up & ~s->have & want;
-        if (lost && (key & 0xfff) != PH_REGEN) {
+        if (lost && !IS_REGEN(key & 0xfff)) {
             r->j->n.nodes_lost += (uint64_t)__builtin_popcountll(lost);
             for (int p = 0; p < r->P; p++)
                 if (lost >> p & 1)
                     tlog(t, "job %016" PRIx64 ": node %d missing at step %" PRIu64, r->j->id, p,
                          r->step);
         }
-        if ((key & 0xfff) != PH_REGEN) r->j->up = s->have | 1ull << r->self;
+        if (!IS_REGEN(key & 0xfff)) r->j->up = s->have | 1ull << r->self;
     }
     r->j->n.us_wait += mono_us() - t0;
     pthread_mutex_unlock(&t->mu);
@@ -613,7 +617,7 @@ static void project(run *r, gp_rmat out)
 
 /* Regenerates the blocks the check found wrong: the first K_w + 1 healthy
  * nodes send theirs to each wrong node, which rebuilds its own. */
-static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy)
+static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phase)
 {
     int kw = r->info->k_storage, nsend = 0;
     uint64_t senders = 0;
@@ -622,7 +626,7 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy)
             senders |= 1ull << p;
             nsend++;
         }
-    uint64_t key = KEY(r->step, r->attempt, PH_REGEN + l);
+    uint64_t key = KEY(r->step, r->attempt, phase + l);
     if (senders >> r->self & 1) send_to(r, wrong, key, r->wt[l], true);
     if (!(wrong >> r->self & 1)) return;
     slot *s = collect(r, key, senders, r->t->cfg->peer_timeout_ms);
@@ -646,6 +650,8 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy)
     }
     advance(r, key + 1);
 }
+
+static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase);
 
 /* The check exchange: projections and votes. Returns whether a majority of
  * the nodes that answered decoded the whole step; repairs wrong blocks. */
@@ -680,7 +686,15 @@ static bool check(run *r)
         advance(r, key + 1);
         return commit;
     }
-    /* which blocks are off the code, layer by layer */
+    return repair(r, s, len, key, PH_REGEN);
+}
+
+/* Which stored blocks are off the code, from every node's projections in s
+ * (the exchange `key`, layer after layer, len values in all), and rebuilds
+ * them (exchanges at phase + layer). Returns true; sets r->broken if more
+ * are off than the code can locate, r->clean if none is. */
+static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
+{
     uint64_t wrong[GP_JOB_MAX_LAYERS] = {0};
     size_t off = 0;
     for (int l = 0; l < r->L; l++) {
@@ -718,9 +732,33 @@ static bool check(run *r)
         /* suspects are no source for others, unless too few remain without them */
         uint64_t healthy = have & ~wrong[l], trusted = healthy & ~r->suspects;
         if (__builtin_popcountll(trusted) > r->info->k_storage) healthy = trusted;
-        if (wrong[l]) regenerate(r, l, wrong[l], healthy);
+        if (wrong[l]) regenerate(r, l, wrong[l], healthy, phase);
     }
     return true;
+}
+
+/* After an attempt that was not committed (its updates taken back): every
+ * node's projections of its blocks as they were before the step, and the
+ * blocks found off the code rebuilt. A block left off the code (an update
+ * that went wrong, a rebuild from a wrong source) makes products
+ * undecodable, and the check looks at the stored code only when the step is
+ * committed: without this, such blocks could fail every attempt of every
+ * step. (The phases come after PH_CHECK's: the exchanges of an attempt are
+ * in order.) */
+static void recheck(run *r)
+{
+    size_t len = 0;
+    for (int l = 0; l < r->L; l++) len += r->wt[l].rows;
+    gp_rmat proj = view(r->proj, len, 1);
+    r->broken = false;
+    project(r, proj);
+    uint64_t key = KEY(r->step, r->attempt, PH_RECHECK), all = (1ull << r->P) - 1;
+    send_to(r, all, key, proj, true);
+    slot *s = collect(r, key, all, r->t->cfg->peer_timeout_ms);
+    if (!s) return;
+    bool clean = r->clean;
+    repair(r, s, len, key, PH_REREGEN);
+    r->clean = clean; /* that of the last committed step */
 }
 
 /* One attempt at a step: forward, backward, the updates, the check.
@@ -781,6 +819,8 @@ static bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, do
     if (!commit) {
         r->updates--;
         for (int l = 0; l < L; l++) gp_rmat_copy(r->wt[l], r->backup[l]);
+        if (r->info->scheme != GP_SCHEME_UNCODED && !r->broken && !r->t->behind && !cancelled(r))
+            recheck(r); /* may set r->broken: the caller rolls back */
     }
     return commit;
 }

@@ -8,19 +8,19 @@
 #   tests/run.sh --fuzz [SECONDS] each libFuzzer target for SECONDS (default 30;
 #                                 --all: 20)
 #                                 on a copy of its seed corpus (tests/fuzz/run.sh)
-#   tests/run.sh --all            the suite, then the fuzzers (what CI runs;
-#                                 --sanitize is run on its own until it has
-#                                 passed end to end on a clean machine)
+#   tests/run.sh --all            the suite, the suite under the sanitizers,
+#                                 then the fuzzers (what CI runs)
 #
 # Extra arguments go to ctest (e.g. -L unit, -R decode).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
+# (each step chained: under `|| ...` below, set -e does not stop a function)
 normal() {
-    "$top/deploy/install-deps.sh" --tests
-    "$top/deploy/build.sh"
-    cd "${GP_BUILD_DIR:-$top/build}"
-    ctest --output-on-failure -j "$(nproc)" "$@"
+    "$top/deploy/install-deps.sh" --tests &&
+        "$top/deploy/build.sh" &&
+        cd "${GP_BUILD_DIR:-$top/build}" &&
+        ctest --output-on-failure -j "$(nproc)" "$@"
 }
 
 # The sanitizers slow the arithmetic about threefold: the two 10 000-trial
@@ -30,9 +30,9 @@ normal() {
 # rejoin's, which run; the campaign's timing is the normal build's); the rest
 # runs as it is.
 sanitize() {
-    "$top/deploy/install-deps.sh" --tests
+    "$top/deploy/install-deps.sh" --tests || return 1
     dir=${GP_ASAN_BUILD_DIR:-$top/build-asan}
-    GP_BUILD_DIR=$dir GP_CMAKE_ARGS="-DGP_SANITIZE=address,undefined" "$top/deploy/build.sh"
+    GP_BUILD_DIR=$dir GP_CMAKE_ARGS="-DGP_SANITIZE=address,undefined" "$top/deploy/build.sh" || return 1
     reports=$dir/sanitizer-reports
     rm -rf "$reports"
     mkdir -p "$reports"
@@ -58,7 +58,12 @@ case ${1:-} in
 --fuzz) shift; "$top/tests/fuzz/run.sh" "${1:-30}" ;;
 --all)
     shift
-    normal "$@"
-    "$top/tests/fuzz/run.sh" 20 ;;
+    # all three run, whatever the first ones gave; any failure fails the run
+    failed=""
+    (normal "$@") || failed="$failed suite"
+    (sanitize "$@") || failed="$failed sanitizers"
+    "$top/tests/fuzz/run.sh" 20 || failed="$failed fuzzers"
+    if [ -n "$failed" ]; then echo "tests/run.sh --all: failed:$failed" >&2; exit 1; fi
+    echo "tests/run.sh --all: the suite, the suite under the sanitizers and the fuzzers passed" ;;
 *) normal "$@" ;;
 esac
