@@ -462,9 +462,14 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
     }
     t->wait_key = t->wait_need = 0;
     if (s) {
-        uint64_t missing = want & ~s->have;
+        uint64_t missing = want & ~s->have, up = atomic_load(&t->up);
         if (mono_ms() >= deadline) /* waited for in vain: not again until they answer */
-            r->excluded |= missing & atomic_load(&t->up) & ~(1ull << r->self);
+            r->excluded |= missing & up & ~(1ull << r->self);
+        /* and those down: when one is heard again (a stopped node continued,
+         * a restarted one), the others go on without waiting for it until it
+         * answers, rather than each waiting a peer timeout at the next
+         * exchange and ending it with different sets of partials */
+        r->excluded |= missing & ~up & ~(1ull << r->self);
         r->excluded &= ~s->have;
         r->j->n.partials_missing += (uint64_t)__builtin_popcountll(missing);
         uint64_t lost = r->j->up & ~s->have & want;

@@ -6,7 +6,7 @@
 #   tests/fuzz/run.sh --replay [TARGET...]               each seed once (fast)
 #
 # Targets: proto config job npy idx csv (default: all). The build directory is
-# $GP_FUZZ_DIR (default /tmp/gpdot-fuzz); each run fuzzes a fresh copy of
+# $GP_FUZZ_DIR (default build-fuzz/ in the source tree); each run fuzzes a fresh copy of
 # corpus/<target> under $GP_FUZZ_DIR/run/, so the repository is never
 # written. Exits non-zero if any target finds a crash, leak, timeout or
 # out-of-memory, and prints the reproducer's path (rerun it with
@@ -15,7 +15,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-dir=${GP_FUZZ_DIR:-/tmp/gpdot-fuzz}
+dir=${GP_FUZZ_DIR:-$top/build-fuzz}
 all="proto config job npy idx csv"
 
 replay=0
