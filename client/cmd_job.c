@@ -179,9 +179,11 @@ int cmd_submit(int argc, char **argv)
 
 /* ---- status and watch ------------------------------------------------------------------ */
 
-/* The view shown: the lowest-numbered answering node whose state most of the
+/* The view shown: among the answering nodes whose state most of the
  * answering nodes share (a node that was stopped, cut off or restarted may
- * still be catching up, or have given up on a job the others finished). */
+ * still be catching up, or have given up on a job the others finished), the
+ * one that has run the job longest (the lowest-numbered of equals): a node
+ * restarted mid-job counts only from its restart. */
 static const gpdot_job_info *pick(const gpdot_job_info *info, int n)
 {
     const gpdot_job_info *best = NULL;
@@ -191,7 +193,9 @@ static const gpdot_job_info *pick(const gpdot_job_info *info, int n)
         int votes = 0;
         for (int q = 0; q < n; q++)
             votes += info[q].answered && !strcmp(info[q].state, info[p].state);
-        if (votes > best_votes) {
+        if (votes > best_votes ||
+            (votes == best_votes && !strcmp(info[p].state, best->state) &&
+             info[p].elapsed > best->elapsed)) {
             best = &info[p];
             best_votes = votes;
         }
@@ -286,9 +290,9 @@ static bool terminal(const char *state)
 
 const char cmd_job_status_usage[] =
     "usage: gpdot-client -c CLUSTER.yaml status JOB [--json]\n"
-    "A job's state (queued, running, done, failed, cancelled) and progress, as the\n"
-    "lowest-numbered node in the state most nodes report sees it; errors injected are\n"
-    "summed over nodes.\n";
+    "A job's state (queued, running, done, failed, cancelled) and progress, as seen\n"
+    "by the node that has run it longest among those in the state most nodes report;\n"
+    "errors injected are summed over nodes.\n";
 
 int cmd_job_status(int argc, char **argv)
 {

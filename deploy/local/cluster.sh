@@ -7,7 +7,8 @@
 #
 # `up` writes DIR/cluster.yaml (free ports, chosen now), starts N gpdotd
 # daemons (logs in DIR/node<i>.log, pids in DIR/node<i>.pid), waits until
-# every one answers `gpdot-client ping`, and prints the cluster file's path.
+# every one answers `gpdot-client ping` and hears every other (`status`: "sees N of
+# N up"), and prints the cluster file's path.
 # --m/--n/--scheme set the cluster's default code; --faults injects errors,
 # SPEC being rules NODE:OP:PROBABILITY:MAGNITUDE separated by commas (NODE a
 # node id or all; OP multiply, encode, decode, activation, hadamard, update).
@@ -154,5 +155,16 @@ until "$client" -c "$cfg" ping --timeout 500 > /dev/null 2>&1; do
         die "the daemons did not all answer within 20 s (logs in $dir)"
     fi
     sleep 0.5
+done
+# and every node hears every other: their peer links are up, each way (a
+# daemon sends to a peer only over a live connection)
+t=0
+until [ "$("$client" -c "$cfg" status 2>/dev/null | grep -c ": sees $nodes of $nodes up")" = "$nodes" ]; do
+    t=$((t + 1))
+    if [ $t -ge 80 ]; then
+        down "$dir"
+        die "the daemons did not all hear each other within 20 s (logs in $dir)"
+    fi
+    sleep 0.25
 done
 echo "$cfg"
