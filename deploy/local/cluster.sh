@@ -145,26 +145,26 @@ while [ $i -lt "$nodes" ]; do
     i=$((i + 1))
 done
 
-# ready when every node answers
-t=0
+# wait_until WHAT CMD...: CMD retried every 0.25 s for up to 20 s, else the
+# cluster is taken down and WHAT named
+wait_until() {
+    what=$1
+    shift
+    t=0
+    until "$@"; do
+        t=$((t + 1))
+        if [ $t -ge 80 ]; then
+            down "$dir"
+            die "the daemons did not all $what within 20 s (logs in $dir)"
+        fi
+        sleep 0.25
+    done
+}
+answer() { "$client" -c "$cfg" ping --timeout 500 > /dev/null 2>&1; }
+all_hear() { [ "$("$client" -c "$cfg" status 2>/dev/null | grep -c ": sees $nodes of $nodes up")" = "$nodes" ]; }
 [ -n "$curve" ] && export GPDOT_KEY="$dir/client.key"
-until "$client" -c "$cfg" ping --timeout 500 > /dev/null 2>&1; do
-    t=$((t + 1))
-    if [ $t -ge 40 ]; then
-        down "$dir"
-        die "the daemons did not all answer within 20 s (logs in $dir)"
-    fi
-    sleep 0.5
-done
-# and every node hears every other: their peer links are up, each way (a
-# daemon sends to a peer only over a live connection)
-t=0
-until [ "$("$client" -c "$cfg" status 2>/dev/null | grep -c ": sees $nodes of $nodes up")" = "$nodes" ]; do
-    t=$((t + 1))
-    if [ $t -ge 80 ]; then
-        down "$dir"
-        die "the daemons did not all hear each other within 20 s (logs in $dir)"
-    fi
-    sleep 0.25
-done
+# ready when every node answers, and every node hears every other: their peer
+# links are up, each way (a daemon sends to a peer only over a live connection)
+wait_until answer answer
+wait_until "hear each other" all_hear
 echo "$cfg"
