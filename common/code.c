@@ -602,6 +602,7 @@ static void merge_report(gp_decode_report *tot, const gp_decode_report *g, bool 
     tot->agreed |= g->agreed;
     tot->wrong |= g->wrong;
     tot->nwrong = __builtin_popcountll(tot->wrong);
+    if (g->spare < tot->spare) tot->spare = g->spare;
     tot->fast = tot->fast && g->fast;
     if (g->kappa > tot->kappa) tot->kappa = g->kappa;
     if (g->bound > tot->bound) tot->bound = g->bound;
@@ -818,6 +819,29 @@ gp_err gp_code_decode(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols, 
                       const gp_node_output *outs, int nouts, gp_rmat result, gp_decode_report *rep,
                       gp_msg *why)
 {
+    return gp_code_decode_stored(c, dir, rows, cols, batch, 0, outs, nouts, result, rep, why);
+}
+
+/* A product of stored blocks after `updates` coded updates: each output
+ * carries the noise the updates added to the blocks (eta_storage beyond its
+ * value for freshly encoded blocks, which gp_code_eta covers: relative, per
+ * entry, with random signs) through the node's inner product, as a rounding
+ * of each block entry would, on top of the product's own rounding. */
+static double eta_product(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols,
+                          uint64_t updates)
+{
+    double inner = dir == GP_FORWARD ? (double)gp_code_block_cols(c, cols)
+                                     : (double)gp_code_block_rows(c, rows);
+    if (c->info.scheme == GP_SCHEME_MDS) inner *= dir == GP_FORWARD ? c->qc : c->qr;
+    if (inner < 1) inner = 1;
+    return gp_code_eta(c, dir, rows, cols) +
+           8.0 * (eta_storage(c, updates) - eta_storage(c, 0)) * sqrt(inner);
+}
+
+gp_err gp_code_decode_stored(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols,
+                             size_t batch, uint64_t updates, const gp_node_output *outs, int nouts,
+                             gp_rmat result, gp_decode_report *rep, gp_msg *why)
+{
     gp_decode_report dummy;
     if (!rep) rep = &dummy;
     memset(rep, 0, sizeof *rep);
@@ -829,7 +853,7 @@ gp_err gp_code_decode(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols, 
                                      result.rows, result.cols, total, batch);
     int nb = dir == GP_FORWARD ? c->m : c->n;
     size_t blk = gp_code_output_rows(c, dir, rows, cols), len = blk * batch;
-    double eta = gp_code_eta(c, dir, rows, cols);
+    double eta = eta_product(c, dir, rows, cols, updates);
     outblocks ob;
     if ((e = outblocks_init(&ob, nb, blk, batch, result)) != GP_OK) return rep->status = e;
     if (is_poly(c)) {

@@ -1106,6 +1106,7 @@ gp_err gp_decode(const gp_decode_req *rq, gp_decode_report *rep, gp_msg *why)
     int n = c->n, K = c->K;
     uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
     gp_err err = GP_OK;
+    rep->spare = n - K;
     if (n < K) {
         free(c);
         return rep->status = gp_fail(why, GP_ENODES, "%d responders, %d needed", n, K);

@@ -162,6 +162,13 @@ void gp_code_node_update(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt);
 gp_err gp_code_decode(const gp_code_t *code, gp_dir dir, size_t rows, size_t cols, size_t batch,
                       const gp_node_output *outs, int nouts, gp_rmat result, gp_decode_report *rep,
                       gp_msg *why);
+/* The same for stored blocks that have had `updates` coded updates since
+ * they were encoded: their noise grows with sqrt(updates) (see below), and
+ * so does what a correct output may differ by. gp_code_decode is this with
+ * updates 0. */
+gp_err gp_code_decode_stored(const gp_code_t *code, gp_dir dir, size_t rows, size_t cols,
+                             size_t batch, uint64_t updates, const gp_node_output *outs, int nouts,
+                             gp_rmat result, gp_decode_report *rep, gp_msg *why);
 
 /* Stored-block operations take `updates`, the number of coded updates applied
  * since the blocks were encoded: each adds rounding, and the consistency

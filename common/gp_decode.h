@@ -86,6 +86,8 @@ typedef struct gp_decode_report {
     uint64_t agreed; /* bit p: node p's output agreed with the result */
     uint64_t wrong;  /* bit p: node p was found wrong (or is a suspect, if detected) */
     int nwrong;      /* number of bits in wrong */
+    int spare;       /* responders beyond K (the least of any group): 0 means nothing
+                        could be checked, so an error would not have shown */
     bool fast;       /* no error: one pass over the outputs sufficed */
     double kappa;    /* 2-norm condition number of the base rows of G */
     double bound;    /* kappa * (2K + 2) * u: relative error the decode itself adds */
