@@ -194,14 +194,17 @@ int cmd_store(int argc, char **argv)
 
 const char cmd_multiply_usage[] =
     "usage: gpdot-client -c CLUSTER.yaml multiply NAME X.npy -o Y.npy [--transpose]\n"
-    "                    [--out RESULT]\n"
+    "                    [--out RESULT] [--unverified]\n"
     "Y = W X (or W^T X) on the cluster, verified, written as float64 .npy. The result\n"
-    "also stays on the daemons under RESULT (default: NAME.out).\n";
+    "also stays on the daemons under RESULT (default: NAME.out). The line printed says\n"
+    "how many outputs beyond the code's threshold the decodes had (spare). A product\n"
+    "decoded from exactly the threshold could not have seen an error: it is refused\n"
+    "(EUNVERIFIED, exit status 1) unless --unverified takes it, flagged \"spare 0\".\n";
 
 int cmd_multiply(int argc, char **argv)
 {
     const char *name = NULL, *file = NULL, *outfile = NULL, *result = NULL, *v;
-    bool transpose = false;
+    bool transpose = false, unverified = false;
     for (int i = 1; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "-o", &v))
             outfile = v;
@@ -209,6 +212,8 @@ int cmd_multiply(int argc, char **argv)
             result = v;
         else if (!strcmp(argv[i], "--transpose"))
             transpose = true;
+        else if (!strcmp(argv[i], "--unverified"))
+            unverified = true;
         else if (argv[i][0] == '-')
             return cli_error(2, "multiply: unknown option '%s'", argv[i]);
         else if (!name)
@@ -227,6 +232,7 @@ int cmd_multiply(int argc, char **argv)
     gp_err e = gp_npy_read(file, &x, &why);
     if (e != GP_OK) return cli_error(1, "%s", why.text);
     gpdot_t *c = cli_open_cluster();
+    gpdot_allow_unverified(c, unverified);
     gpdot_report rep;
     e = gpdot_multiply(c, name, x, transpose, result ? result : def, &y, &rep, &why);
     gp_rmat_free(&x);
@@ -236,6 +242,8 @@ int cmd_multiply(int argc, char **argv)
     gp_rmat_free(&y);
     if (e != GP_OK) return fail(&c, e, &why);
     printf("%s: %zux%zu, %d of %d nodes agree", outfile, rows, cols, rep.agreed, gpdot_nodes(c));
+    if (rep.spare >= 0)
+        printf(", spare %d%s", rep.spare, rep.spare == 0 ? " (not verified: no output to spare)" : "");
     if (rep.wrong) {
         printf("; corrected wrong outputs of nodes");
         for (int p = 0; p < 64; p++)

@@ -20,6 +20,7 @@ struct gpdot {
     bool refused[GP_CONFIG_MAX_NODES];      /* the last handshake with the node failed */
     char refusal[GP_CONFIG_MAX_NODES][200]; /* and why */
     int timeout_ms;
+    bool unverified; /* products from exactly K outputs are taken (and flagged) */
     uint64_t session, next_id;
     zmq_msg_t frame[GP_CONFIG_MAX_NODES]; /* last reply of each node; r[] points into it */
     gp_pmsg r[GP_CONFIG_MAX_NODES];
@@ -225,6 +226,11 @@ int gpdot_nodes(const gpdot_t *c)
 void gpdot_set_timeout(gpdot_t *c, int ms)
 {
     c->timeout_ms = ms > 0 ? ms : 1;
+}
+
+void gpdot_allow_unverified(gpdot_t *c, bool on)
+{
+    c->unverified = on;
 }
 
 static uint64_t new_id(gpdot_t *c)
@@ -538,8 +544,15 @@ static gp_err accept_done(gpdot_t *c, uint64_t got, gpdot_report *rep, uint64_t 
                        rep->answered, c->cfg.nnodes, __builtin_popcountll(done));
     }
     *agreeing = 0;
+    rep->spare = -1;
     for (int p = 0; p < c->cfg.nnodes; p++)
-        if ((done >> p & 1) && c->r[p].v[GP_F_DIGEST].u == rep->digest) *agreeing |= 1ull << p;
+        if ((done >> p & 1) && c->r[p].v[GP_F_DIGEST].u == rep->digest) {
+            *agreeing |= 1ull << p;
+            if (gp_pmsg_has(&c->r[p], GP_F_SPARE)) {
+                int s = c->r[p].v[GP_F_SPARE].u > 64 ? 64 : (int)c->r[p].v[GP_F_SPARE].u;
+                if (rep->spare < 0 || s < rep->spare) rep->spare = s;
+            }
+        }
     return GP_OK;
 }
 
@@ -560,6 +573,7 @@ gp_err gpdot_multiply(gpdot_t *c, const char *name, gp_rmat x, bool transpose, c
     gp_pmsg_str(&m, GP_F_NAME, name);
     gp_pmsg_str(&m, GP_F_OUT, out);
     gp_pmsg_bool(&m, GP_F_TRANSPOSE, transpose);
+    if (c->unverified) gp_pmsg_bool(&m, GP_F_UNVERIFIED, true);
     gp_pmsg_mat(&m, GP_F_X, (gp_pmat){(uint32_t)x.rows, (uint32_t)x.cols, false, xc.data});
     uint64_t got = broadcast_until(c, &m, GP_MT_DONE, why), agreeing;
     if (xc.data != x.data) gp_rmat_free(&xc);

@@ -50,6 +50,12 @@ int gpdot_nodes(const gpdot_t *c);
 /* How long a request waits for the daemons' answers (default 30 s). */
 void gpdot_set_timeout(gpdot_t *c, int ms);
 
+/* A product decoded from exactly as many outputs as its code needs (K: two
+ * nodes down on 8 with gpd 2 x 2, backwards) could not have seen an error.
+ * By default the daemons refuse it (GP_EUNVERIFIED); with this on they
+ * return it, and gpdotd_report.spare says 0. */
+void gpdot_allow_unverified(gpdot_t *c, bool on);
+
 /* PINGs every node. *up (may be NULL) gets the nodes that answered. GP_OK
  * when all did, GP_ENODES otherwise. */
 gp_err gpdot_ping(gpdot_t *c, uint64_t *up, gp_msg *why);
@@ -86,6 +92,9 @@ typedef struct gpdot_report {
     int agreed;      /* of which reported the accepted result */
     uint64_t wrong;  /* nodes any daemon found wrong and corrected */
     uint64_t digest; /* of the accepted result */
+    int spare;       /* products: outputs beyond the threshold in the decodes of the accepted
+                        result (the least the agreeing daemons report); 0: not checked (only
+                        with gpdot_allow_unverified); -1: not a decoded product */
 } gpdot_report;
 
 /* out = W x (or W^T x) on the cluster, stored under `out` on every daemon; if

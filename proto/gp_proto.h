@@ -127,6 +127,8 @@ typedef enum gp_field {
     GP_F_SCALE,        /* float64 */
     GP_F_OK,           /* bool */
     GP_F_NODE_STATS,   /* matrix */
+    GP_F_SPARE,        /* uint */
+    GP_F_UNVERIFIED,   /* bool */
     GP_F_COUNT_
 } gp_field;
 

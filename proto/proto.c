@@ -93,6 +93,8 @@ static const struct {
     [GP_F_SCALE] = {"scale", K_F64},
     [GP_F_OK] = {"ok", K_BOOL},
     [GP_F_NODE_STATS] = {"node_stats", K_MAT},
+    [GP_F_SPARE] = {"spare", K_UINT},
+    [GP_F_UNVERIFIED] = {"unverified", K_BOOL},
 };
 
 _Static_assert(GP_F_COUNT_ <= 64, "fields are bits of a uint64_t");
@@ -116,10 +118,11 @@ static const struct {
                          F(BLOCK),
                      0},
     [GP_MT_OK] = {"OK", 0, 0},
-    [GP_MT_MULTIPLY] = {"MULTIPLY", F(NAME) | F(X) | F(OUT), F(TRANSPOSE)},
+    [GP_MT_MULTIPLY] = {"MULTIPLY", F(NAME) | F(X) | F(OUT), F(TRANSPOSE) | F(UNVERIFIED)},
     [GP_MT_ACTIVATE] = {"ACTIVATE", F(NAME) | F(FN) | F(OUT), F(DERIVATIVE)},
     [GP_MT_HADAMARD] = {"HADAMARD", F(A) | F(B) | F(OUT), 0},
-    [GP_MT_DONE] = {"DONE", F(OUT) | F(ROWS) | F(COLS) | F(DIGEST) | F(WRONG) | F(CORRECTED), 0},
+    [GP_MT_DONE] = {"DONE", F(OUT) | F(ROWS) | F(COLS) | F(DIGEST) | F(WRONG) | F(CORRECTED),
+                    F(SPARE)},
     [GP_MT_UPDATE] = {"UPDATE", F(NAME) | F(ALPHA) | F(DELTA) | F(INPUT), 0},
     [GP_MT_FETCH] = {"FETCH", F(NAME), F(DIGEST_ONLY)},
     [GP_MT_MATRIX] = {"MATRIX", F(NAME) | F(DIGEST), F(VALUE)},

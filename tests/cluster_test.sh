@@ -8,6 +8,10 @@
 #   (d) a daemon stopped with SIGSTOP: results arrive within the timeout
 #   (e) more errors than the code corrects: "detected, not correctable",
 #       exit status 3, no matrix written
+#   (f) two daemons killed, one wrong: products say how many outputs they
+#       had to spare; one decoded from exactly K_b outputs is refused
+#       (EUNVERIFIED), and taken only with --unverified, flagged "spare 0"
+#       (and wrong: node 4's error could not show)
 # usage: cluster_test.sh BUILD_DIR PYTHON
 set -eu
 build=$1
@@ -20,6 +24,7 @@ tmp=$(mktemp -d /tmp/gpdot-cluster-test-XXXXXX)
 cleanup() {
     GP_BUILD_DIR=$build sh "$cl" down --dir "$tmp/a" 2>/dev/null || true
     GP_BUILD_DIR=$build sh "$cl" down --dir "$tmp/e" 2>/dev/null || true
+    GP_BUILD_DIR=$build sh "$cl" down --dir "$tmp/f" 2>/dev/null || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -127,5 +132,34 @@ cat err.txt | sed 's/^/  /'
 grep -q "detected, not correctable" err.txt || fail "no clear message"
 [ ! -e Z5.npy ] || fail "a matrix was written"
 sh "$cl" down --dir "$tmp/e"
+
+echo "(f) nodes 6 and 7 killed, node 4 wrong in every product"
+cfg=$(sh "$cl" up --nodes 8 --dir "$tmp/f" --m 2 --n 2 --faults "4:multiply:1:1e3")
+"$client" -c "$cfg" store W W.npy > /dev/null || fail "store"
+out=$("$client" -c "$cfg" multiply W X.npy -o Y6.npy) || fail "multiply with 8 nodes"
+echo "  8 nodes: $out"
+echo "$out" | grep -q "spare 3" || fail "8 outputs for K_f = 5: spare 3 not reported"
+kill -9 "$(cat "$tmp/f/node6.pid")" "$(cat "$tmp/f/node7.pid")"
+sleep 2.5 # the peer timeout: 6 and 7 are down
+set +e
+"$client" -c "$cfg" multiply W X.npy -o Y7.npy 2> err.txt
+rc=$?
+set -e
+echo "  forward, 6 outputs (K_f = 5, one to spare): exit $rc: $(cat err.txt)"
+[ $rc -eq 3 ] || fail "node 4's error with one output to spare must be detected: exit $rc"
+set +e
+"$client" -c "$cfg" multiply W D.npy -o Z7.npy --transpose 2> err.txt
+rc=$?
+set -e
+echo "  transposed, 6 outputs (K_b = 6): exit $rc: $(cat err.txt)"
+[ $rc -eq 1 ] && grep -q "EUNVERIFIED" err.txt || fail "a product from exactly K_b outputs was not refused"
+[ ! -e Z7.npy ] || fail "a matrix was written"
+out=$("$client" -c "$cfg" multiply W D.npy -o Z8.npy --transpose --unverified) ||
+    fail "--unverified"
+echo "  transposed, --unverified: $out"
+echo "$out" | grep -q "spare 0 (not verified" || fail "not flagged"
+check Z8.npy "W.T @ D" 2> /dev/null && fail "node 4's error was not in the unverified product?"
+echo "  and it is wrong, as nothing could show node 4's error"
+sh "$cl" down --dir "$tmp/f"
 
 echo "all cluster tests passed"

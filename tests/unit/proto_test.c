@@ -165,6 +165,7 @@ static void round_trip_every_type(void)
             case GP_F_DIGEST_ONLY:
             case GP_F_DERIVATIVE:
             case GP_F_OK:
+            case GP_F_UNVERIFIED:
                 gp_pmsg_bool(&one, f, true);
                 break;
             case GP_F_TEXT:
@@ -254,6 +255,7 @@ static void round_trip_every_type(void)
             case GP_F_DIGEST_ONLY:
             case GP_F_DERIVATIVE:
             case GP_F_OK:
+            case GP_F_UNVERIFIED:
                 same = a->b == b->b;
                 break;
             case GP_F_TEXT:
