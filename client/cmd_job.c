@@ -275,6 +275,17 @@ static void print_json(const gpdot_job_info *info, int n)
     for (int q = 0, k = 0; q < n; q++)
         if (sus >> q & 1) printf("%s%d", k++ ? ", " : "", q);
     printf("], ");
+    /* each node's own view: its state and its steps done (null: not answering) */
+    printf("\"node_states\": [");
+    for (int q = 0; q < n; q++)
+        printf(info[q].answered ? "%s\"%s\"" : "%snull", q ? ", " : "", info[q].state);
+    printf("], \"node_steps\": [");
+    for (int q = 0; q < n; q++)
+        if (info[q].answered)
+            printf("%s%" PRIu64, q ? ", " : "", info[q].step);
+        else
+            printf("%snull", q ? ", " : "");
+    printf("], ");
     printf("\"nodes_answering\": %d, \"reason\": \"", answering);
     for (const char *q = s->reason; *q; q++) {
         if (*q == '"' || *q == '\\') putchar('\\');
@@ -290,7 +301,8 @@ static bool terminal(const char *state)
 
 const char cmd_job_status_usage[] =
     "usage: gpdot-client -c CLUSTER.yaml status JOB [--json]\n"
-    "A job's state (queued, running, done, failed, cancelled) and progress, as seen\n"
+    "A job's state (queued, running, waiting, done, failed, cancelled) and progress,\n"
+    "as seen\n"
     "by the node that has run it longest among those in the state most nodes report;\n"
     "errors injected are summed over nodes.\n";
 
@@ -410,7 +422,7 @@ int cmd_watch(int argc, char **argv)
             double eta = s->rate > 0 && s->steps > s->step
                              ? (double)(s->steps - s->step) * (s->elapsed / (double)(s->step + 1))
                              : 0;
-            char line[256];
+            char line[512];
             int len = snprintf(line, sizeof line, "%s epoch %d/%d step %" PRIu64 "/%" PRIu64,
                                s->state, s->epoch, s->epochs, s->step, s->steps);
             if (s->has_loss)
@@ -420,7 +432,10 @@ int cmd_watch(int argc, char **argv)
                             " nodes %d/%d",
                             s->rate, eta, corrected, redone, __builtin_popcountll(s->nodes_up), n);
             if (s->accuracy >= 0)
-                snprintf(line + len, sizeof line - (size_t)len, " test %.4f", s->accuracy);
+                len += snprintf(line + len, sizeof line - (size_t)len, " test %.4f", s->accuracy);
+            /* a job that waits (for a quorum, for redundancy) says what for */
+            if (!strcmp(s->state, "waiting") && s->reason[0] && len < (int)sizeof line)
+                snprintf(line + len, sizeof line - (size_t)len, " (%s)", s->reason);
             uint64_t pct = s->steps ? 10 * s->step / s->steps : 0;
             if (tty) {
                 int width = 24, done = s->steps ? (int)(width * s->step / s->steps) : 0;

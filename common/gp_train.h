@@ -43,6 +43,10 @@
  *     checkpoint_every: 50             # steps between checkpoints (memory and disk)
  *     max_redo: 3                      # redos of one step before the job fails
  *   code: {scheme: gpd, m: 2, n: 2, orientation: auto}   # default: plan's choice
+ *     spare: 1                         # outputs beyond the threshold that every decode
+ *                                      # of a committed step must have (1: an error
+ *                                      # shows; e + 1: e wrong outputs are corrected
+ *                                      # and one more still shows); uncoded: none
  *   faults:
  *     seed: 1
  *     scale: 1.0                       # multiplies every probability (0: none)
@@ -99,6 +103,7 @@ typedef struct gp_job {
     char scheme[16]; /* "" : the default (plan's best choice for the cluster) */
     int m, n;        /* 0: chosen */
     char orientation[8];
+    int spare;       /* outputs beyond K every decode of a committed step needs */
     uint64_t fault_seed;
     double fault_scale;
     int nrules;

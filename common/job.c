@@ -90,6 +90,7 @@ static const field fields[] = {
     {"code.m", F_INT, 1, GP_MAX_SPLIT, false, AT(m), NULL},
     {"code.n", F_INT, 1, GP_MAX_SPLIT, false, AT(n), NULL},
     {"code.orientation", F_ENUM, 0, 0, false, 0, 0, orient_names},
+    {"code.spare", F_INT, 1, 16, false, AT(spare), NULL},
     {"faults", F_SECTION, 0, 0, false, 0, 0, NULL},
     {"faults.seed", F_U64, 0, 0, false, AT(fault_seed), NULL},
     {"faults.scale", F_NUM, 0, 1e6, false, AT(fault_scale), NULL},
@@ -642,6 +643,7 @@ static void defaults(gp_job *j, const char *name)
     j->checkpoint_every = 50;
     j->max_redo = 3;
     snprintf(j->orientation, sizeof j->orientation, "auto");
+    j->spare = 1;
     j->fault_seed = 1;
     j->fault_scale = 1.0;
 }

@@ -40,17 +40,21 @@ enum {
 };
 /* exchanges of blocks being rebuilt: who missed them is not counted lost */
 #define IS_REGEN(phase)                                                                                (((phase) >= PH_REGEN && (phase) < PH_EVAL) ||                                                      ((phase) >= PH_REREGEN && (phase) < PH_REREGEN + GP_JOB_MAX_LAYERS))
-/* key: generation (rollbacks so far) << 56 | step << 20 | attempt << 12 | phase */
+/* key: generation (rollbacks so far) << 56 | step << 20 | attempt << 8 | phase */
 #define KEY(step, attempt, phase)                                                                  \
-    ((uint64_t)r->gen << 56 | (uint64_t)(step) << 20 | (uint64_t)(attempt) << 12 | (phase))
+    ((uint64_t)r->gen << 56 | (uint64_t)(step) << 20 | (uint64_t)(attempt) << 8 | (phase))
 #define KEY_STEP(k)     (((k) >> 20) & ((1ull << 36) - 1))
+#define KEY_ATTEMPT(k)  ((unsigned)((k) >> 8) & 0xfffu)
+#define KEY_PHASE(k)    ((unsigned)(k) & 0xffu)
+#define KEY_GEN(k)      ((unsigned)((k) >> 56))
 /* START carries: 1, then for each of the node's two checkpoints its step + 1
  * (0: none or damaged) and its count of coded updates */
 #define START_LEN 5
 #define MAX_ROLLBACKS   100
 #define MAX_SKIPPED_RUN 10  /* consecutive steps skipped before a job fails */
-#define EVAL_ATTEMPT    255 /* evaluation exchanges follow every attempt of a step */
-#define JOIN_ATTEMPT    254 /* blocks for a joining node: before the step it joins at */
+#define EVAL_ATTEMPT    4095 /* evaluation exchanges follow every attempt of a step */
+#define JOIN_ATTEMPT    4094 /* blocks for a joining node: before the step it joins at */
+#define MAX_ATTEMPTS    4000 /* attempts at one step (redos and retries after waits) */
 /* A node whose output is found wrong in this many of its consecutive decoded
  * outputs is a suspect: its stored blocks are checked at every step (not
  * only every check_every), it is not a source for regenerating others, and
@@ -84,6 +88,8 @@ typedef struct jcounters {
 } jcounters;
 
 typedef enum { JS_QUEUED, JS_RUNNING, JS_DONE, JS_FAILED, JS_CANCELLED } jstate;
+/* What a peer said it does with a job (JOIN_INFO's state). */
+enum { PK_NONE, PK_RUNNING, PK_WAITING, PK_JOINING, PK_DONE, PK_FAILED, PK_CANCELLED };
 static const char *const state_names[] = {"queued", "running", "done", "failed", "cancelled"};
 
 typedef struct tjob {
@@ -113,6 +119,8 @@ typedef struct tjob {
     bool resume; /* restored from the state directory: resume from a checkpoint */
     bool join;   /* taken up from a peer that runs it: join it where it is */
     unsigned gen; /* the running job's generation (rollbacks; see KEY) */
+    uint64_t at_step; /* the step the trainer is at (not yet committed) */
+    bool waiting;     /* for a quorum or for redundancy: reason says which */
 } tjob;
 
 typedef struct slot {
@@ -167,10 +175,16 @@ struct gp_trainer {
         uint64_t job, step, gen;
     } want_join[GP_CONFIG_MAX_NODES];
     struct {
-        bool seen, running;
+        bool seen;
+        int kind; /* PK_*: what the peer does with `job` */
         uint64_t job, step, gen;
         double rate; /* steps per second */
     } info[GP_CONFIG_MAX_NODES];
+    /* after a wait, nodes at one step follow the highest attempt any of them
+     * has started (cur_*: where the trainer is; newer: the highest seen) */
+    bool follow;
+    unsigned cur_gen, cur_attempt, newer;
+    uint64_t cur_step;
     int64_t next_probe;
 };
 
@@ -247,6 +261,14 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
             pthread_cond_broadcast(&t->cv);
         }
     }
+    if (j && m->v[GP_F_OP].u == j->id && t->follow && from != t->self &&
+        KEY_GEN(key) == t->cur_gen && KEY_STEP(key) == t->cur_step &&
+        KEY_ATTEMPT(key) > t->cur_attempt && KEY_ATTEMPT(key) < JOIN_ATTEMPT &&
+        KEY_ATTEMPT(key) > t->newer) {
+        /* a peer has gone on to a later attempt of this step: follow it */
+        t->newer = KEY_ATTEMPT(key);
+        pthread_cond_broadcast(&t->cv);
+    }
     if (j && m->v[GP_F_OP].u == j->id && !v.f32 && key >= t->floor &&
         (KEY_STEP(key) <= KEY_STEP(t->floor) + 1 || t->wide_window) &&
         t->mail_bytes + bytes <= TR_MAIL_BYTES) {
@@ -299,7 +321,11 @@ typedef struct run {
     int streak[GP_CONFIG_MAX_NODES]; /* > 0: consecutive wrong outputs; < 0: right ones */
     uint64_t suspects;
     uint64_t excluded;   /* nodes that missed a deadline: not waited for until they answer */
-    int alone;           /* consecutive checks only this node answered */
+    int quorum;          /* votes a step needs: a majority of the cluster */
+    bool no_quorum;      /* this attempt's check heard fewer than a quorum */
+    bool short_handed;   /* a decode of this attempt had fewer spare outputs than asked */
+    bool superseded;     /* the others went on to a later attempt of this step */
+    int short_n, short_k; /* the last such decode: outputs, threshold */
     int skipped_run;     /* consecutive steps skipped */
     char last_error[400];
     unsigned gen;                    /* rollbacks so far: part of every exchange key */
@@ -399,7 +425,7 @@ static void send_to(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
     gp_pmsg_init(&m, GP_MT_PARTIAL, key);
     gp_pmsg_uint(&m, GP_F_OP, r->j->id);
     gp_pmsg_uint(&m, GP_F_STEP, key);
-    gp_pmsg_uint(&m, GP_F_LAYER, key & 0xfff);
+    gp_pmsg_uint(&m, GP_F_LAYER, KEY_PHASE(key));
     gp_pmsg_str(&m, GP_F_PHASE, "job");
     gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)r->self);
     gp_pmsg_bool(&m, GP_F_OK, ok);
@@ -434,11 +460,17 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
             s = slot_find(t, key, true);
             break;
         }
+        if (t->follow && t->newer > t->cur_attempt && KEY_PHASE(key) <= PH_CHECK &&
+            KEY_ATTEMPT(key) == t->cur_attempt) {
+            r->superseded = true; /* the others are at a later attempt: so is this node */
+            s = NULL;
+            break;
+        }
         s = slot_find(t, key, true);
         uint64_t up = (atomic_load(&t->up) | 1ull << r->self) & want & ~r->excluded;
         if (s && (s->have & up) == up) break;
         uint64_t others = up & ~(1ull << r->self), pending = others & ~(s ? s->have : 0);
-        if (r->join_started && (key & 0xfff) == PH_FWD && others &&
+        if (r->join_started && KEY_PHASE(key) == PH_FWD && others &&
             2 * __builtin_popcountll(pending) >= __builtin_popcountll(others)) {
             /* a joining node that waits for at least half of its live peers'
              * product: caught up (waiting for fewer, it may only be waiting
@@ -473,14 +505,14 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         r->excluded &= ~s->have;
         r->j->n.partials_missing += (uint64_t)__builtin_popcountll(missing);
         uint64_t lost = r->j->up & ~s->have & want;
-        if (lost && !IS_REGEN(key & 0xfff)) {
+        if (lost && !IS_REGEN(KEY_PHASE(key))) {
             r->j->n.nodes_lost += (uint64_t)__builtin_popcountll(lost);
             for (int p = 0; p < r->P; p++)
                 if (lost >> p & 1)
                     tlog(t, "job %016" PRIx64 ": node %d missing at step %" PRIu64, r->j->id, p,
                          r->step);
         }
-        if (!IS_REGEN(key & 0xfff)) r->j->up = s->have | 1ull << r->self;
+        if (!IS_REGEN(KEY_PHASE(key))) r->j->up = s->have | 1ull << r->self;
     }
     r->j->n.us_wait += mono_us() - t0;
     pthread_mutex_unlock(&t->mu);
@@ -576,8 +608,29 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
     gp_decode_report rep;
     gp_msg why = {{0}};
     uint64_t t0 = mono_us();
-    gp_err e = gp_code_decode(r->code, dir, R, C, b, outs, n, result, &rep, &why);
+    gp_err e = gp_code_decode_stored(r->code, dir, R, C, b, r->updates, outs, n, result, &rep, &why);
     count(r, &r->j->n.us_coding, mono_us() - t0);
+    /* Never committed unless checked: a decode with fewer spare outputs than
+     * the job asks (exactly K: none) could not have seen an error. Its
+     * result is used for the rest of the attempt, but the node votes no. */
+    bool coded = r->info->scheme != GP_SCHEME_UNCODED;
+    if ((e == GP_OK || e == GP_EUNVERIFIED) && coded &&
+        (e == GP_EUNVERIFIED || rep.spare < r->job->spare)) {
+        int k = dir == GP_FORWARD ? r->info->k_forward : r->info->k_backward;
+        if (!r->short_handed)
+            tlog(r->t,
+                 "job %016" PRIx64 ": step %" PRIu64 " attempt %d %s layer %d: %d outputs for a "
+                 "threshold of %d: %d spare, the job asks %d: not committed",
+                 r->j->id, r->step, r->attempt, dir == GP_FORWARD ? "forward" : "backward", l, n,
+                 k, rep.spare, r->job->spare);
+        snprintf(r->last_error, sizeof r->last_error,
+                 "%s product of layer %d from %d nodes: %d spare outputs, %d needed to check it",
+                 dir == GP_FORWARD ? "forward" : "backward", l, n, rep.spare, r->job->spare);
+        r->short_handed = true;
+        r->short_n = n;
+        r->short_k = k;
+        r->own_ok = false;
+    }
     if (e == GP_OK || e == GP_EUNVERIFIED) {
         if (rep.nwrong) {
             count(r, &r->j->n.errors_corrected, (uint64_t)rep.nwrong);
@@ -620,19 +673,43 @@ static void project(run *r, gp_rmat out)
     }
 }
 
-/* Regenerates the blocks the check found wrong: the first K_w + 1 healthy
- * nodes send theirs to each wrong node, which rebuilds its own. */
+/* The K_w + 1 healthy nodes whose evaluation points lie nearest node p's
+ * (ties: the lower id): the block is rebuilt by interpolating between its
+ * neighbours, whose Lagrange weights at a_p stay small, rather than by
+ * extrapolating from one end of the points, which multiplies the sources'
+ * rounding by the weights' sum (hundreds, for the far end of 12 points). */
+static uint64_t sources_for(run *r, int p, uint64_t healthy)
+{
+    int kw = r->info->k_storage;
+    uint64_t chosen = 0;
+    double ap = gp_code_point(r->code, p);
+    for (int k = 0; k < kw + 1; k++) {
+        int best = -1;
+        double bd = 0;
+        for (int q = 0; q < r->P; q++) {
+            if (!(healthy >> q & 1) || (chosen >> q & 1) || q == p) continue;
+            double dq = fabs(gp_code_point(r->code, q) - ap);
+            if (best < 0 || dq < bd) best = q, bd = dq;
+        }
+        if (best < 0) break;
+        chosen |= 1ull << best;
+    }
+    return chosen;
+}
+
+/* Regenerates the blocks the check found wrong: for each, its K_w + 1
+ * nearest healthy nodes send theirs, and it rebuilds its own. */
 static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phase)
 {
-    int kw = r->info->k_storage, nsend = 0;
-    uint64_t senders = 0;
-    for (int p = 0; p < r->P && nsend < kw + 1; p++)
-        if (healthy >> p & 1) {
-            senders |= 1ull << p;
-            nsend++;
-        }
+    uint64_t senders = 0, to = 0;
+    for (int p = 0; p < r->P; p++) {
+        if (!(wrong >> p & 1)) continue;
+        uint64_t from = sources_for(r, p, healthy);
+        if (p == r->self) senders = from;
+        if (from >> r->self & 1) to |= 1ull << p;
+    }
     uint64_t key = KEY(r->step, r->attempt, phase + l);
-    if (senders >> r->self & 1) send_to(r, wrong, key, r->wt[l], true);
+    if (to) send_to(r, to, key, r->wt[l], true);
     if (!(wrong >> r->self & 1)) return;
     slot *s = collect(r, key, senders, r->t->cfg->peer_timeout_ms);
     if (!s) return;
@@ -644,7 +721,7 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phas
     gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n, r->updates,
                                   r->wt[l], &rep, &why);
     count(r, &r->j->n.us_coding, mono_us() - t0);
-    if (e == GP_OK || e == GP_EUNVERIFIED) {
+    if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
         count(r, &r->j->n.blocks_regenerated, 1);
         tlog(r->t,
              "job %016" PRIx64 ": step %" PRIu64 ": block of layer %d regenerated from %d peers",
@@ -658,8 +735,12 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phas
 
 static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase);
 
-/* The check exchange: projections and votes. Returns whether a majority of
- * the nodes that answered decoded the whole step; repairs wrong blocks. */
+/* The check exchange: projections and votes. Returns whether the step is
+ * committed: a quorum of the cluster (more than half of its nodes, whether
+ * they answered or not) voted that every decode of theirs in this attempt
+ * succeeded and was checked. Two sides of a split network cannot both hold
+ * a quorum, so at most one commits steps; a node that hears fewer than a
+ * quorum sets no_quorum and waits (run_job). Repairs wrong blocks. */
 static bool check(run *r)
 {
     size_t len = 0;
@@ -683,8 +764,8 @@ static bool check(run *r)
     slot *s = collect(r, key, all, r->t->cfg->peer_timeout_ms);
     if (!s) return false;
     int votes = __builtin_popcountll(s->have), yes = __builtin_popcountll(s->ok & s->have);
-    bool commit = 2 * yes > votes;
-    r->alone = votes == 1 ? r->alone + 1 : 0;
+    bool commit = yes >= r->quorum;
+    r->no_quorum = votes < r->quorum;
     count(r, &r->j->n.checks, 1);
     if (yes && yes < votes) count(r, &r->j->n.split_votes, 1);
     if (!commit || !full) {
@@ -701,6 +782,7 @@ static bool check(run *r)
 static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
 {
     uint64_t wrong[GP_JOB_MAX_LAYERS] = {0};
+    bool unchecked = false;
     size_t off = 0;
     for (int l = 0; l < r->L; l++) {
         gp_node_output outs[GP_CONFIG_MAX_NODES];
@@ -714,6 +796,8 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
         gp_err e = gp_code_check_weights(r->code, r->rows[l], (size_t)r->info->n, outs, n,
                                          r->updates, &rep, &why);
         count(r, &r->j->n.us_coding, mono_us() - t0);
+        if (e == GP_EUNVERIFIED || e == GP_ENODES || rep.spare < 1)
+            unchecked = true; /* too few blocks to check against: not known to be clean */
         if (e == GP_OK) {
             wrong[l] = rep.wrong;
             if (rep.wrong) {
@@ -731,7 +815,7 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
     uint64_t have = s->have;
     advance(r, key + 1);
     if (r->broken) return true; /* beyond repair: the caller rolls back */
-    r->clean = true;
+    r->clean = !unchecked;
     for (int l = 0; l < r->L; l++) r->clean = r->clean && !wrong[l];
     for (int l = 0; l < r->L; l++) {
         /* suspects are no source for others, unless too few remain without them */
@@ -775,11 +859,12 @@ static bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, do
     int L = r->L;
     r->own_ok = true;
     r->wrong_seen = 0;
+    r->short_handed = r->no_quorum = r->superseded = false;
     gp_rmat_copy(view(r->x[0], x0.rows, b), x0);
     for (int l = 0; l < L; l++) {
         gp_rmat in = view(r->x[l], r->cols[l], b), s = view(r->s[l + 1], r->rows[l], b);
         product(r, l, GP_FORWARD, in, s);
-        if (cancelled(r)) return false;
+        if (cancelled(r) || r->superseded) return false;
         if (l < L - 1) {
             gp_rmat xn = view(r->x[l + 1], r->cols[l + 1], b);
             uint64_t t0 = mono_us();
@@ -796,7 +881,7 @@ static bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, do
     for (int l = L - 1; l >= 1; l--) {
         gp_rmat d = view(r->dl[l + 1], r->rows[l], b), c = view(r->c, r->cols[l], b);
         product(r, l, GP_BACKWARD, d, c);
-        if (cancelled(r)) return false;
+        if (cancelled(r) || r->superseded) return false;
         uint64_t t0 = mono_us();
         gp_train_hadamard(job->act[l - 1], view(r->s[l], r->rows[l - 1], b), c);
         gp_rmat dn = view(r->dl[l], r->rows[l - 1], b);
@@ -824,7 +909,8 @@ static bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, do
     if (!commit) {
         r->updates--;
         for (int l = 0; l < L; l++) gp_rmat_copy(r->wt[l], r->backup[l]);
-        if (r->info->scheme != GP_SCHEME_UNCODED && !r->broken && !r->t->behind && !cancelled(r))
+        if (r->info->scheme != GP_SCHEME_UNCODED && !r->broken && !r->t->behind && !cancelled(r) &&
+            !r->superseded && !r->no_quorum)
             recheck(r); /* may set r->broken: the caller rolls back */
     }
     return commit;
@@ -1274,7 +1360,8 @@ static bool load_checkpoint(run *r, int i, uint64_t *step, uint64_t *updates, bo
 }
 
 /* After the START exchange of a resumed job: the latest checkpoint step that
- * at least K_w nodes hold (enough to rebuild everyone else's blocks); the
+ * at least K_w + 1 nodes hold (enough to rebuild everyone else's blocks and
+ * check them on the way); the
  * holders load theirs, the others regenerate theirs from the holders'.
  * Returns the step to go on from (0: start afresh). */
 static uint64_t resume(run *r)
@@ -1291,7 +1378,7 @@ static uint64_t resume(run *r)
                 if (r->start_have >> q & 1)
                     for (int d = 0; d < 2; d++)
                         if (r->start_info[q][1 + 2 * d] == st) hold |= 1ull << q;
-            if (__builtin_popcountll(hold) >= kw && step > best) {
+            if (__builtin_popcountll(hold) > kw && step > best) { /* K_w + 1: checked */
                 best = step;
                 best_updates = (uint64_t)r->start_info[p][2 + 2 * c];
                 holders = hold;
@@ -1300,7 +1387,7 @@ static uint64_t resume(run *r)
     }
     if (best == 0) {
         tlog(r->t, "job %016" PRIx64 ": no checkpoint that %d nodes hold: starting afresh", r->j->id,
-             kw);
+             kw + 1);
         return 0;
     }
     bool mine = false;
@@ -1335,7 +1422,7 @@ static uint64_t resume(run *r)
         gp_msg why = {{0}};
         gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n,
                                       r->updates, r->wt[l], &rep, &why);
-        if (e == GP_OK || e == GP_EUNVERIFIED) {
+        if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
             count(r, &r->j->n.blocks_regenerated, 1);
             tlog(r->t, "job %016" PRIx64 ": block of layer %d regenerated from %d peers' checkpoints",
                  r->j->id, l, n);
@@ -1351,8 +1438,12 @@ static uint64_t resume(run *r)
 }
 
 /* What the peers run: JOINs about this job, answers awaited up to wait_ms.
- * Returns the peers running it; *step and *gen: the furthest one's. */
-static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, double *rate)
+ * *step and *gen: the furthest position of a peer running it (training or
+ * waiting: the latest generation, then the latest step), *waits whether
+ * that peer is waiting (it serves joins at its own step). Returns the peers
+ * that would serve a join there. */
+static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, double *rate,
+                      bool *waits)
 {
     gp_trainer *t = r->t;
     pthread_mutex_lock(&t->mu);
@@ -1368,15 +1459,20 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, do
         uint64_t others = (r->P == 64 ? ~0ull : (1ull << r->P) - 1) & ~(1ull << r->self), seen = 0;
         running = 0;
         *step = *gen = 0;
+        bool first = true;
         for (int p = 0; p < r->P; p++) {
             if (!t->info[p].seen) continue;
             seen |= 1ull << p;
-            if (t->info[p].running && t->info[p].job == r->j->id) {
+            int k = t->info[p].kind;
+            if ((k == PK_RUNNING || k == PK_WAITING) && t->info[p].job == r->j->id) {
                 running |= 1ull << p;
-                if (t->info[p].step >= *step) {
+                if (first || t->info[p].gen > *gen ||
+                    (t->info[p].gen == *gen && t->info[p].step >= *step)) {
                     *step = t->info[p].step;
                     *gen = t->info[p].gen;
                     if (rate) *rate = t->info[p].rate;
+                    if (waits) *waits = k == PK_WAITING;
+                    first = false;
                 }
             }
         }
@@ -1394,8 +1490,20 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, do
         ts.tv_nsec %= 1000000000;
         pthread_cond_timedwait(&t->cv, &t->mu, &ts);
     }
+    /* those that will serve a join at the furthest position: the running
+     * peers (they get there), or, when the furthest waits, the peers at
+     * exactly its position (a peer waiting further back, or joining itself,
+     * sends nothing there) */
+    bool furthest_waits = waits && *waits;
+    uint64_t serving = 0;
+    for (int p = 0; p < r->P; p++) {
+        if (!(running >> p & 1)) continue;
+        int k = t->info[p].kind;
+        bool there = t->info[p].gen == *gen && t->info[p].step == *step;
+        if (furthest_waits ? there : k == PK_RUNNING && t->info[p].gen == *gen) serving |= 1ull << p;
+    }
     pthread_mutex_unlock(&t->mu);
-    return running;
+    return serving;
 }
 
 /* Joins the job where its peers are: asks them for their blocks at a step a
@@ -1427,7 +1535,8 @@ static uint64_t join_attempts(run *r)
     for (int attempt = 0; attempt < 6 && !cancelled(r); attempt++) {
         uint64_t at, gen;
         double rate = 0;
-        uint64_t running = probe(r, 3000, &at, &gen, &rate);
+        bool waits = false;
+        uint64_t running = probe(r, 3000, &at, &gen, &rate, &waits);
         if (!running && attempt < 5) {
             /* no answer yet: a node just continued may still be working
              * through what was queued for it while it was stopped */
@@ -1441,6 +1550,7 @@ static uint64_t join_attempts(run *r)
         uint64_t lead = (uint64_t)(rate * 0.5) + 2;
         if (lead > 50) lead = 50;
         lead <<= attempt;
+        if (waits) lead = 0; /* the furthest wait (for a quorum): there, at once */
         uint64_t target = at + lead, total = r->j->steps;
         if (target >= total) return 0; /* too close to the end to be worth it */
         r->gen = (unsigned)gen;
@@ -1496,7 +1606,7 @@ static uint64_t join_attempts(run *r)
             gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n,
                                           r->updates, r->wt[l], &rep, &why);
             count(r, &r->j->n.us_coding, mono_us() - t0);
-            if (e == GP_OK || e == GP_EUNVERIFIED) {
+            if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
                 count(r, &r->j->n.blocks_regenerated, 1);
             } else {
                 tlog(t, "job %016" PRIx64 ": cannot rebuild layer %d to rejoin: %s", r->j->id, l,
@@ -1508,7 +1618,6 @@ static uint64_t join_attempts(run *r)
         if (!ok) continue;
         advance(r, KEY(target, 0, 0));
         r->excluded = 0;
-        r->alone = 0;
         r->join_step = target;
         tlog(t, "job %016" PRIx64 ": rejoined at step %" PRIu64 ": blocks rebuilt from %d peers "
              "(%.2f s since it started to rejoin: %.2f s waiting for the peers to reach the step, "
@@ -1565,6 +1674,150 @@ static bool join_pending(run *r)
     return on;
 }
 
+/* The highest attempt of the current step (and generation) that a peer has
+ * sent partials for: where the others are, after a wait. */
+static unsigned latest_attempt(run *r)
+{
+    unsigned hi = 0;
+    pthread_mutex_lock(&r->t->mu);
+    for (int i = 0; i < TR_SLOTS; i++) {
+        const slot *s = &r->t->slots[i];
+        if (s->used && (s->have & ~(1ull << r->self)) && KEY_GEN(s->key) == r->gen &&
+            KEY_STEP(s->key) == r->step && KEY_ATTEMPT(s->key) < JOIN_ATTEMPT &&
+            KEY_ATTEMPT(s->key) > hi)
+            hi = KEY_ATTEMPT(s->key);
+    }
+    pthread_mutex_unlock(&r->t->mu);
+    return hi;
+}
+
+enum { W_RETRY, W_JOINED, W_CANCEL, W_ENDED };
+
+/* Pauses the job at this step, committing nothing, after an attempt that
+ * heard fewer than a quorum of the cluster (no_quorum) or whose decodes had
+ * too few spare outputs to be checked (short_handed). It waits until a
+ * quorum of the cluster answers and, for the latter, enough nodes take part
+ * to check every decode; or until the others are found further on, with
+ * enough of them to rebuild this node's blocks, checked (it joins them
+ * there). Meanwhile it serves joins at this step: a node that was cut off
+ * may need this node's blocks. Returns W_RETRY (try the step again), W_JOINED
+ * (r->step is where it joined), W_CANCEL, or W_ENDED (a quorum of the
+ * cluster ended the job without this node: *ended is PK_DONE, PK_FAILED or
+ * PK_CANCELLED). */
+static int await_peers(run *r, int *ended)
+{
+    gp_trainer *t = r->t;
+    int need = r->quorum, kw = r->info->k_storage;
+    bool redundancy = r->short_handed && !r->no_quorum;
+    if (redundancy && r->short_k + r->job->spare > need) need = r->short_k + r->job->spare;
+    if (need > r->P) need = r->P;
+    int64_t since = mono_ms();
+    tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": %s; waiting (committing nothing)", r->j->id,
+         r->step,
+         redundancy ? "too few outputs to check a decode" : "fewer than a quorum of the cluster "
+                                                            "answered");
+    int result = W_RETRY, last_heard = -1, last_in = -1;
+    for (;;) {
+        if (cancelled(r)) {
+            result = W_CANCEL;
+            break;
+        }
+        serve_joins(r);
+        uint64_t at = 0, gen = 0;
+        bool waits = false;
+        uint64_t in_job = probe(r, 600, &at, &gen, NULL, &waits);
+        /* the peers that would serve a join at the furthest position */
+        int heard = 1, taking_part = 1, ended_n[3] = {0}, at_front = __builtin_popcountll(in_job);
+        pthread_mutex_lock(&t->mu);
+        for (int p = 0; p < r->P; p++) {
+            if (p == r->self || !t->info[p].seen) continue;
+            heard++;
+            if (t->info[p].job != r->j->id) continue;
+            int k = t->info[p].kind;
+            if (k == PK_RUNNING || k == PK_WAITING || k == PK_JOINING) taking_part++;
+            if (k >= PK_DONE) ended_n[k - PK_DONE]++;
+        }
+        pthread_mutex_unlock(&t->mu);
+        char text[300];
+        if (heard < r->quorum)
+            snprintf(text, sizeof text,
+                     "waiting for a quorum at step %" PRIu64 ": %d of %d nodes answer, a step "
+                     "needs %d",
+                     r->step, heard, r->P, r->quorum);
+        else
+            snprintf(text, sizeof text,
+                     "waiting for redundancy at step %" PRIu64 ": %d of %d nodes take part, "
+                     "checked decodes need %d",
+                     r->step, taking_part, r->P, need);
+        pthread_mutex_lock(&t->mu);
+        r->j->waiting = true;
+        snprintf(r->j->reason, sizeof r->j->reason, "%s", text);
+        pthread_mutex_unlock(&t->mu);
+        if (heard != last_heard || taking_part != last_in) {
+            tlog(t, "job %016" PRIx64 ": %s", r->j->id, text);
+            last_heard = heard;
+            last_in = taking_part;
+        }
+        int e;
+        for (e = 0; e < 3 && ended_n[e] < r->quorum; e++) continue;
+        if (e < 3) {
+            *ended = PK_DONE + e;
+            result = W_ENDED;
+            break;
+        }
+        bool ahead = in_job && (gen > r->gen || (gen == r->gen && at > r->step));
+        if (ahead && at_front > kw && heard >= r->quorum) {
+            /* the others are further on: join them there */
+            uint64_t back = join_run(r);
+            if (back) {
+                r->step = back;
+                result = W_JOINED;
+                break;
+            }
+            continue;
+        }
+        if (t->behind) { /* peers' partials from steps ahead */
+            uint64_t back = join_run(r);
+            if (back) {
+                r->step = back;
+                result = W_JOINED;
+                break;
+            }
+        }
+        if (heard >= r->quorum && taking_part >= need) break;
+        struct timespec ts = {0, 300 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&t->mu);
+    r->j->waiting = false;
+    r->j->reason[0] = 0;
+    pthread_mutex_unlock(&t->mu);
+    if (result != W_CANCEL)
+        tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": waited %.1f s; %s", r->j->id, r->step,
+             (double)(mono_ms() - since) / 1000.0,
+             result == W_RETRY    ? "enough nodes answer again: trying the step again"
+             : result == W_JOINED ? "joined the others further on"
+                                  : "a quorum of the cluster ended the job without this node");
+    return result;
+}
+
+/* The job ended on a quorum of the cluster while this node could not take
+ * part: it ends too, without publishing its blocks (they are not the final
+ * ones). */
+static void end_as_others(run *r, int how)
+{
+    if (how == PK_CANCELLED)
+        set_state(r, JS_CANCELLED, "cancelled while this node was cut off");
+    else
+        set_state(r, JS_FAILED,
+                  how == PK_DONE ? "the job ended on a quorum of the cluster while this node could "
+                                   "not take part; this node holds no final blocks"
+                                 : "the job failed on a quorum of the cluster");
+    drop_state(r->t);
+    tlog(r->t, "job %016" PRIx64 ": ended %s on a quorum of the cluster while this node waited",
+         r->j->id, how == PK_DONE ? "done" : how == PK_CANCELLED ? "cancelled" : "failed");
+}
+
 static void run_job(gp_trainer *t, tjob *j, void *push)
 {
     run *r = calloc(1, sizeof *r);
@@ -1581,6 +1834,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     r->push = push;
     r->P = t->P;
     r->self = t->self;
+    r->quorum = t->P / 2 + 1; /* a majority of the cluster, up or not */
     gp_msg why = {{0}};
     int64_t t_start = mono_ms();
     if (!j->resume) {
@@ -1627,7 +1881,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         }
         /* if the peers are running it already, join them where they are */
         uint64_t at, gen;
-        if (probe(r, 1500, &at, &gen, NULL) && !(joined = join_run(r)) && j->join) {
+        if (probe(r, 1500, &at, &gen, NULL, NULL) && !(joined = join_run(r)) && j->join) {
             set_state(r, JS_FAILED, "could not rejoin the peers running the job");
             drop_state(t);
             tlog(t, "job %016" PRIx64 " failed: could not rejoin its peers", j->id);
@@ -1676,6 +1930,9 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             pthread_mutex_unlock(&t->mu);
         }
         r->step = step;
+        pthread_mutex_lock(&t->mu);
+        j->at_step = step;
+        pthread_mutex_unlock(&t->mu);
         serve_joins(r);
 
         if (!r->join_started && t->wide_window) {
@@ -1688,34 +1945,102 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         gp_rmat xb = gp_rmat_view(x0.data, r->cols[0], b, b);
         gp_train_batch(&r->train, r->st, order, first, b, xb, r->labels);
         double lr = gp_train_lr(job, r->step, spe), loss = 0;
-        bool committed = false;
-        for (r->attempt = 0; r->attempt <= job->max_redo; r->attempt++) {
-            committed = attempt_step(r, xb, r->labels, b, lr, &loss);
-            if (cancelled(r)) goto cancelled;
-            if (committed || r->broken || t->behind) break;
+        bool committed = false, waited = false, moved = false, just_waited = false;
+        int refused = 0, outcome = W_RETRY, ended = 0;
+        r->attempt = 0;
+        for (;;) {
+            if (r->attempt >= MAX_ATTEMPTS) {
+                char why_failed[512];
+                snprintf(why_failed, sizeof why_failed,
+                         "step %" PRIu64 ": %d attempts without a quorum committing it; the last: %s",
+                         r->step, MAX_ATTEMPTS, r->last_error[0] ? r->last_error : "no quorum");
+                free(order);
+                gp_rmat_free(&x0);
+                set_state(r, JS_FAILED, why_failed);
+                tlog(t, "job %016" PRIx64 " failed: %s", j->id, why_failed);
+                teardown(r);
+                free(r);
+                return;
+            }
+            pthread_mutex_lock(&t->mu);
+            t->follow = waited; /* after a wait: go with the others' latest attempt */
+            t->cur_gen = r->gen;
+            t->cur_step = r->step;
+            t->cur_attempt = (unsigned)r->attempt;
+            t->newer = 0;
+            /* too few heard to commit anything: wait before trying (not
+             * right after a wait, whose probe heard enough) */
+            bool few = !just_waited &&
+                       __builtin_popcountll(atomic_load(&t->up) | 1ull << r->self) < r->quorum;
+            pthread_mutex_unlock(&t->mu);
+            just_waited = false;
+            if (few) {
+                r->no_quorum = true;
+                r->short_handed = false;
+            } else {
+                committed = attempt_step(r, xb, r->labels, b, lr, &loss);
+                if (cancelled(r)) goto cancelled;
+                if (committed || r->broken || t->behind) break;
+                if (r->superseded) { /* not refused: the others tried again first */
+                    pthread_mutex_lock(&t->mu);
+                    r->attempt = (int)t->newer;
+                    pthread_mutex_unlock(&t->mu);
+                    continue;
+                }
+            }
+            if (r->no_quorum || r->short_handed) {
+                /* not refused by a quorum: nothing could be committed; the
+                 * step waits until enough nodes answer, untouched */
+                waited = just_waited = true;
+                outcome = await_peers(r, &ended);
+                if (outcome == W_CANCEL) goto cancelled;
+                if (outcome != W_RETRY) break;
+                unsigned hi = latest_attempt(r);
+                int next = r->attempt + (few ? 0 : 1);
+                r->attempt = (int)hi > next ? (int)hi : next;
+                r->excluded = 0; /* wait for every node heard again */
+                continue;
+            }
             count(r, &j->n.steps_redone, 1);
             tlog(t, "job %016" PRIx64 ": step %" PRIu64 " redone (attempt %d)", j->id, r->step,
                  r->attempt + 1);
+            if (++refused > job->max_redo) break;
+            r->attempt++;
         }
-        if (r->alone >= 3 || t->behind) {
+        pthread_mutex_lock(&t->mu);
+        t->follow = false;
+        pthread_mutex_unlock(&t->mu);
+        if (!committed && !r->broken && t->behind && outcome == W_RETRY) {
             /* the others went on without this node (it was stopped, or cut
-             * off): join them where they are, else give up */
-            tlog(t, "job %016" PRIx64 ": %s at step %" PRIu64 ": looking for them", j->id,
-                 t->behind ? "the others are ahead" : "no other node answers", r->step);
+             * off): join them where they are, else wait until it can */
+            tlog(t, "job %016" PRIx64 ": the others are ahead at step %" PRIu64 ": looking for them",
+                 j->id, r->step);
             uint64_t back = join_run(r);
             if (back) {
-                step = back;
-                order_epoch = -1;
-                snapshot(r, step);
-                continue;
+                r->step = back;
+                outcome = W_JOINED;
+            } else {
+                r->no_quorum = true;
+                r->short_handed = false;
+                outcome = await_peers(r, &ended);
+                if (outcome == W_CANCEL) goto cancelled;
+                if (outcome == W_RETRY) continue; /* this step again */
             }
+        }
+        if (outcome == W_ENDED) {
             free(order);
             gp_rmat_free(&x0);
-            set_state(r, JS_FAILED, "lost contact with every other node");
-            tlog(t, "job %016" PRIx64 " failed: no other node answers", j->id);
+            end_as_others(r, ended);
             teardown(r);
             free(r);
             return;
+        }
+        if (outcome == W_JOINED) moved = true;
+        if (moved) {
+            step = r->step;
+            order_epoch = -1;
+            snapshot(r, step);
+            continue;
         }
         if (r->broken) {
             /* more stored blocks left the code than it can locate: every node
@@ -1739,18 +2064,28 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
                 tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": the others roll back to a snapshot "
                      "this node does not hold: joining again", j->id, r->step);
                 uint64_t back = join_run(r);
+                if (!back) {
+                    r->no_quorum = true;
+                    r->short_handed = false;
+                    int w = await_peers(r, &ended);
+                    if (w == W_CANCEL) goto cancelled;
+                    if (w == W_ENDED) {
+                        free(order);
+                        gp_rmat_free(&x0);
+                        end_as_others(r, ended);
+                        teardown(r);
+                        free(r);
+                        return;
+                    }
+                    back = w == W_JOINED ? r->step : 0;
+                }
                 if (back) {
                     step = back;
                     order_epoch = -1;
                     snapshot(r, step);
                     continue;
                 }
-                free(order);
-                gp_rmat_free(&x0);
-                set_state(r, JS_FAILED, "could not rejoin after a rollback");
-                teardown(r);
-                free(r);
-                return;
+                continue; /* this step again, with the blocks it has */
             }
             tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": rolled back to step %" PRIu64, j->id,
                  r->step, r->snap_step);
@@ -2178,7 +2513,8 @@ gp_err tr_info(gp_trainer *t, uint64_t job, gp_pmsg *r, tr_scratch *s, gp_msg *w
         return gp_fail(why, GP_ENOTFOUND, job ? "no job %016" PRIx64 " here" : "no job here", job);
     }
     snprintf(s->name, sizeof s->name, "%s", j->job.name);
-    snprintf(s->state, sizeof s->state, "%s", state_names[j->state]);
+    snprintf(s->state, sizeof s->state, "%s",
+             j->waiting && j->state == JS_RUNNING ? "waiting" : state_names[j->state]);
     snprintf(s->reason, sizeof s->reason, "%s", j->reason);
     size_t tl = j->tlen + j->slen + 16;
     s->text = malloc(tl);
@@ -2254,10 +2590,25 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
     gp_pmsg r;
     gp_pmsg_init(&r, GP_MT_JOIN_INFO, m->id);
     gp_pmsg_uint(&r, GP_F_FROM, (uint64_t)t->self);
+    tjob *ended = j ? NULL : find_job(t, want);
+    if (want && ended && ended->state >= JS_DONE) {
+        /* the job asked about has ended here: say how (a node that waited
+         * through the end learns that a quorum finished it without it) */
+        gp_pmsg_uint(&r, GP_F_JOB, ended->id);
+        gp_pmsg_str(&r, GP_F_STATE, state_names[ended->state]);
+        bool ok = gp_proto_encode(&r, buf, len, NULL) == GP_OK;
+        pthread_mutex_unlock(&t->mu);
+        free(jb.p);
+        return ok;
+    }
     gp_pmsg_uint(&r, GP_F_JOB, j ? j->id : 0);
-    gp_pmsg_str(&r, GP_F_STATE, !j ? "none" : t->joining ? "joining" : state_names[j->state]);
+    gp_pmsg_str(&r, GP_F_STATE,
+                !j           ? "none"
+                : t->joining ? "joining"
+                : j->waiting && j->state == JS_RUNNING ? "waiting"
+                                                       : state_names[j->state]);
     if (j) {
-        gp_pmsg_uint(&r, GP_F_STEP, j->step);
+        gp_pmsg_uint(&r, GP_F_STEP, j->at_step);
         gp_pmsg_uint(&r, GP_F_EPOCH, j->gen);
         gp_pmsg_f64(&r, GP_F_RATE, j->job.batch > 0 ? j->rate / j->job.batch : 0);
     }
@@ -2290,10 +2641,15 @@ void tr_join_info(gp_trainer *t, const gp_pmsg *m, int from)
     if (from < 0 || from >= t->P || from == t->self) return;
     uint64_t id = m->v[GP_F_JOB].u;
     gp_pstr st = m->v[GP_F_STATE].s;
-    bool running = st.len == 7 && !memcmp(st.p, "running", 7);
+    static const char *const kinds[] = {"none", "running", "waiting", "joining",
+                                        "done", "failed", "cancelled"};
+    int kind = PK_NONE;
+    for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++)
+        if (st.len == strlen(kinds[k]) && !memcmp(st.p, kinds[k], st.len)) kind = k;
+    bool running = kind == PK_RUNNING || kind == PK_WAITING;
     pthread_mutex_lock(&t->mu);
     t->info[from].seen = true;
-    t->info[from].running = running;
+    t->info[from].kind = kind;
     t->info[from].job = id;
     t->info[from].step = gp_pmsg_has(m, GP_F_STEP) ? m->v[GP_F_STEP].u : 0;
     t->info[from].gen = gp_pmsg_has(m, GP_F_EPOCH) ? m->v[GP_F_EPOCH].u : 0;
@@ -2350,6 +2706,8 @@ void tr_brief(gp_trainer *t, char *buf, size_t len)
         snprintf(buf, len, "no job");
     else
         snprintf(buf, len, "job %016" PRIx64 " '%s': %s, step %" PRIu64 " of %" PRIu64, j->id,
-                 j->job.name, state_names[j->state], j->step, j->steps);
+                 j->job.name,
+                 j->waiting && j->state == JS_RUNNING ? "waiting" : state_names[j->state], j->step,
+                 j->steps);
     pthread_mutex_unlock(&t->mu);
 }

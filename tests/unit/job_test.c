@@ -33,6 +33,7 @@ static void defaults(void)
     CHECK(j.batch == 64 && j.epochs == 2 && j.lr == 0.1);
     CHECK(j.schedule == GP_SCHED_CONSTANT && j.step_every == 1 && j.gamma == 0.5);
     CHECK(j.lr_min == 0.0 && j.shuffle_seed == 1 && j.check_every == 1 && j.max_redo == 3);
+    CHECK(j.spare == 1);
     CHECK(j.scheme[0] == 0 && j.m == 0 && j.n == 0 && !strcmp(j.orientation, "auto"));
     CHECK(j.fault_seed == 1 && j.fault_scale == 1.0 && j.nrules == 0);
 
@@ -177,6 +178,7 @@ static void mistakes(void)
            "must be gpd, polynomial, matdot, mds, replication or uncoded, not 'fancy'");
     expect(25, "code: {scheme: gpd, m: 25}\n", "j.yaml:25:24: code.m:", "1 .. 24");
     expect(25, "code: {m: 2, n: 2}\n", "j.yaml:25:7: code:", "need a 'scheme'");
+    expect(25, "code: {scheme: gpd, spare: 0}\n", "j.yaml:25:28: code.spare:", "1 .. 16");
     expect(25, "code: {scheme: gpd, orientation: diagonal}\n",
            "j.yaml:25:34: code.orientation:", "must be row, col or auto");
     expect(1, "name: \"\"\n", "j.yaml:1:7: name:", "1 to 63 characters");
