@@ -325,6 +325,7 @@ typedef struct run {
     bool no_quorum;      /* this attempt's check heard fewer than a quorum */
     bool short_handed;   /* a decode of this attempt had fewer spare outputs than asked */
     bool superseded;     /* the others went on to a later attempt of this step */
+    bool joined_now;     /* this step was reached by joining: follow the others' attempts */
     int short_n, short_k; /* the last such decode: outputs, threshold */
     int skipped_run;     /* consecutive steps skipped */
     char last_error[400];
@@ -1452,12 +1453,14 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, do
     send_join(t, r->push, r->j->id, 0, 0);
     int64_t end = mono_ms() + wait_ms, resend = mono_ms() + 300;
     uint64_t running = 0;
+    bool furthest_waits = false;
     pthread_mutex_lock(&t->mu);
     for (;;) {
         /* every other node of the cluster: a node that was stopped may not
          * have heard the others' heartbeats again yet */
         uint64_t others = (r->P == 64 ? ~0ull : (1ull << r->P) - 1) & ~(1ull << r->self), seen = 0;
         running = 0;
+        furthest_waits = false;
         *step = *gen = 0;
         bool first = true;
         for (int p = 0; p < r->P; p++) {
@@ -1471,7 +1474,7 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, do
                     *step = t->info[p].step;
                     *gen = t->info[p].gen;
                     if (rate) *rate = t->info[p].rate;
-                    if (waits) *waits = k == PK_WAITING;
+                    furthest_waits = k == PK_WAITING;
                     first = false;
                 }
             }
@@ -1494,7 +1497,7 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, do
      * peers (they get there), or, when the furthest waits, the peers at
      * exactly its position (a peer waiting further back, or joining itself,
      * sends nothing there) */
-    bool furthest_waits = waits && *waits;
+    if (waits) *waits = furthest_waits;
     uint64_t serving = 0;
     for (int p = 0; p < r->P; p++) {
         if (!(running >> p & 1)) continue;
@@ -1553,6 +1556,7 @@ static uint64_t join_attempts(run *r)
         if (waits) lead = 0; /* the furthest wait (for a quorum): there, at once */
         uint64_t target = at + lead, total = r->j->steps;
         if (target >= total) return 0; /* too close to the end to be worth it */
+        if (target == 0) return 0;     /* they wait at the start: nothing to join yet */
         r->gen = (unsigned)gen;
         pthread_mutex_lock(&t->mu);
         r->j->gen = r->gen;
@@ -1693,6 +1697,15 @@ static unsigned latest_attempt(run *r)
 
 enum { W_RETRY, W_JOINED, W_CANCEL, W_ENDED };
 
+/* The job no longer waits (its step was committed, or it moved on). */
+static void end_wait(run *r)
+{
+    pthread_mutex_lock(&r->t->mu);
+    if (r->j->waiting) r->j->reason[0] = 0;
+    r->j->waiting = false;
+    pthread_mutex_unlock(&r->t->mu);
+}
+
 /* Pauses the job at this step, committing nothing, after an attempt that
  * heard fewer than a quorum of the cluster (no_quorum) or whose decodes had
  * too few spare outputs to be checked (short_handed). It waits until a
@@ -1734,7 +1747,8 @@ static int await_peers(run *r, int *ended)
             heard++;
             if (t->info[p].job != r->j->id) continue;
             int k = t->info[p].kind;
-            if (k == PK_RUNNING || k == PK_WAITING || k == PK_JOINING) taking_part++;
+            /* a node still joining sends nothing yet: it takes part once it has joined */
+            if (k == PK_RUNNING || k == PK_WAITING) taking_part++;
             if (k >= PK_DONE) ended_n[k - PK_DONE]++;
         }
         pthread_mutex_unlock(&t->mu);
@@ -1788,10 +1802,9 @@ static int await_peers(run *r, int *ended)
         struct timespec ts = {0, 300 * 1000000};
         nanosleep(&ts, NULL);
     }
-    pthread_mutex_lock(&t->mu);
-    r->j->waiting = false;
-    r->j->reason[0] = 0;
-    pthread_mutex_unlock(&t->mu);
+    /* a node that tries the step again still says it waits (a joiner then
+     * asks for its blocks at this step) until the step is committed */
+    if (result != W_RETRY) end_wait(r);
     if (result != W_CANCEL)
         tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": waited %.1f s; %s", r->j->id, r->step,
              (double)(mono_ms() - since) / 1000.0,
@@ -1870,6 +1883,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     pthread_mutex_unlock(&t->mu);
     gp_rmat x0 = {0};
     uint64_t joined = 0;
+    bool start_with_peers = false;
     if (j->join || j->resume) {
         /* just started: give the peers' heartbeats time to arrive, until a
          * majority of the cluster is up (or 10 heartbeats have passed) */
@@ -1879,9 +1893,17 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             struct timespec ts = {0, 20 * 1000000};
             nanosleep(&ts, NULL);
         }
-        /* if the peers are running it already, join them where they are */
+        /* if the peers are running it already, join them where they are;
+         * if they wait at its first step, this node's blocks are already
+         * theirs (encoded from the job's seed): it takes part from there */
         uint64_t at, gen;
-        if (probe(r, 1500, &at, &gen, NULL, NULL) && !(joined = join_run(r)) && j->join) {
+        bool waits = false;
+        uint64_t serving = probe(r, 1500, &at, &gen, NULL, &waits);
+        if (serving && waits && at == 0 && gen == 0 && !j->resume) {
+            tlog(t, "job %016" PRIx64 ": the peers wait at its first step: taking part from there",
+                 j->id);
+            start_with_peers = true;
+        } else if (serving && !(joined = join_run(r)) && j->join) {
             set_state(r, JS_FAILED, "could not rejoin the peers running the job");
             drop_state(t);
             tlog(t, "job %016" PRIx64 " failed: could not rejoin its peers", j->id);
@@ -1890,7 +1912,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             return;
         }
     }
-    if (!joined && !barrier(r)) goto cancelled;
+    if (!joined && !start_with_peers && !barrier(r)) goto cancelled;
     pthread_mutex_lock(&t->mu);
     j->state = JS_RUNNING;
     j->started_ms = mono_ms();
@@ -1911,6 +1933,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     uint64_t total = spe * (uint64_t)job->epochs;
     int order_epoch = -1;
     uint64_t first_step = joined ? joined : j->resume ? resume(r) : 0;
+    r->joined_now = joined != 0 || start_with_peers;
     pthread_mutex_lock(&t->mu);
     t->wide_window = joined != 0; /* a joiner takes its peers' exchanges early until caught up */
     pthread_mutex_unlock(&t->mu);
@@ -1945,7 +1968,8 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         gp_rmat xb = gp_rmat_view(x0.data, r->cols[0], b, b);
         gp_train_batch(&r->train, r->st, order, first, b, xb, r->labels);
         double lr = gp_train_lr(job, r->step, spe), loss = 0;
-        bool committed = false, waited = false, moved = false, just_waited = false;
+        bool committed = false, waited = r->joined_now, moved = false, just_waited = false;
+        r->joined_now = false;
         int refused = 0, outcome = W_RETRY, ended = 0;
         r->attempt = 0;
         for (;;) {
@@ -1968,6 +1992,11 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             t->cur_step = r->step;
             t->cur_attempt = (unsigned)r->attempt;
             t->newer = 0;
+            pthread_mutex_unlock(&t->mu);
+            /* the others may have started a later attempt already */
+            unsigned hi = waited ? latest_attempt(r) : 0;
+            pthread_mutex_lock(&t->mu);
+            if (hi > t->cur_attempt) t->newer = hi;
             /* too few heard to commit anything: wait before trying (not
              * right after a wait, whose probe heard enough) */
             bool few = !just_waited &&
@@ -1995,9 +2024,9 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
                 outcome = await_peers(r, &ended);
                 if (outcome == W_CANCEL) goto cancelled;
                 if (outcome != W_RETRY) break;
-                unsigned hi = latest_attempt(r);
+                unsigned latest = latest_attempt(r);
                 int next = r->attempt + (few ? 0 : 1);
-                r->attempt = (int)hi > next ? (int)hi : next;
+                r->attempt = (int)latest > next ? (int)latest : next;
                 r->excluded = 0; /* wait for every node heard again */
                 continue;
             }
@@ -2010,6 +2039,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         pthread_mutex_lock(&t->mu);
         t->follow = false;
         pthread_mutex_unlock(&t->mu);
+        end_wait(r); /* committed, skipped, broken or moved on (a wait below sets it again) */
         if (!committed && !r->broken && t->behind && outcome == W_RETRY) {
             /* the others went on without this node (it was stopped, or cut
              * off): join them where they are, else wait until it can */
@@ -2037,6 +2067,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         }
         if (outcome == W_JOINED) moved = true;
         if (moved) {
+            r->joined_now = true;
             step = r->step;
             order_epoch = -1;
             snapshot(r, step);

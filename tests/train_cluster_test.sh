@@ -11,6 +11,10 @@
 #       its blocks are then checked and rebuilt at every step, status shows the
 #       per-node error counts and the suspect; the model is still the same
 #   (g) a daemon killed with SIGKILL mid-job: the rest finish it, it is recorded
+#   (h) then a second one: six of 8 left, the backward products have exactly
+#       K_b = 6 outputs and nothing to check them with, so the job waits (no
+#       node commits a step) until an empty replacement for node 5 has joined;
+#       then it goes on, and the model is still train --local's
 # usage: train_cluster_test.sh BUILD_DIR PYTHON
 # Exits 77 (skipped) without Fashion-MNIST (Debian: dataset-fashion-mnist).
 set -eu
@@ -262,5 +266,37 @@ C fetch "$id" -o killed > /dev/null || fail "(g) fetch with a node down"
     2> /dev/null || fail "(g) train --local"
 # 300 steps: as in (c)
 same killed local3 3e-7
+
+echo "(h) a second daemon killed: too few outputs to check a decode"
+# 10 epochs (3000 steps, about 30 s on 7 nodes: the submit and every look
+# at the status wait for the dead node 5)
+set -- --set faults.scale=0 --set data.train_limit=19200 --set training.epochs=10
+id=$(C submit "$job" "$@") || fail "(h) submit"
+step=$(C status "$id" --json | "$py" -c "import json,sys; print(json.load(sys.stdin)['step'])")
+kill -KILL "$(cat "$tmp/c/node2.pid")"
+echo "  node 2 killed at step $step of 3000 (node 5 is still down)"
+sleep 3
+C status "$id" --json > wait1.json
+sleep 2
+C status "$id" --json > wait2.json
+"$py" - wait1.json wait2.json <<'EOF' || fail "(h) the job did not wait"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+print(f"  {b['state']}: {b['reason']}; steps {a['step']} -> {b['step']} in 2 s")
+assert b["state"] == "waiting" and "redundancy" in b["reason"], b
+assert a["node_steps"] == b["node_steps"], "a step was committed without a check"
+EOF
+rm -rf "$tmp/c/node5" # an empty replacement
+nohup "$build/daemon/gpdotd" --config "$cfg" --node 5 >> "$tmp/c/node5.log" 2>&1 &
+echo $! > "$tmp/c/node5.pid"
+C watch "$id" > waited.watch 2>&1 || { cat waited.watch; fail "(h) the job failed"; }
+C status "$id" --json > waited.json
+echo "  node 5 replaced: $(grep "job $id" "$tmp/c/node5.log" | grep -o "rejoined at step [0-9]*" | head -1); the job ended $(json waited.json state), steps skipped $(json waited.json steps_skipped)"
+[ "$(json waited.json steps_skipped)" = 0 ] || fail "(h) steps were skipped"
+C fetch "$id" -o waited > /dev/null || fail "(h) fetch"
+"$client" train --local "$job" "$@" -o local4 --json > local4.json 2> /dev/null ||
+    fail "(h) train --local"
+# 3000 steps: 3000 * 0.1 * 1e-9, 10x allowed
+same waited local4 3e-6
 
 echo "ok"

@@ -5,8 +5,8 @@
 # client in a ninth namespace (10.213.0.100) submits a training job; node 5's
 # link is cut (ip link set ... down) while the job runs; the job must finish
 # with the same model as train --local (the lost node is an erasure). Traffic
-# goes only to the addresses inside the namespaces this test makes, and
-# everything it made is removed on exit, whether it passes or fails.
+# goes only to the addresses inside the namespaces this test makes (lib.sh),
+# and everything it made is removed on exit, whether it passes or fails.
 # Needs root and ip(8) with netns support; skips (exit 77) otherwise.
 # usage: netns_test.sh BUILD_DIR PYTHON
 set -eu
@@ -19,23 +19,18 @@ skip() {
     echo "skipped: $*"
     exit 77
 }
-[ "$(id -u)" = 0 ] || skip "network namespaces need root"
-command -v ip > /dev/null 2>&1 || skip "ip(8) is missing (Debian: iproute2)"
-[ -r "$data/train-images-idx3-ubyte.gz" ] || skip "Fashion-MNIST is missing (dataset-fashion-mnist)"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 tag=gp$$ # names unique to this run
-ip netns add "${tag}probe" 2> /dev/null || skip "cannot create network namespaces here"
-ip netns del "${tag}probe"
+why=$(netns_usable "$tag") || skip "$why"
+[ -r "$data/train-images-idx3-ubyte.gz" ] || skip "Fashion-MNIST is missing (dataset-fashion-mnist)"
 
 tmp=$(mktemp -d /tmp/gpdot-netns-test-XXXXXX)
 cleanup() {
     for f in "$tmp"/node*.pid; do
         [ -e "$f" ] && kill -KILL "$(cat "$f")" 2> /dev/null || true
     done
-    for i in 0 1 2 3 4 5 6 7 c; do
-        ip netns del "$tag$i" 2> /dev/null || true
-        ip link del "${tag}v$i" 2> /dev/null || true
-    done
-    ip link del "${tag}br" 2> /dev/null || true
+    netns_cleanup
     rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -45,40 +40,10 @@ fail() {
     exit 1
 }
 
-# the bridge, in a namespace of its own so that nothing touches the host's links
-ip netns add "${tag}c"
-ip -n "${tag}c" link add "${tag}br" type bridge
-ip -n "${tag}c" link set "${tag}br" up
-# host i: namespace $tag$i, eth0 = 10.213.0.(i+1), its peer end on the bridge
-addr() { if [ "$1" = c ]; then echo 10.213.0.100; else echo "10.213.0.$(($1 + 1))"; fi; }
-for i in 0 1 2 3 4 5 6 7; do
-    ip netns add "$tag$i"
-    ip -n "${tag}c" link add "${tag}v$i" type veth peer name eth0 netns "$tag$i"
-    ip -n "${tag}c" link set "${tag}v$i" master "${tag}br" up
-done
-# the client's end stays in the bridge's namespace
-ip -n "${tag}c" link add "${tag}vc" type veth peer name "${tag}ec"
-ip -n "${tag}c" link set "${tag}vc" master "${tag}br" up
-for i in 0 1 2 3 4 5 6 7; do
-    ip -n "$tag$i" addr add "$(addr $i)/24" dev eth0
-    ip -n "$tag$i" link set eth0 up
-    ip -n "$tag$i" link set lo up
-done
-# the client: an address on the bridge's namespace
-ip -n "${tag}c" link set "${tag}ec" up
-ip -n "${tag}c" addr add "$(addr c)/24" dev "${tag}ec"
-ip -n "${tag}c" link set lo up
+netns_hosts 8 "$tag"
 echo "8 hosts 10.213.0.1-8 and a client 10.213.0.100 on a bridge, in namespaces $tag*"
-
 cfg=$tmp/cluster.yaml
-{
-    echo "cluster: netns"
-    echo "nodes:"
-    for i in 0 1 2 3 4 5 6 7; do
-        echo "  - {id: $i, client: \"tcp://$(addr $i):7100\", peer: \"tcp://$(addr $i):7200\"}"
-    done
-    echo "defaults: {heartbeat_ms: 200, peer_timeout_ms: 2000, state_dir: \"$tmp\"}"
-} > "$cfg"
+netns_cluster_file "$cfg" "$tmp" 200 2000
 for i in 0 1 2 3 4 5 6 7; do
     OPENBLAS_NUM_THREADS=1 ip netns exec "$tag$i" "$gpdotd" --config "$cfg" --node "$i" \
         > "$tmp/node$i.log" 2>&1 &
