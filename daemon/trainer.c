@@ -23,7 +23,7 @@
 
 #define TR_JOBS       16             /* jobs remembered (queued, running, ended) */
 #define TR_QUEUE      4              /* of which queued at most */
-#define TR_SLOTS      128            /* exchanges held at once */
+#define TR_SLOTS      1024 /* exchanges held at once: a joiner's backlog, ~170 steps */
 #define TR_MAIL_BYTES (512ull << 20) /* bytes of partials held at once */
 #define TR_ENDPOINT   "inproc://gpdot-trainer"
 
@@ -1503,7 +1503,10 @@ static uint64_t probe(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, do
         if (!(running >> p & 1)) continue;
         int k = t->info[p].kind;
         bool there = t->info[p].gen == *gen && t->info[p].step == *step;
-        if (furthest_waits ? there : k == PK_RUNNING && t->info[p].gen == *gen) serving |= 1ull << p;
+        /* running within 50 steps of the furthest (not a node that is
+         * itself still catching up after a join of its own) */
+        bool near = t->info[p].gen == *gen && t->info[p].step + 50 >= *step;
+        if (furthest_waits ? there : k == PK_RUNNING && near) serving |= 1ull << p;
     }
     pthread_mutex_unlock(&t->mu);
     return serving;

@@ -38,16 +38,19 @@ why=$(netns_usable "$tag") || skip "$why"
 
 N=12
 tmp=$(mktemp -d /tmp/gpdot-partition-test-XXXXXX)
-stop_daemons() {
+stop_daemons() { # and wait until they are gone: the next job's daemons bind the same ports
     for f in "$tmp"/node*.pid; do
-        [ -e "$f" ] && kill -KILL "$(cat "$f")" 2> /dev/null || true
+        [ -e "$f" ] || continue
+        pid=$(cat "$f")
+        kill -KILL "$pid" 2> /dev/null || true
+        wait "$pid" 2> /dev/null || true # this shell's child: reaped, its ports free
         rm -f "$f"
     done
 }
 cleanup() {
     stop_daemons
     netns_cleanup
-    rm -rf "$tmp"
+    if [ -n "${GP_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT INT TERM
 fail() {
