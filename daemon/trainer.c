@@ -494,18 +494,6 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         pthread_cond_timedwait(&t->cv, &t->mu, &ts);
     }
     t->wait_key = t->wait_need = 0;
-    if (s && r->join_started && mono_ms() >= deadline && !IS_REGEN(KEY_PHASE(key)) &&
-        KEY_ATTEMPT(key) < JOIN_ATTEMPT && t->wide_window) {
-        /* a joiner whose exchange timed out while it catches up from its
-         * mailbox cannot catch up (the others' partials for it were not
-         * kept): rather than replay their steps a peer timeout at a time,
-         * it joins them again where they are now */
-        t->behind = true;
-        t->wide_window = false;
-        tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": still catching up %.1f s after it started "
-             "to rejoin, and an exchange timed out: joining the others again where they are",
-             r->j->id, r->step, (double)(mono_ms() - r->join_started) / 1000.0);
-    }
     if (s) {
         uint64_t missing = want & ~s->have, up = atomic_load(&t->up);
         if (mono_ms() >= deadline) /* waited for in vain: not again until they answer */
