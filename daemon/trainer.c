@@ -326,7 +326,7 @@ typedef struct run {
     bool short_handed;   /* a decode of this attempt had fewer spare outputs than asked */
     bool superseded;     /* the others went on to a later attempt of this step */
     bool joined_now;     /* this step was reached by joining: follow the others' attempts */
-    int short_n, short_k; /* the last such decode: outputs, threshold */
+    int short_k;          /* the threshold of the last such decode */
     int skipped_run;     /* consecutive steps skipped */
     char last_error[400];
     unsigned gen;                    /* rollbacks so far: part of every exchange key */
@@ -628,7 +628,6 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
                  "%s product of layer %d from %d nodes: %d spare outputs, %d needed to check it",
                  dir == GP_FORWARD ? "forward" : "backward", l, n, rep.spare, r->job->spare);
         r->short_handed = true;
-        r->short_n = n;
         r->short_k = k;
         r->own_ok = false;
     }
