@@ -1699,6 +1699,22 @@ static unsigned latest_attempt(run *r)
 
 enum { W_RETRY, W_JOINED, W_CANCEL, W_ENDED };
 
+/* Back to the blocks of the last snapshot, in generation gen (above this
+ * node's): a rollback of the whole cluster, or one the others took. */
+static void roll_back(run *r, unsigned gen)
+{
+    tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 ": rolled back to step %" PRIu64
+         " (generation %u)", r->j->id, r->step, r->snap_step, gen);
+    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->wt[l], r->snap[l]);
+    r->updates = r->snap_updates;
+    r->gen = gen;
+    r->step = r->snap_step;
+    pthread_mutex_lock(&r->t->mu);
+    r->j->gen = r->gen;
+    r->j->n.rollbacks++;
+    pthread_mutex_unlock(&r->t->mu);
+}
+
 /* The job no longer waits (its step was committed, or it moved on). */
 static void end_wait(run *r)
 {
@@ -1781,7 +1797,19 @@ static int await_peers(run *r, int *ended)
             result = W_ENDED;
             break;
         }
-        bool ahead = in_job && (gen > r->gen || (gen == r->gen && at > r->step));
+        /* further on: a later generation, or a later step of this one; or a
+         * quorum of the cluster committing steps in an earlier generation
+         * (this node rolled back alone) */
+        bool ahead = in_job && (gen > r->gen || (gen == r->gen && at > r->step) ||
+                                (gen < r->gen && !waits && at_front >= r->quorum));
+        if (ahead && gen > r->gen && at == r->snap_step && r->snap_valid) {
+            /* the others rolled back to the snapshot this node holds as well
+             * (it judged the stored code repairable from the projections it
+             * had, they did not): it goes back with them, to the same blocks */
+            roll_back(r, gen);
+            result = W_JOINED;
+            break;
+        }
         if (ahead && at_front > kw && heard >= r->quorum) {
             /* the others are further on: join them there */
             uint64_t back = join_run(r);
@@ -2079,8 +2107,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             /* more stored blocks left the code than it can locate: every node
              * goes back to its blocks of the last consistent snapshot */
             pthread_mutex_lock(&t->mu);
-            j->n.rollbacks++;
-            bool give_up = j->n.rollbacks > MAX_ROLLBACKS;
+            bool give_up = j->n.rollbacks >= MAX_ROLLBACKS;
             pthread_mutex_unlock(&t->mu);
             if (give_up) {
                 free(order);
@@ -2120,15 +2147,8 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
                 }
                 continue; /* this step again, with the blocks it has */
             }
-            tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": rolled back to step %" PRIu64, j->id,
-                 r->step, r->snap_step);
-            for (int l = 0; l < r->L; l++) gp_rmat_copy(r->wt[l], r->snap[l]);
-            r->updates = r->snap_updates;
-            r->gen++;
-            pthread_mutex_lock(&t->mu);
-            j->gen = r->gen;
-            pthread_mutex_unlock(&t->mu);
-            step = r->snap_step;
+            roll_back(r, r->gen + 1);
+            step = r->step;
             continue;
         }
         if (!committed) {

@@ -34,7 +34,11 @@ trap cleanup EXIT
 fail() {
     echo "FAIL: $*" >&2
     for f in "$tmp"/c/node*.log; do
-        [ -e "$f" ] && { echo "--- $f" >&2; grep -v "regenerated\|redone\|responders\|missing" "$f" | tail -5 >&2; }
+        [ -e "$f" ] || continue
+        echo "--- $f: its last turns (rollbacks, joins, waits), then its last lines" >&2
+        grep -E "rolled back|rejoin|caught up|joined|the others|failed|stored blocks" "$f" | tail -12 >&2
+        echo "..." >&2
+        grep -v "regenerated\|redone\|responders\|missing" "$f" | tail -5 >&2
     done
     exit 1
 }
