@@ -442,6 +442,28 @@ static void send_to(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
     free(buf);
 }
 
+/* Whether a peer has sent partials of a step after key's, in its generation
+ * (under mu). */
+static bool later_partials(run *r, uint64_t key)
+{
+    for (int i = 0; i < TR_SLOTS; i++) {
+        const slot *s = &r->t->slots[i];
+        if (s->used && (s->have & ~(1ull << r->self)) && KEY_GEN(s->key) == KEY_GEN(key) &&
+            KEY_STEP(s->key) > KEY_STEP(key))
+            return true;
+    }
+    return false;
+}
+
+/* A joining node has caught up with the others (under mu). */
+static void caught_up(run *r)
+{
+    tlog(r->t, "job %016" PRIx64 ": caught up with the others at step %" PRIu64
+         ", %.2f s after it started to rejoin (at step %" PRIu64 ")",
+         r->j->id, r->step, (double)(mono_ms() - r->join_started) / 1000.0, r->join_step);
+    r->join_started = 0;
+}
+
 /* Waits until every live node of `want` has sent `key`, or the peer timeout
  * has passed (then with what arrived). Returns the slot (under no lock: the
  * trainer alone frees slots at or above the floor), or NULL if cancelled. */
@@ -452,6 +474,11 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
     int64_t deadline = mono_ms() + timeout_ms;
     slot *s = NULL;
     pthread_mutex_lock(&t->mu);
+    if (r->join_started && KEY_PHASE(key) == PH_FWD && !later_partials(r, key)) {
+        /* no peer has sent anything for a later step: this node is where the
+         * others are (they may be waiting for it), no longer replaying */
+        caught_up(r);
+    }
     for (;;) {
         if (r->j->cancel || t->stop) {
             s = NULL;
@@ -476,10 +503,7 @@ static slot *collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
             /* a joining node that waits for at least half of its live peers'
              * product: caught up (waiting for fewer, it may only be waiting
              * for another laggard, itself still catching up) */
-            tlog(t, "job %016" PRIx64 ": caught up with the others at step %" PRIu64
-                 ", %.2f s after it started to rejoin (at step %" PRIu64 ")",
-                 r->j->id, r->step, (double)(mono_ms() - r->join_started) / 1000.0, r->join_step);
-            r->join_started = 0;
+            caught_up(r);
         }
         t->wait_key = key;
         t->wait_need = up;
@@ -711,10 +735,24 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phas
     uint64_t key = KEY(r->step, r->attempt, phase + l);
     if (to) send_to(r, to, key, r->wt[l], true);
     if (!(wrong >> r->self & 1)) return;
-    slot *s = collect(r, key, senders, r->t->cfg->peer_timeout_ms);
+    /* Catching up after a join, this node replays steps the others took
+     * without it: they never saw its projections, and send it nothing. It
+     * takes what is there, waits for nothing, and goes on with the block as
+     * it is (its outputs are corrected like any wrong node's); the others
+     * rebuild it once it has caught up and their check sees it. */
+    bool replay = r->join_started != 0;
+    uint64_t excluded = r->excluded;
+    slot *s = collect(r, key, senders, replay ? 0 : r->t->cfg->peer_timeout_ms);
+    if (replay) r->excluded = excluded;
     if (!s) return;
     gp_node_output outs[GP_CONFIG_MAX_NODES];
     int n = outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+    if (replay && n <= r->info->k_storage) {
+        tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 ": block of layer %d off the code while "
+             "catching up: kept until the others see it", r->j->id, r->step, l);
+        advance(r, key + 1);
+        return;
+    }
     gp_decode_report rep;
     gp_msg why = {{0}};
     uint64_t t0 = mono_us();
@@ -800,6 +838,10 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
             unchecked = true; /* too few blocks to check against: not known to be clean */
         if (e == GP_OK) {
             wrong[l] = rep.wrong;
+            if (rep.wrong >> r->self & 1)
+                tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 " attempt %d: this node's block of "
+                     "layer %d is off the code (by the projections of %d nodes, %#" PRIx64 "; "
+                     "off: %#" PRIx64 ")", r->j->id, r->step, r->attempt, l, n, s->have, rep.wrong);
             if (rep.wrong) {
                 pthread_mutex_lock(&r->t->mu);
                 for (int p = 0; p < r->P; p++) r->j->node_off[p] += rep.wrong >> p & 1;

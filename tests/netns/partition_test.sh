@@ -148,7 +148,8 @@ for side, first, second in (("A", a1, a2), ("B", b1, b2)):
         else:
             assert st == "waiting", f"side {side} node {p} is {st}, not waiting"
             assert n == before, f"side {side} node {p} committed steps {before} -> {n} without a quorum"
-print(f"    the quorum rule held: only side {qside or 'none'} committed steps")
+print("    the quorum rule held: " +
+      (f"only side {qside} committed steps" if qside else "neither side committed a step"))
 EOF
 }
 
