@@ -1,0 +1,258 @@
+/* exchange.c - the exchange of partials: the mailbox, sending, collecting (who
+ * is waited for, who is left out, when a joiner has caught up). */
+#define _GNU_SOURCE
+#include "trainer_impl.h"
+
+static void slot_free(gp_trainer *t, slot *s)
+{
+    for (int p = 0; p < t->P; p++)
+        if (s->part[p].data) {
+            t->mail_bytes -= s->part[p].rows * s->part[p].cols * sizeof(double);
+            gp_rmat_free(&s->part[p]);
+        }
+    memset(s, 0, sizeof *s);
+}
+
+slot *mail_slot(gp_trainer *t, uint64_t key, bool create)
+{
+    slot *free_slot = NULL;
+    for (int i = 0; i < TR_SLOTS; i++) {
+        slot *s = &t->slots[i];
+        if (s->used && s->key == key) return s;
+        if (s->used && s->key < t->floor) slot_free(t, s); /* an exchange that is over */
+        if (!s->used && !free_slot) free_slot = s;
+    }
+    if (!create || !free_slot) return NULL;
+    free_slot->used = true;
+    free_slot->key = key;
+    return free_slot;
+}
+
+void mail_clear(gp_trainer *t)
+{
+    for (int i = 0; i < TR_SLOTS; i++)
+        if (t->slots[i].used) slot_free(t, &t->slots[i]);
+}
+
+bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
+{
+    gp_pmat v = m->v[GP_F_VALUE].m;
+    uint64_t key = m->v[GP_F_STEP].u;
+    size_t n = (size_t)v.rows * v.cols, bytes = n * sizeof(double);
+    bool kept = false;
+    pthread_mutex_lock(&t->mu);
+    tjob *j = t->active >= 0 ? &t->jobs[t->active] : NULL;
+    if (j && m->v[GP_F_OP].u == j->id && !t->wide_window && key >= t->floor &&
+        KEY_STEP(key) > KEY_STEP(t->floor) + 1 && from != t->self) {
+        /* a peer more than a step ahead: this node was left behind (it was
+         * stopped, or slow enough to be excluded) */
+        t->ahead |= 1ull << from;
+        /* most of the others: a minority ahead is more likely the one astray */
+        if (2 * __builtin_popcountll(t->ahead) > t->P - 1 && !t->behind) {
+            t->behind = true;
+            pthread_cond_broadcast(&t->cv);
+        }
+    }
+    if (j && m->v[GP_F_OP].u == j->id && t->follow && from != t->self &&
+        KEY_GEN(key) == t->cur_gen && KEY_STEP(key) == t->cur_step &&
+        KEY_ATTEMPT(key) > t->cur_attempt && KEY_ATTEMPT(key) < JOIN_ATTEMPT &&
+        KEY_ATTEMPT(key) > t->newer) {
+        /* a peer has gone on to a later attempt of this step: follow it */
+        t->newer = KEY_ATTEMPT(key);
+        pthread_cond_broadcast(&t->cv);
+    }
+    if (j && m->v[GP_F_OP].u == j->id && !v.f32 && key >= t->floor &&
+        (KEY_STEP(key) <= KEY_STEP(t->floor) + 1 || t->wide_window) &&
+        t->mail_bytes + bytes <= TR_MAIL_BYTES) {
+        slot *s = mail_slot(t, key, true);
+        if (s && !(s->have >> from & 1) && gp_rmat_alloc(&s->part[from], v.rows, v.cols) == GP_OK) {
+            memcpy(s->part[from].data, v.data, bytes); /* NaN and Inf kept: decodes correct them */
+            t->mail_bytes += bytes;
+            s->have |= 1ull << from;
+            if (!gp_pmsg_has(m, GP_F_OK) || m->v[GP_F_OK].b) s->ok |= 1ull << from;
+            kept = true;
+            /* wake the trainer only when what it waits for is complete */
+            if (s->key == t->wait_key && (s->have & t->wait_need) == t->wait_need)
+                pthread_cond_broadcast(&t->cv);
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return kept;
+}
+
+void tr_set_up(gp_trainer *t, uint64_t up)
+{
+    atomic_store(&t->up, up);
+}
+
+/* Queues m for the nodes in dest (never the own bit) on the I/O thread. */
+static void push_msg(void *push, uint64_t dest, const gp_pmsg *m)
+{
+    void *buf;
+    size_t len;
+    if (!dest || gp_proto_encode(m, &buf, &len, NULL) != GP_OK) return;
+    zmq_send(push, &dest, sizeof dest, ZMQ_SNDMORE);
+    zmq_send(push, buf, len, 0);
+    free(buf);
+}
+
+/* JOIN to every other node: about job (0: none known), asking for the blocks
+ * at step (0: only what runs where). */
+void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64_t gen)
+{
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_JOIN, 0);
+    gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)t->self);
+    gp_pmsg_uint(&m, GP_F_JOB, job);
+    if (step) {
+        gp_pmsg_uint(&m, GP_F_STEP, step);
+        gp_pmsg_uint(&m, GP_F_EPOCH, gen);
+    }
+    uint64_t all = (t->P == 64 ? ~0ull : (1ull << t->P) - 1) & ~(1ull << t->self);
+    push_msg(push, all, &m);
+}
+
+/* Sends y to the nodes in dest (bit p) with the job's key; a copy goes to
+ * the own mailbox when dest has the own bit. */
+void ex_send(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
+{
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_PARTIAL, key);
+    gp_pmsg_uint(&m, GP_F_OP, r->j->id);
+    gp_pmsg_uint(&m, GP_F_STEP, key);
+    gp_pmsg_uint(&m, GP_F_LAYER, KEY_PHASE(key));
+    gp_pmsg_str(&m, GP_F_PHASE, "job");
+    gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)r->self);
+    gp_pmsg_bool(&m, GP_F_OK, ok);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y.rows, (uint32_t)y.cols, false, y.data});
+    if (dest >> r->self & 1) tr_partial(r->t, &m, r->self);
+    dest &= ~(1ull << r->self);
+    if (!dest) return;
+    void *buf;
+    size_t len;
+    if (gp_proto_encode(&m, &buf, &len, NULL) != GP_OK) return;
+    zmq_send(r->push, &dest, sizeof dest, ZMQ_SNDMORE);
+    zmq_send(r->push, buf, len, 0);
+    free(buf);
+}
+
+/* Whether a peer has sent partials of a step after key's, in its generation
+ * (under mu). */
+static bool later_partials(run *r, uint64_t key)
+{
+    for (int i = 0; i < TR_SLOTS; i++) {
+        const slot *s = &r->t->slots[i];
+        if (s->used && (s->have & ~(1ull << r->self)) && KEY_GEN(s->key) == KEY_GEN(key) &&
+            KEY_STEP(s->key) > KEY_STEP(key))
+            return true;
+    }
+    return false;
+}
+
+/* A joining node has caught up with the others (under mu). */
+static void caught_up(run *r)
+{
+    tlog(r->t,
+         "job %016" PRIx64 ": caught up with the others at step %" PRIu64
+         ", %.2f s after it started to rejoin (at step %" PRIu64 ")",
+         r->j->id, r->step, (double)(mono_ms() - r->join_started) / 1000.0, r->join_step);
+    r->join_started = 0;
+}
+
+/* Waits until every live node of `want` has sent `key`, or the peer timeout
+ * has passed (then with what arrived). Returns the slot (under no lock: the
+ * trainer alone frees slots at or above the floor), or NULL if cancelled. */
+slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
+{
+    gp_trainer *t = r->t;
+    uint64_t t0 = mono_us();
+    int64_t deadline = mono_ms() + timeout_ms;
+    slot *s = NULL;
+    pthread_mutex_lock(&t->mu);
+    if (r->join_started && KEY_PHASE(key) == PH_FWD && !later_partials(r, key)) {
+        /* no peer has sent anything for a later step: this node is where the
+         * others are (they may be waiting for it), no longer replaying */
+        caught_up(r);
+    }
+    for (;;) {
+        if (r->j->cancel || t->stop) {
+            s = NULL;
+            break;
+        }
+        if (t->behind && !t->wide_window) { /* no use waiting: the caller rejoins */
+            s = mail_slot(t, key, true);
+            break;
+        }
+        if (t->follow && t->newer > t->cur_attempt && KEY_PHASE(key) <= PH_CHECK &&
+            KEY_ATTEMPT(key) == t->cur_attempt) {
+            r->superseded = true; /* the others are at a later attempt: so is this node */
+            s = NULL;
+            break;
+        }
+        s = mail_slot(t, key, true);
+        uint64_t up = (atomic_load(&t->up) | 1ull << r->self) & want & ~r->excluded;
+        if (s && (s->have & up) == up) break;
+        uint64_t others = up & ~(1ull << r->self), pending = others & ~(s ? s->have : 0);
+        if (r->join_started && KEY_PHASE(key) == PH_FWD && others &&
+            2 * __builtin_popcountll(pending) >= __builtin_popcountll(others)) {
+            /* a joining node that waits for at least half of its live peers'
+             * product: caught up (waiting for fewer, it may only be waiting
+             * for another laggard, itself still catching up) */
+            caught_up(r);
+        }
+        t->wait_key = key;
+        t->wait_need = up;
+        int64_t now = mono_ms();
+        if (now >= deadline) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t wait = deadline - now < 50 ? deadline - now : 50;
+        ts.tv_nsec += wait * 1000000;
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+    }
+    t->wait_key = t->wait_need = 0;
+    if (s) {
+        uint64_t missing = want & ~s->have, up = atomic_load(&t->up);
+        if (mono_ms() >= deadline) /* waited for in vain: not again until they answer */
+            r->excluded |= missing & up & ~(1ull << r->self);
+        /* and those down: when one is heard again (a stopped node continued,
+         * a restarted one), the others go on without waiting for it until it
+         * answers, rather than each waiting a peer timeout at the next
+         * exchange and ending it with different sets of partials */
+        r->excluded |= missing & ~up & ~(1ull << r->self);
+        r->excluded &= ~s->have;
+        r->j->n.partials_missing += (uint64_t)__builtin_popcountll(missing);
+        uint64_t lost = r->j->up & ~s->have & want;
+        if (lost && !IS_REGEN(KEY_PHASE(key))) {
+            r->j->n.nodes_lost += (uint64_t)__builtin_popcountll(lost);
+            for (int p = 0; p < r->P; p++)
+                if (lost >> p & 1)
+                    tlog(t, "job %016" PRIx64 ": node %d missing at step %" PRIu64, r->j->id, p,
+                         r->step);
+        }
+        if (!IS_REGEN(KEY_PHASE(key))) r->j->up = s->have | 1ull << r->self;
+    }
+    r->j->n.us_wait += mono_us() - t0;
+    pthread_mutex_unlock(&t->mu);
+    return s;
+}
+
+/* The floor moves up when an exchange is over: older partials are dropped. */
+void ex_advance(run *r, uint64_t key)
+{
+    pthread_mutex_lock(&r->t->mu);
+    if (key > r->t->floor) r->t->floor = key;
+    pthread_mutex_unlock(&r->t->mu);
+}
+
+/* Node outputs of the right shape from a slot. */
+int ex_outputs(run *r, const slot *s, size_t rows, size_t cols, gp_node_output *outs)
+{
+    int n = 0;
+    for (int p = 0; p < r->P; p++)
+        if ((s->have >> p & 1) && s->part[p].rows == rows && s->part[p].cols == cols)
+            outs[n++] = (gp_node_output){p, s->part[p].data};
+    return n;
+}

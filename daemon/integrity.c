@@ -1,0 +1,252 @@
+/* integrity.c - the stored code: projections, the check, regeneration of
+ * blocks off the code, snapshots and rollback. */
+#define _GNU_SOURCE
+#include "trainer_impl.h"
+
+/* Projection of every stored block on a random vector (the same on every
+ * node for this step and attempt), in long double so that the projection
+ * adds no more than one rounding. */
+static void project(run *r, gp_rmat out)
+{
+    size_t off = 0;
+    for (int l = 0; l < r->L; l++) {
+        gp_rmat w = r->wt[l];
+        gp_rng g;
+        gp_rng_seed(&g,
+                    gp_mix64(r->j->id ^ r->job->init_seed) ^ gp_mix64(KEY(r->step, r->attempt, l)));
+        double *v = r->enc.data; /* scratch: enc is at least as long as a block's columns */
+        for (size_t j = 0; j < w.cols; j++) v[j] = gp_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
+        for (size_t i = 0; i < w.rows; i++) {
+            long double acc = 0;
+            const double *row = w.data + i * w.ld;
+            for (size_t j = 0; j < w.cols; j++) acc += (long double)row[j] * v[j];
+            out.data[off + i] = (double)acc;
+        }
+        off += w.rows;
+    }
+}
+
+/* The K_w + 1 healthy nodes whose evaluation points lie nearest node p's
+ * (ties: the lower id): the block is rebuilt by interpolating between its
+ * neighbours, whose Lagrange weights at a_p stay small, rather than by
+ * extrapolating from one end of the points, which multiplies the sources'
+ * rounding by the weights' sum (hundreds, for the far end of 12 points). */
+static uint64_t sources_for(run *r, int p, uint64_t healthy)
+{
+    int kw = r->info->k_storage;
+    uint64_t chosen = 0;
+    double ap = gp_code_point(r->code, p);
+    for (int k = 0; k < kw + 1; k++) {
+        int best = -1;
+        double bd = 0;
+        for (int q = 0; q < r->P; q++) {
+            if (!(healthy >> q & 1) || (chosen >> q & 1) || q == p) continue;
+            double dq = fabs(gp_code_point(r->code, q) - ap);
+            if (best < 0 || dq < bd) best = q, bd = dq;
+        }
+        if (best < 0) break;
+        chosen |= 1ull << best;
+    }
+    return chosen;
+}
+
+/* Regenerates the blocks the check found wrong: for each, its K_w + 1
+ * nearest healthy nodes send theirs, and it rebuilds its own. */
+static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phase)
+{
+    uint64_t senders = 0, to = 0;
+    for (int p = 0; p < r->P; p++) {
+        if (!(wrong >> p & 1)) continue;
+        uint64_t from = sources_for(r, p, healthy);
+        if (p == r->self) senders = from;
+        if (from >> r->self & 1) to |= 1ull << p;
+    }
+    uint64_t key = KEY(r->step, r->attempt, phase + l);
+    if (to) ex_send(r, to, key, r->wt[l], true);
+    if (!(wrong >> r->self & 1)) return;
+    /* Catching up after a join, this node replays steps the others took
+     * without it: they never saw its projections, and send it nothing. It
+     * takes what is there, waits for nothing, and goes on with the block as
+     * it is (its outputs are corrected like any wrong node's); the others
+     * rebuild it once it has caught up and their check sees it. */
+    bool replay = r->join_started != 0;
+    uint64_t excluded = r->excluded;
+    slot *s = ex_collect(r, key, senders, replay ? 0 : r->t->cfg->peer_timeout_ms);
+    if (replay) r->excluded = excluded;
+    if (!s) return;
+    gp_node_output outs[GP_CONFIG_MAX_NODES];
+    int n = ex_outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+    if (replay && n <= r->info->k_storage) {
+        tlog(r->t,
+             "job %016" PRIx64 ": step %" PRIu64 ": block of layer %d off the code while "
+             "catching up: kept until the others see it",
+             r->j->id, r->step, l);
+        ex_advance(r, key + 1);
+        return;
+    }
+    gp_decode_report rep;
+    gp_msg why = {{0}};
+    uint64_t t0 = mono_us();
+    gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n, r->updates,
+                                  r->wt[l], &rep, &why);
+    run_count(r, &r->j->n.us_coding, mono_us() - t0);
+    if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
+        run_count(r, &r->j->n.blocks_regenerated, 1);
+        tlog(r->t,
+             "job %016" PRIx64 ": step %" PRIu64 ": block of layer %d regenerated from %d peers",
+             r->j->id, r->step, l, n);
+    } else {
+        tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 ": cannot regenerate layer %d: %s", r->j->id,
+             r->step, l, why.text);
+    }
+    ex_advance(r, key + 1);
+}
+
+static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase);
+
+/* The check exchange: projections and votes. Returns whether the step is
+ * committed: a quorum of the cluster (more than half of its nodes, whether
+ * they answered or not) voted that every decode of theirs in this attempt
+ * succeeded and was checked. Two sides of a split network cannot both hold
+ * a quorum, so at most one commits steps; a node that hears fewer than a
+ * quorum sets no_quorum and waits (run_job). Repairs wrong blocks. */
+bool integrity_check(run *r)
+{
+    size_t len = 0;
+    for (int l = 0; l < r->L; l++) len += r->wt[l].rows;
+    /* The projections go with every vote (their cost is one pass over the
+     * blocks); this node checks the stored code every check_every steps, and
+     * at every step while it holds some node for a suspect. Nodes may differ
+     * on that (each judges from its own decodes): a node that checks uses
+     * the projections of every node. */
+    bool coded = r->info->scheme != GP_SCHEME_UNCODED;
+    bool full = coded && (r->step % (uint64_t)r->job->check_every == 0 || r->suspects);
+    r->broken = false;
+    r->clean = false;
+    gp_rmat proj = view(r->proj, coded ? len : 1, 1);
+    if (coded)
+        project(r, proj);
+    else
+        proj.data[0] = 0;
+    uint64_t key = KEY(r->step, r->attempt, PH_CHECK), all = (1ull << r->P) - 1;
+    ex_send(r, all, key, proj, r->own_ok);
+    slot *s = ex_collect(r, key, all, r->t->cfg->peer_timeout_ms);
+    if (!s) return false;
+    int votes = __builtin_popcountll(s->have), yes = __builtin_popcountll(s->ok & s->have);
+    bool commit = yes >= r->quorum;
+    r->no_quorum = votes < r->quorum;
+    run_count(r, &r->j->n.checks, 1);
+    if (yes && yes < votes) run_count(r, &r->j->n.split_votes, 1);
+    if (!commit || !full) {
+        ex_advance(r, key + 1);
+        return commit;
+    }
+    return repair(r, s, len, key, PH_REGEN);
+}
+
+/* Which stored blocks are off the code, from every node's projections in s
+ * (the exchange `key`, layer after layer, len values in all), and rebuilds
+ * them (exchanges at phase + layer). Returns true; sets r->broken if more
+ * are off than the code can locate, r->clean if none is. */
+static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
+{
+    uint64_t wrong[GP_JOB_MAX_LAYERS] = {0};
+    bool unchecked = false;
+    size_t off = 0;
+    for (int l = 0; l < r->L; l++) {
+        gp_node_output outs[GP_CONFIG_MAX_NODES];
+        int n = 0;
+        for (int p = 0; p < r->P; p++)
+            if ((s->have >> p & 1) && s->part[p].rows == len && s->part[p].cols == 1)
+                outs[n++] = (gp_node_output){p, s->part[p].data + off};
+        gp_decode_report rep;
+        gp_msg why = {{0}};
+        uint64_t t0 = mono_us();
+        gp_err e = gp_code_check_weights(r->code, r->rows[l], (size_t)r->info->n, outs, n,
+                                         r->updates, &rep, &why);
+        run_count(r, &r->j->n.us_coding, mono_us() - t0);
+        if (e == GP_EUNVERIFIED || e == GP_ENODES || rep.spare < 1)
+            unchecked = true; /* too few blocks to check against: not known to be clean */
+        if (e == GP_OK) {
+            wrong[l] = rep.wrong;
+            if (rep.wrong >> r->self & 1)
+                tlog(r->t,
+                     "job %016" PRIx64 ": step %" PRIu64 " attempt %d: this node's block of "
+                     "layer %d is off the code (by the projections of %d nodes, %#" PRIx64 "; "
+                     "off: %#" PRIx64 ")",
+                     r->j->id, r->step, r->attempt, l, n, s->have, rep.wrong);
+            if (rep.wrong) {
+                pthread_mutex_lock(&r->t->mu);
+                for (int p = 0; p < r->P; p++) r->j->node_off[p] += rep.wrong >> p & 1;
+                pthread_mutex_unlock(&r->t->mu);
+            }
+        } else if (e == GP_EDETECTED) {
+            tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 ": stored blocks of layer %d: %s",
+                 r->j->id, r->step, l, why.text);
+            r->broken = true;
+        }
+        off += r->wt[l].rows;
+    }
+    uint64_t have = s->have;
+    ex_advance(r, key + 1);
+    if (r->broken) return true; /* beyond repair: the caller rolls back */
+    r->clean = !unchecked;
+    for (int l = 0; l < r->L; l++) r->clean = r->clean && !wrong[l];
+    for (int l = 0; l < r->L; l++) {
+        /* suspects are no source for others, unless too few remain without them */
+        uint64_t healthy = have & ~wrong[l], trusted = healthy & ~r->suspects;
+        if (__builtin_popcountll(trusted) > r->info->k_storage) healthy = trusted;
+        if (wrong[l]) regenerate(r, l, wrong[l], healthy, phase);
+    }
+    return true;
+}
+
+/* After an attempt that was not committed (its updates taken back): every
+ * node's projections of its blocks as they were before the step, and the
+ * blocks found off the code rebuilt. A block left off the code (an update
+ * that went wrong, a rebuild from a wrong source) makes products
+ * undecodable, and the check looks at the stored code only when the step is
+ * committed: without this, such blocks could fail every attempt of every
+ * step. (The phases come after PH_CHECK's: the exchanges of an attempt are
+ * in order.) */
+void integrity_recheck(run *r)
+{
+    size_t len = 0;
+    for (int l = 0; l < r->L; l++) len += r->wt[l].rows;
+    gp_rmat proj = view(r->proj, len, 1);
+    r->broken = false;
+    project(r, proj);
+    uint64_t key = KEY(r->step, r->attempt, PH_RECHECK), all = (1ull << r->P) - 1;
+    ex_send(r, all, key, proj, true);
+    slot *s = ex_collect(r, key, all, r->t->cfg->peer_timeout_ms);
+    if (!s) return;
+    bool clean = r->clean;
+    repair(r, s, len, key, PH_REREGEN);
+    r->clean = clean; /* that of the last committed step */
+}
+
+/* Keeps a copy of the blocks (all consistent at this step) to roll back to. */
+void snap_take(run *r, uint64_t step)
+{
+    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->snap[l], r->wt[l]);
+    r->snap_step = step;
+    r->snap_updates = r->updates;
+    r->snap_valid = step % (uint64_t)r->job->checkpoint_every == 0;
+}
+
+/* Back to the blocks of the last snapshot, in generation gen (above this
+ * node's): a rollback of the whole cluster, or one the others took. */
+void roll_back(run *r, unsigned gen)
+{
+    tlog(r->t,
+         "job %016" PRIx64 ": step %" PRIu64 ": rolled back to step %" PRIu64 " (generation %u)",
+         r->j->id, r->step, r->snap_step, gen);
+    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->wt[l], r->snap[l]);
+    r->updates = r->snap_updates;
+    r->gen = gen;
+    r->step = r->snap_step;
+    pthread_mutex_lock(&r->t->mu);
+    r->j->gen = r->gen;
+    r->j->n.rollbacks++;
+    pthread_mutex_unlock(&r->t->mu);
+}

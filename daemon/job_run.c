@@ -1,0 +1,765 @@
+/* job_run.c - the driver: set-up, the start barrier, the step loop,
+ * evaluation, the end of a job. */
+#define _GNU_SOURCE
+#include "trainer_impl.h"
+
+void tr_weight_name(uint64_t job, int l, char *buf, size_t len)
+{
+    snprintf(buf, len, "job-%016" PRIx64 ".W%d", job, l);
+}
+
+void run_count(run *r, uint64_t *field, uint64_t add)
+{
+    pthread_mutex_lock(&r->t->mu);
+    *field += add;
+    pthread_mutex_unlock(&r->t->mu);
+}
+
+bool run_cancelled(run *r)
+{
+    pthread_mutex_lock(&r->t->mu);
+    bool c = r->j->cancel || r->t->stop;
+    pthread_mutex_unlock(&r->t->mu);
+    return c;
+}
+
+/* The end of an epoch: every node sends all its blocks to all, decodes W
+ * (correcting wrong blocks) and evaluates the test set. */
+static double evaluate(run *r, double *test_loss)
+{
+    uint64_t all = (1ull << r->P) - 1;
+    gp_rmat w[GP_JOB_MAX_LAYERS] = {{0}};
+    double acc = -1;
+    *test_loss = NAN;
+    bool ok = true;
+    for (int l = 0; l < r->L && ok; l++) {
+        uint64_t key = KEY(r->step, EVAL_ATTEMPT, PH_EVAL + l);
+        ex_send(r, all, key, r->wt[l], true);
+        slot *s = ex_collect(r, key, all, r->t->cfg->peer_timeout_ms);
+        if (!s || gp_rmat_alloc(&w[l], r->rows[l], r->cols[l]) != GP_OK) {
+            ok = false;
+            break;
+        }
+        gp_node_output outs[GP_CONFIG_MAX_NODES];
+        int n = ex_outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+        gp_decode_report rep;
+        gp_msg why = {{0}};
+        gp_err e = gp_code_decode_weights(r->code, r->rows[l], r->cols[l], outs, n, r->updates,
+                                          w[l], &rep, &why);
+        if (e != GP_OK && e != GP_EUNVERIFIED) {
+            tlog(r->t, "job %016" PRIx64 ": cannot decode layer %d for the evaluation: %s",
+                 r->j->id, l, why.text);
+            ok = false;
+        }
+        ex_advance(r, key + 1);
+    }
+    if (ok && gp_train_evaluate(r->job, w, &r->test, r->st, &acc, test_loss) != GP_OK) acc = -1;
+    for (int l = 0; l < r->L; l++) gp_rmat_free(&w[l]);
+    return acc;
+}
+
+/* Every node starts together: each sends START (again every half second,
+ * for nodes still loading their data or not yet given the job) until every
+ * live node's has arrived, or a generous timeout. */
+static bool barrier(run *r)
+{
+    uint64_t all = (1ull << r->P) - 1, key = KEY(0, 0, PH_START);
+    int64_t limit = 10 * r->t->cfg->peer_timeout_ms;
+    if (limit < 60000) limit = 60000;
+    int64_t end = mono_ms() + limit;
+    gp_rmat one;
+    if (gp_rmat_alloc(&one, 1, START_LEN) != GP_OK) return false;
+    memset(one.data, 0, START_LEN * sizeof(double));
+    one.data[0] = 1;
+    int64_t held[2] = {-1, -1};
+    for (int c = 0; c < 2 && r->j->resume; c++) { /* the checkpoints this node holds */
+        uint64_t step, updates;
+        if (load_checkpoint(r, c, &step, &updates, false)) {
+            one.data[1 + 2 * c] = (double)step + 1;
+            one.data[2 + 2 * c] = (double)updates;
+            held[c] = (int64_t)step;
+        }
+    }
+    r->ckpt_next = held[0] <= held[1] ? 0 : 1; /* the next checkpoint replaces the older */
+    bool ok = false;
+    while (!run_cancelled(r)) {
+        ex_send(r, all, key, one, true);
+        pthread_mutex_lock(&r->t->mu);
+        slot *s = mail_slot(r->t, key, true);
+        uint64_t up = atomic_load(&r->t->up) | 1ull << r->self;
+        bool done = s && (s->have & up) == up;
+        pthread_mutex_unlock(&r->t->mu);
+        if (done || mono_ms() >= end) {
+            ok = true;
+            break;
+        }
+        struct timespec ts = {0, 100 * 1000000};
+        for (int i = 0; i < 5 && !done; i++) {
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&r->t->mu);
+            s = mail_slot(r->t, key, true);
+            up = atomic_load(&r->t->up) | 1ull << r->self;
+            done = s && (s->have & up) == up;
+            pthread_mutex_unlock(&r->t->mu);
+        }
+        if (done) {
+            ok = true;
+            break;
+        }
+    }
+    /* once more: a node that got the job after our last START waits for it */
+    if (ok) ex_send(r, all, key, one, true);
+    gp_rmat_free(&one);
+    if (ok) {
+        pthread_mutex_lock(&r->t->mu);
+        slot *s = mail_slot(r->t, key, false);
+        r->start_have = 0;
+        for (int p = 0; s && p < r->P; p++)
+            if ((s->have >> p & 1) && s->part[p].rows == 1 && s->part[p].cols == START_LEN) {
+                memcpy(r->start_info[p], s->part[p].data, sizeof r->start_info[p]);
+                r->start_have |= 1ull << p;
+            }
+        pthread_mutex_unlock(&r->t->mu);
+        ex_advance(r, key + 1);
+    }
+    return ok;
+}
+
+static gp_err pick_code(run *r, gp_msg *why)
+{
+    const gp_job *job = r->job;
+    const gp_config *cfg = r->t->cfg;
+    gp_code_params cp = {.nodes = r->P, .m = job->m, .n = job->n, .orient = GP_ORIENT_AUTO};
+    if (!strcmp(job->orientation, "row")) cp.orient = GP_ORIENT_ROW;
+    if (!strcmp(job->orientation, "col")) cp.orient = GP_ORIENT_COL;
+    const char *scheme = job->scheme[0] ? job->scheme : cfg->code_scheme;
+    if (scheme[0]) {
+        if (gp_scheme_parse(scheme, &cp.scheme) != GP_OK)
+            return gp_fail(why, GP_EINVAL, "unknown scheme '%s'", scheme);
+        if (!job->scheme[0] && !cp.m) cp.m = (int)cfg->code_m, cp.n = (int)cfg->code_n;
+        if (!cp.m) cp.m = cp.scheme == GP_SCHEME_MATDOT ? 1 : 2;
+        if (!cp.n) cp.n = cp.scheme == GP_SCHEME_POLYNOMIAL ? 1 : 2;
+        if (cp.scheme == GP_SCHEME_UNCODED && !job->m && !job->n) {
+            /* one block per node */
+            cp.m = r->P % 2 == 0 ? r->P / 2 : r->P;
+            cp.n = r->P % 2 == 0 ? 2 : 1;
+        }
+        return gp_code_new(&cp, &r->code, why);
+    }
+    /* plan's best: the gpd choice with the least storage that corrects at
+     * least one random error each way, for the widest layer */
+    gp_plan_req rq = {
+        .nodes = r->P, .rows = 1, .cols = 1, .batch = (size_t)job->batch, .min_errors = 1};
+    for (int l = 0; l < job->nlayers; l++)
+        if ((size_t)job->sizes[l + 1] * (size_t)(job->sizes[l] + 1) > rq.rows * rq.cols)
+            rq.rows = (size_t)job->sizes[l + 1], rq.cols = (size_t)job->sizes[l] + 1;
+    gp_plan_row *rows;
+    int nrows;
+    gp_err e = gp_plan(&rq, &rows, &nrows, why);
+    if (e != GP_OK) return e;
+    const gp_plan_row *best = NULL;
+    for (int i = 0; i < nrows; i++)
+        if (rows[i].accepted && rows[i].params.scheme == GP_SCHEME_GPD &&
+            (!best || rows[i].info.storage_fraction < best->info.storage_fraction))
+            best = &rows[i];
+    if (best) cp = best->params;
+    free(rows);
+    if (!best)
+        return gp_fail(why, GP_EINVAL,
+                       "no gpd code corrects an error each way on %d nodes: give code.scheme",
+                       r->P);
+    return gp_code_new(&cp, &r->code, why);
+}
+
+static gp_err load_data(run *r, gp_msg *why)
+{
+    tjob *j = r->j;
+    const gp_job *job = r->job;
+    gp_err e;
+    if (j->blob[0]) { /* uploaded */
+        if (job->train.csv[0])
+            e = gp_data_parse_csv(j->blob[0], j->blen[0], "train (uploaded)", job->train_limit,
+                                  &r->train, why);
+        else
+            e = gp_data_parse_idx(j->blob[0], j->blen[0], j->blob[1], j->blen[1],
+                                  "train (uploaded)", job->train_limit, &r->train, why);
+        if (e == GP_OK) {
+            if (job->test.csv[0])
+                e = gp_data_parse_csv(j->blob[2], j->blen[2], "test (uploaded)", job->test_limit,
+                                      &r->test, why);
+            else
+                e = gp_data_parse_idx(j->blob[2], j->blen[2], j->blob[3], j->blen[3],
+                                      "test (uploaded)", job->test_limit, &r->test, why);
+        }
+    } else {
+        e = gp_data_load(&job->train, job->train_limit, &r->train, why);
+        if (e == GP_OK) e = gp_data_load(&job->test, job->test_limit, &r->test, why);
+    }
+    pthread_mutex_lock(&r->t->mu);
+    for (int i = 0; i < 4; i++) {
+        free(j->blob[i]);
+        j->blob[i] = NULL;
+    }
+    pthread_mutex_unlock(&r->t->mu);
+    if (e != GP_OK) return e;
+    return gp_job_check_data(job, &r->train, &r->test, why);
+}
+
+static gp_err setup(run *r, gp_msg *why)
+{
+    const gp_job *job = r->job;
+    r->L = job->nlayers;
+    gp_err e = load_data(r, why);
+    if (e != GP_OK) return e;
+    r->st = gp_data_stats(&r->train, job->normalize);
+    if ((e = pick_code(r, why)) != GP_OK) return e;
+    r->info = gp_code_info_of(r->code);
+    for (int d = 0; d < 2; d++)
+        for (int p = 0; p < r->P; p++)
+            if (gp_code_takes_part(r->code, p, (gp_dir)d)) r->part_mask[d] |= 1ull << p;
+    size_t B = (size_t)job->batch, maxenc = 1, maxout = 1, maxw = 1, proj = 0;
+    for (int l = 0; l < r->L; l++) {
+        r->rows[l] = (size_t)job->sizes[l + 1];
+        r->cols[l] = (size_t)job->sizes[l] + 1;
+        size_t br = gp_code_block_rows(r->code, r->rows[l]),
+               bc = gp_code_block_cols(r->code, r->cols[l]);
+        if ((e = gp_rmat_alloc(&r->wt[l], br, bc)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->backup[l], br, bc)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->snap[l], br, bc)) != GP_OK)
+            return gp_fail(why, e, "no memory for the blocks");
+        gp_rmat w;
+        if ((e = gp_rmat_alloc(&w, r->rows[l], r->cols[l])) != GP_OK)
+            return gp_fail(why, e, "no memory");
+        gp_train_init_weights(job, l, w);
+        e = gp_code_encode_weights(r->code, r->self, w, r->wt[l]);
+        gp_rmat_free(&w);
+        if (e != GP_OK) return gp_fail(why, e, "cannot encode layer %d", l);
+        size_t enc = br > bc ? br : bc;
+        if (enc > maxenc) maxenc = enc;
+        for (int d = 0; d < 2; d++) {
+            size_t o = gp_code_output_rows(r->code, (gp_dir)d, r->rows[l], r->cols[l]);
+            if (o > maxout) maxout = o;
+        }
+        if (br * bc > maxw) maxw = br * bc;
+        if (bc > maxenc) maxenc = bc;
+        proj += br;
+    }
+    for (int l = 0; l <= r->L; l++) {
+        size_t width = (size_t)job->sizes[l];
+        if ((e = gp_rmat_alloc(&r->x[l], width + 1, B)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->s[l], width, B)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->dl[l], width, B)) != GP_OK)
+            return gp_fail(why, e, "no memory for the activations");
+    }
+    size_t maxc = 1;
+    for (int l = 0; l < r->L; l++)
+        if (r->cols[l] > maxc) maxc = r->cols[l];
+    if ((e = gp_rmat_alloc(&r->c, maxc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->enc, maxenc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->out, maxout, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->dt, maxenc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->xt, maxenc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->proj, proj, 1)) != GP_OK || !(r->labels = malloc(B)))
+        return gp_fail(why, GP_ENOMEM, "no memory for the work buffers");
+    return GP_OK;
+}
+
+static void teardown(run *r)
+{
+    for (int l = 0; l <= GP_JOB_MAX_LAYERS; l++) {
+        if (l < GP_JOB_MAX_LAYERS) {
+            gp_rmat_free(&r->wt[l]);
+            gp_rmat_free(&r->backup[l]);
+            gp_rmat_free(&r->snap[l]);
+        }
+        gp_rmat_free(&r->x[l]);
+        gp_rmat_free(&r->s[l]);
+        gp_rmat_free(&r->dl[l]);
+    }
+    gp_rmat_free(&r->c);
+    gp_rmat_free(&r->enc);
+    gp_rmat_free(&r->out);
+    gp_rmat_free(&r->dt);
+    gp_rmat_free(&r->xt);
+    gp_rmat_free(&r->proj);
+    free(r->labels);
+    gp_data_free(&r->train);
+    gp_data_free(&r->test);
+    gp_code_destroy(&r->code);
+}
+
+/* Hands the final blocks to the I/O thread, which stores them for FETCH. */
+static void publish(run *r)
+{
+    gp_trainer *t = r->t;
+    pthread_mutex_lock(&t->mu);
+    finished *f = &t->fin;
+    bool ok = !f->ready;
+    if (ok) {
+        memset(f, 0, sizeof *f);
+        f->job = r->j->id;
+        f->nlayers = r->L;
+        f->updates = r->updates;
+        for (int l = 0; l < r->L; l++) {
+            f->wt[l] = r->wt[l];
+            memset(&r->wt[l], 0, sizeof r->wt[l]);
+            f->rows[l] = r->rows[l];
+            f->cols[l] = r->cols[l];
+            gp_code_params cp = {0};
+            const gp_code_info *in = r->info;
+            cp.scheme = in->scheme;
+            cp.nodes = in->nodes;
+            cp.m = in->m;
+            cp.n = in->n;
+            cp.orient = in->orient;
+            cp.copies = in->copies;
+            cp.pr = in->pr;
+            cp.pc = in->pc;
+            cp.points = in->points;
+            cp.fixed_points = in->points >= 0;
+            if (gp_code_new(&cp, &f->code[l], NULL) != GP_OK) f->code[l] = NULL;
+        }
+        f->ready = true;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (ok) {
+        uint64_t zero = 0;
+        zmq_send(r->push, &zero, sizeof zero, ZMQ_SNDMORE);
+        zmq_send(r->push, "adopt", 5, 0);
+    }
+}
+
+void run_set_state(run *r, jstate s, const char *reason)
+{
+    pthread_mutex_lock(&r->t->mu);
+    r->j->state = s;
+    if (reason) snprintf(r->j->reason, sizeof r->j->reason, "%s", reason);
+    pthread_mutex_unlock(&r->t->mu);
+}
+
+static void run_job(gp_trainer *t, tjob *j, void *push)
+{
+    run *r = calloc(1, sizeof *r);
+    if (!r) {
+        pthread_mutex_lock(&t->mu);
+        j->state = JS_FAILED;
+        snprintf(j->reason, sizeof j->reason, "no memory");
+        pthread_mutex_unlock(&t->mu);
+        return;
+    }
+    r->t = t;
+    r->j = j;
+    r->job = &j->job;
+    r->push = push;
+    r->P = t->P;
+    r->self = t->self;
+    r->quorum = t->P / 2 + 1; /* a majority of the cluster, up or not */
+    gp_msg why = {{0}};
+    int64_t t_start = mono_ms();
+    if (!j->resume) {
+        drop_state(t); /* what an earlier job left */
+        save_job(t, j);
+    }
+    gp_err e = setup(r, &why);
+    if (e != GP_OK) {
+        tlog(t, "job %016" PRIx64 " failed: %s", j->id, why.text);
+        run_set_state(r, JS_FAILED, why.text);
+        drop_state(t);
+        teardown(r);
+        free(r);
+        return;
+    }
+    const gp_job *job = r->job;
+    char desc[160];
+    gp_code_describe(r->code, desc, sizeof desc);
+    uint64_t spe = gp_train_steps_per_epoch(job, r->train.count);
+    pthread_mutex_lock(&t->mu);
+    j->steps = spe * (uint64_t)job->epochs;
+    j->mean = r->st.mean;
+    j->scale = r->st.scale;
+    j->accuracy = -1;
+    j->up = (1ull << r->P) - 1;
+    pthread_mutex_unlock(&t->mu);
+    tlog(t, "job %016" PRIx64 " '%s': %zu training samples, %" PRIu64 " steps, code %s", j->id,
+         job->name, r->train.count, j->steps, desc);
+    /* all nodes start together: wait for every live node to have its data */
+    uint32_t *order = NULL;
+    pthread_mutex_lock(&t->mu);
+    t->wide_window = j->resume; /* the exchanges of resume_job() may come early */
+    pthread_mutex_unlock(&t->mu);
+    gp_rmat x0 = {0};
+    uint64_t joined = 0;
+    bool start_with_peers = false;
+    if (j->join || j->resume) {
+        /* just started: give the peers' heartbeats time to arrive, until a
+         * majority of the cluster is up (or 10 heartbeats have passed) */
+        int64_t until = mono_ms() + 10 * t->cfg->heartbeat_ms;
+        while (mono_ms() < until && !run_cancelled(r) &&
+               2 * __builtin_popcountll(atomic_load(&t->up) | 1ull << r->self) <= r->P) {
+            struct timespec ts = {0, 20 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        /* if the peers are running it already, join them where they are;
+         * if they wait at its first step, this node's blocks are already
+         * theirs (encoded from the job's seed): it takes part from there */
+        uint64_t at, gen;
+        bool waits = false;
+        uint64_t serving = probe_peers(r, 1500, &at, &gen, NULL, &waits);
+        if (serving && waits && at == 0 && gen == 0 && !j->resume) {
+            tlog(t, "job %016" PRIx64 ": the peers wait at its first step: taking part from there",
+                 j->id);
+            start_with_peers = true;
+        } else if (serving && !(joined = join_run(r)) && j->join) {
+            run_set_state(r, JS_FAILED, "could not rejoin the peers running the job");
+            drop_state(t);
+            tlog(t, "job %016" PRIx64 " failed: could not rejoin its peers", j->id);
+            teardown(r);
+            free(r);
+            return;
+        }
+    }
+    if (!joined && !start_with_peers && !barrier(r)) goto cancelled;
+    pthread_mutex_lock(&t->mu);
+    j->state = JS_RUNNING;
+    j->started_ms = mono_ms();
+    pthread_mutex_unlock(&t->mu);
+    order = malloc(r->train.count * sizeof *order);
+    if (!order || gp_rmat_alloc(&x0, r->cols[0], (size_t)job->batch) != GP_OK) {
+        free(order);
+        run_set_state(r, JS_FAILED, "no memory for the batches");
+        drop_state(t);
+        teardown(r);
+        free(r);
+        return;
+    }
+    double loss_window[50] = {0};
+    int nloss = 0;
+    int64_t t_run = mono_ms();
+    uint64_t samples = 0;
+    uint64_t total = spe * (uint64_t)job->epochs;
+    int order_epoch = -1;
+    uint64_t first_step = joined ? joined : j->resume ? resume_job(r) : 0;
+    r->joined_now = joined != 0 || start_with_peers;
+    pthread_mutex_lock(&t->mu);
+    t->wide_window = joined != 0; /* a joiner takes its peers' exchanges early until caught up */
+    pthread_mutex_unlock(&t->mu);
+    if (run_cancelled(r)) goto cancelled;
+    snap_take(r, first_step);
+    pthread_mutex_lock(&t->mu);
+    j->step = first_step;
+    pthread_mutex_unlock(&t->mu);
+    for (uint64_t step = first_step; step < total;) {
+        int ep = (int)(step / spe);
+        uint64_t s = step % spe;
+        if (ep != order_epoch) {
+            gp_train_order(job, ep, r->train.count, order);
+            order_epoch = ep;
+            pthread_mutex_lock(&t->mu);
+            j->epoch = ep + 1;
+            pthread_mutex_unlock(&t->mu);
+        }
+        r->step = step;
+        pthread_mutex_lock(&t->mu);
+        j->at_step = step;
+        pthread_mutex_unlock(&t->mu);
+        serve_joins(r);
+
+        if (!r->join_started && t->wide_window) {
+            pthread_mutex_lock(&t->mu);
+            t->wide_window = false;
+            pthread_mutex_unlock(&t->mu);
+        }
+        size_t first = (size_t)s * (size_t)job->batch, b = (size_t)job->batch;
+        if (first + b > r->train.count) b = r->train.count - first;
+        gp_rmat xb = gp_rmat_view(x0.data, r->cols[0], b, b);
+        gp_train_batch(&r->train, r->st, order, first, b, xb, r->labels);
+        double lr = gp_train_lr(job, r->step, spe), loss = 0;
+        bool committed = false, waited = r->joined_now, moved = false, just_waited = false;
+        r->joined_now = false;
+        int refused = 0, outcome = W_RETRY, ended = 0;
+        r->attempt = 0;
+        for (;;) {
+            if (r->attempt >= MAX_ATTEMPTS) {
+                char why_failed[512];
+                snprintf(why_failed, sizeof why_failed,
+                         "step %" PRIu64
+                         ": %d attempts without a quorum committing it; the last: %s",
+                         r->step, MAX_ATTEMPTS, r->last_error[0] ? r->last_error : "no quorum");
+                free(order);
+                gp_rmat_free(&x0);
+                run_set_state(r, JS_FAILED, why_failed);
+                tlog(t, "job %016" PRIx64 " failed: %s", j->id, why_failed);
+                teardown(r);
+                free(r);
+                return;
+            }
+            pthread_mutex_lock(&t->mu);
+            t->follow = waited; /* after a wait: go with the others' latest attempt */
+            t->cur_gen = r->gen;
+            t->cur_step = r->step;
+            t->cur_attempt = (unsigned)r->attempt;
+            t->newer = 0;
+            pthread_mutex_unlock(&t->mu);
+            /* the others may have started a later attempt already */
+            unsigned hi = waited ? latest_attempt(r) : 0;
+            pthread_mutex_lock(&t->mu);
+            if (hi > t->cur_attempt) t->newer = hi;
+            /* too few heard to commit anything: wait before trying (not
+             * right after a wait, whose probe heard enough) */
+            bool few = !just_waited &&
+                       __builtin_popcountll(atomic_load(&t->up) | 1ull << r->self) < r->quorum;
+            pthread_mutex_unlock(&t->mu);
+            just_waited = false;
+            if (few) {
+                r->no_quorum = true;
+                r->short_handed = false;
+            } else {
+                committed = attempt_step(r, xb, r->labels, b, lr, &loss);
+                if (run_cancelled(r)) goto cancelled;
+                if (committed || r->broken || t->behind) break;
+                if (r->superseded) { /* not refused: the others tried again first */
+                    pthread_mutex_lock(&t->mu);
+                    r->attempt = (int)t->newer;
+                    pthread_mutex_unlock(&t->mu);
+                    continue;
+                }
+            }
+            if (r->no_quorum || r->short_handed) {
+                /* not refused by a quorum: nothing could be committed; the
+                 * step waits until enough nodes answer, untouched */
+                waited = just_waited = true;
+                outcome = await_peers(r, &ended);
+                if (outcome == W_CANCEL) goto cancelled;
+                if (outcome != W_RETRY) break;
+                unsigned latest = latest_attempt(r);
+                int next = r->attempt + (few ? 0 : 1);
+                r->attempt = (int)latest > next ? (int)latest : next;
+                r->excluded = 0; /* wait for every node heard again */
+                continue;
+            }
+            run_count(r, &j->n.steps_redone, 1);
+            tlog(t, "job %016" PRIx64 ": step %" PRIu64 " redone (attempt %d)", j->id, r->step,
+                 r->attempt + 1);
+            if (++refused > job->max_redo) break;
+            r->attempt++;
+        }
+        pthread_mutex_lock(&t->mu);
+        t->follow = false;
+        pthread_mutex_unlock(&t->mu);
+        end_wait(r); /* committed, skipped, broken or moved on (a wait below sets it again) */
+        if (!committed && !r->broken && t->behind && outcome == W_RETRY) {
+            /* the others went on without this node (it was stopped, or cut
+             * off): join them where they are, else wait until it can */
+            tlog(t,
+                 "job %016" PRIx64 ": the others are ahead at step %" PRIu64 ": looking for them",
+                 j->id, r->step);
+            uint64_t back = join_run(r);
+            if (back) {
+                r->step = back;
+                outcome = W_JOINED;
+            } else {
+                r->no_quorum = true;
+                r->short_handed = false;
+                outcome = await_peers(r, &ended);
+                if (outcome == W_CANCEL) goto cancelled;
+                if (outcome == W_RETRY) continue; /* this step again */
+            }
+        }
+        if (outcome == W_ENDED) {
+            free(order);
+            gp_rmat_free(&x0);
+            end_as_others(r, ended);
+            teardown(r);
+            free(r);
+            return;
+        }
+        if (outcome == W_JOINED) moved = true;
+        if (moved) {
+            r->joined_now = true;
+            step = r->step;
+            order_epoch = -1;
+            snap_take(r, step);
+            continue;
+        }
+        if (r->broken) {
+            /* more stored blocks left the code than it can locate: every node
+             * goes back to its blocks of the last consistent snapshot */
+            pthread_mutex_lock(&t->mu);
+            bool give_up = j->n.rollbacks >= MAX_ROLLBACKS;
+            pthread_mutex_unlock(&t->mu);
+            if (give_up) {
+                free(order);
+                gp_rmat_free(&x0);
+                run_set_state(r, JS_FAILED, "the stored code broke beyond repair too often");
+                drop_state(t);
+                teardown(r);
+                free(r);
+                return;
+            }
+            if (!r->snap_valid) {
+                /* joined since the cluster's last snapshot: it has none to go
+                 * back to; it joins the others again where they go */
+                tlog(t,
+                     "job %016" PRIx64 ": step %" PRIu64 ": the others roll back to a snapshot "
+                     "this node does not hold: joining again",
+                     j->id, r->step);
+                uint64_t back = join_run(r);
+                if (!back) {
+                    r->no_quorum = true;
+                    r->short_handed = false;
+                    int w = await_peers(r, &ended);
+                    if (w == W_CANCEL) goto cancelled;
+                    if (w == W_ENDED) {
+                        free(order);
+                        gp_rmat_free(&x0);
+                        end_as_others(r, ended);
+                        teardown(r);
+                        free(r);
+                        return;
+                    }
+                    back = w == W_JOINED ? r->step : 0;
+                }
+                if (back) {
+                    step = back;
+                    order_epoch = -1;
+                    snap_take(r, step);
+                    continue;
+                }
+                continue; /* this step again, with the blocks it has */
+            }
+            roll_back(r, r->gen + 1);
+            step = r->step;
+            continue;
+        }
+        if (!committed) {
+            run_count(r, &j->n.steps_skipped, 1);
+            tlog(t, "job %016" PRIx64 ": step %" PRIu64 " skipped after %d attempts", j->id,
+                 r->step, job->max_redo + 1);
+            /* a peer on its way back (it asked for the blocks at a later
+             * step) brings the missing redundancy: not counted meanwhile */
+            if (!join_pending(r) && ++r->skipped_run >= MAX_SKIPPED_RUN) {
+                char why_failed[512];
+                snprintf(why_failed, sizeof why_failed,
+                         "%d steps in a row could not be decoded; the last: %s", MAX_SKIPPED_RUN,
+                         r->last_error[0] ? r->last_error : "the nodes did not agree");
+                free(order);
+                gp_rmat_free(&x0);
+                run_set_state(r, JS_FAILED, why_failed);
+                drop_state(t);
+                tlog(t, "job %016" PRIx64 " failed: %s", j->id, why_failed);
+                teardown(r);
+                free(r);
+                return;
+            }
+        } else {
+            r->skipped_run = 0;
+            loss_window[nloss++ % 50] = loss / (double)b;
+        }
+        step++;
+        /* snapshots at the same steps on every node (multiples of
+         * checkpoint_every), so that a rollback takes all to the same step */
+        if (committed && r->clean && step % (uint64_t)job->checkpoint_every == 0) {
+            snap_take(r, step);
+            save_checkpoint(r);
+        }
+        samples += b;
+        int nl = nloss < 50 ? nloss : 50;
+        double mean_loss = 0;
+        for (int i = 0; i < nl; i++) mean_loss += loss_window[i];
+        pthread_mutex_lock(&t->mu);
+        if (step > j->step) j->step = step;
+        if (nl) j->loss = mean_loss / nl;
+        double el = (double)(mono_ms() - t_run) / 1000.0;
+        j->elapsed = (double)(mono_ms() - j->started_ms) / 1000.0;
+        j->rate = el > 0 ? (double)samples / el : 0;
+        pthread_mutex_unlock(&t->mu);
+        if (step % spe == 0) { /* the end of an epoch */
+            double test_loss;
+            double acc = evaluate(r, &test_loss);
+            if (run_cancelled(r)) goto cancelled;
+            pthread_mutex_lock(&t->mu);
+            j->accuracy = acc;
+            pthread_mutex_unlock(&t->mu);
+            tlog(t, "job %016" PRIx64 ": epoch %d: loss %.4f, test accuracy %.4f", j->id, ep + 1,
+                 j->loss, acc);
+        }
+    }
+    free(order);
+    gp_rmat_free(&x0);
+    pthread_mutex_lock(&t->mu);
+    j->elapsed = (double)(mono_ms() - t_start) / 1000.0;
+    pthread_mutex_unlock(&t->mu);
+    publish(r);
+    run_set_state(r, JS_DONE, NULL);
+    drop_state(t);
+    tlog(t, "job %016" PRIx64 " done", j->id);
+    teardown(r);
+    free(r);
+    return;
+cancelled:
+    free(order);
+    gp_rmat_free(&x0);
+    pthread_mutex_lock(&t->mu);
+    t->wide_window = false;
+    bool stopping = t->stop && !j->cancel;
+    pthread_mutex_unlock(&t->mu);
+    run_set_state(r, stopping ? JS_FAILED : JS_CANCELLED, stopping ? "the daemon stopped" : NULL);
+    if (!stopping) publish(r);
+    if (!stopping) drop_state(t); /* a stopped daemon resumes the job when it starts again */
+    tlog(t, "job %016" PRIx64 " %s", j->id, stopping ? "failed: the daemon stopped" : "cancelled");
+    teardown(r);
+    free(r);
+}
+
+void *trainer_main(void *arg)
+{
+    gp_trainer *t = arg;
+    void *push = zmq_socket(t->ctx, ZMQ_PUSH);
+    int hwm = 0, linger = 0; /* the I/O thread drains it; nothing may be lost in between */
+    zmq_setsockopt(push, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_connect(push, TR_ENDPOINT);
+    gp_blas_set_threads((int)t->cfg->blas_threads);
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        int next = -1;
+        for (int i = 0; i < TR_JOBS; i++)
+            if (t->jobs[i].used && t->jobs[i].state == JS_QUEUED &&
+                (next < 0 || t->jobs[i].submitted < t->jobs[next].submitted))
+                next = i;
+        if (next < 0) {
+            /* idle: ask now and then whether the peers run a job this node
+             * should take part in (it was down when it was submitted, or
+             * this is a replacement with an empty state directory) */
+            int64_t now = mono_ms();
+            if (now >= t->next_probe && atomic_load(&t->up) & ~(1ull << t->self)) {
+                ex_send_join(t, push, t->latest, 0, 0);
+                t->next_probe = now + 2000;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 500 * 1000000;
+            ts.tv_sec += ts.tv_nsec / 1000000000;
+            ts.tv_nsec %= 1000000000;
+            pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+            continue;
+        }
+        if (t->jobs[next].cancel) {
+            t->jobs[next].state = JS_CANCELLED;
+            continue;
+        }
+        t->active = next;
+        t->floor = 0;
+        t->behind = false;
+        t->ahead = 0;
+        mail_clear(t);
+        pthread_mutex_unlock(&t->mu);
+        run_job(t, &t->jobs[next], push);
+        pthread_mutex_lock(&t->mu);
+        t->active = -1;
+        mail_clear(t);
+    }
+    pthread_mutex_unlock(&t->mu);
+    zmq_close(push);
+    return NULL;
+}
