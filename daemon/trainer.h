@@ -13,7 +13,7 @@
  * are regenerated from healthy peers' blocks at once; a step that a majority
  * could not decode is rolled back on every node and redone.
  *
- * The I/O thread (gpdotd.c) owns every socket. It hands the trainer the
+ * The I/O thread (server.c) owns every socket. It hands the trainer the
  * PARTIAL messages of the job (tr_partial) and the set of live nodes
  * (tr_set_up), and forwards what the trainer sends (tr_socket, tr_forward).
  * Exchanges are keyed by (step, attempt, phase); the mailbox keeps only keys
