@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gp_model.h"
 #include "gp_train.h"
 #include "gpdot.h"
 

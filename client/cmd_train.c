@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "gp_blas.h"
+#include "gp_model.h"
 #include "gp_train.h"
 
 const char cmd_train_usage[] =
@@ -15,7 +16,7 @@ const char cmd_train_usage[] =
     "\n"
     "Trains the job's model in this process with plain OpenBLAS products: the reference\n"
     "for a cluster run (which is `gpdot-client submit`). The job file is described in\n"
-    "common/gp_train.h; its code and faults sections do not apply here (nothing is\n"
+    "common/train/gp_job.h; its code and faults sections do not apply here (nothing is\n"
     "coded, so nothing is injected). Progress goes to stderr: one updating line on a\n"
     "terminal, else a line per epoch. The test set is evaluated after every epoch.\n"
     "\n"

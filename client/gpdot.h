@@ -129,7 +129,7 @@ gp_err gpdot_drop(gpdot_t *c, const char *name, gp_msg *why);
 
 /* ---- training jobs ---------------------------------------------------------------------
  *
- * A job is a job file's text (see gp_train.h) with overrides "key=value",
+ * A job is a job file's text (see gp_job.h) with overrides "key=value",
  * one per line. Every daemon gets it and they train it together; the client
  * may go away. Job ids are random 64-bit numbers, printed as 16 hex digits. */
 

@@ -7,7 +7,7 @@
 #include <math.h>
 
 #include "fuzz.h"
-#include "gp_train.h"
+#include "gp_data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

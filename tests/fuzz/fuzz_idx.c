@@ -3,10 +3,10 @@
  * The input is [limit: 1 byte][images' length: 4 bytes, little-endian]
  * [images][labels] (a length beyond the input takes all that is left);
  * limit 0 keeps every sample. What gp_data_parse_idx accepts must have the
- * shape gp_train.h states, and gp_data_load on the same two files written
+ * shape gp_data.h states, and gp_data_load on the same two files written
  * under /tmp must give the same data set. */
 #include "fuzz.h"
-#include "gp_train.h"
+#include "gp_data.h"
 
 static void check(const gp_dataset *d, size_t limit)
 {

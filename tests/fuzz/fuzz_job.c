@@ -2,11 +2,11 @@
  *
  * The input is the job file's text, then, each after a NUL byte, up to
  * GP_JOB_MAX_SET overrides "KEY=VALUE" (what `gpdot-client train --set`
- * passes). A job that gp_job_parse accepts must keep the bounds gp_train.h
+ * passes). A job that gp_job_parse accepts must keep the bounds gp_job.h
  * states, and gp_job_load on the same bytes written to a file under /tmp
  * must give exactly the same job. */
 #include "fuzz.h"
-#include "gp_train.h"
+#include "gp_job.h"
 
 static bool name_ok(const char *s)
 {

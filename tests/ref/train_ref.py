@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent numpy implementation of gpdot's training arithmetic, written
-from the formulas in common/gp_train.h (not from the C code), for train_test.
+from the formulas in common/train/gp_train.h (not from the C code), for train_test.
 
     python3 train_ref.py DIR
 

@@ -160,6 +160,23 @@ static void files(void)
     close(fd);
     CHECK(gp_config_load(path, &c, &why) == GP_EINVAL);
     CHECK(strstr(why.text, "empty") != NULL);
+    /* the cluster file's limit is 16 MiB: a comment of exactly that size is
+     * read (and is an empty document), one byte more is refused unread */
+    size_t max = (size_t)16 << 20;
+    char *big = malloc(max + 1);
+    REQUIRE(big);
+    memset(big, '#', max);
+    big[max] = '\n';
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(write(fd, big, max) == (ssize_t)max);
+    close(fd);
+    CHECK(gp_config_load(path, &c, &why) == GP_EINVAL && strstr(why.text, "empty"));
+    fd = open(path, O_WRONLY | O_APPEND);
+    CHECK(write(fd, big + max, 1) == 1);
+    close(fd);
+    CHECK(gp_config_load(path, &c, &why) == GP_EINVAL &&
+          strstr(why.text, "larger than 16777216 bytes; not a cluster file"));
+    free(big);
     unlink(path);
 }
 

@@ -9,7 +9,7 @@
 
 #include "../testlib.h"
 #include "gp_rng.h"
-#include "gp_train.h"
+#include "gp_data.h"
 
 #define N    7
 #define ROWS 3

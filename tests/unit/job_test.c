@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "../testlib.h"
-#include "gp_train.h"
+#include "gp_job.h"
 
 static const char minimal[] = "model:\n"
                               "  layers: [4, 3, 2]\n"

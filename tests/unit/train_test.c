@@ -13,6 +13,7 @@
 #include "gp_blas.h"
 #include "gp_npy.h"
 #include "gp_rng.h"
+#include "gp_model.h"
 #include "gp_train.h"
 
 static gp_job base_job(int L, const int *sizes, const gp_act *act)

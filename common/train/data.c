@@ -14,7 +14,7 @@
  * features (finite numbers); every line has the same number of columns. A
  * first line whose first field is not a number is a header and skipped.
  * Empty lines are skipped; CR before LF is allowed. */
-#include "gp_train.h"
+#include "gp_data.h"
 
 #include <errno.h>
 #include <float.h>

@@ -1,4 +1,4 @@
-/* job.c - the job file (see gp_train.h), with libyaml's document API so that
+/* job.c - the job file (see gp_job.h), with libyaml's document API so that
  * every value keeps its line and column for error messages.
  *
  * One table lists every key by its dotted path: the sections (mappings) and
@@ -7,7 +7,7 @@
  * table and its value put through the same setter. Paths given in the file
  * are relative to its directory; paths given with --set are taken as they
  * are (relative to the current directory of whoever typed them). */
-#include "gp_train.h"
+#include "gp_job.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "gp_code.h"
+#include "gp_yaml.h"
 
 typedef enum ftype {
     F_SECTION, /* a mapping of more keys */
@@ -177,17 +178,12 @@ static origin origin_of(const ld *L, const yaml_node_t *n)
     return o;
 }
 
-static const char *scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
 /* ---- typed values ------------------------------------------------------------------- */
 
 static gp_err get_i64(const ld *L, const yaml_node_t *v, const char *path, long long lo,
                       long long hi, long long *out)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     char *end;
     errno = 0;
     long long x = s ? strtoll(s, &end, 10) : 0;
@@ -200,7 +196,7 @@ static gp_err get_i64(const ld *L, const yaml_node_t *v, const char *path, long 
 
 static gp_err get_u64(const ld *L, const yaml_node_t *v, const char *path, uint64_t *out)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     char *end;
     errno = 0;
     if (!s) return at(L, v, path, "must be a non-negative integer");
@@ -215,7 +211,7 @@ static gp_err get_u64(const ld *L, const yaml_node_t *v, const char *path, uint6
 static gp_err get_num(const ld *L, const yaml_node_t *v, const char *path, const field *f,
                       double *out)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     char *end;
     double x = s ? strtod(s, &end) : 0;
     const char *lo = f->lo_open ? "above" : "at least";
@@ -229,7 +225,7 @@ static gp_err get_num(const ld *L, const yaml_node_t *v, const char *path, const
 
 static gp_err get_str(const ld *L, const yaml_node_t *v, const char *path, char *dst, size_t cap)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     if (!s) return at(L, v, path, "must be a string");
     size_t n = strlen(s);
     if (n == 0 || n >= cap) return at(L, v, path, "must be 1 to %zu characters", cap - 1);
@@ -243,7 +239,7 @@ static gp_err get_str(const ld *L, const yaml_node_t *v, const char *path, char 
 static gp_err get_enum(const ld *L, const yaml_node_t *v, const char *path,
                        const char *const *names, int *out)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     for (int i = 0; s && names[i]; i++)
         if (!strcmp(s, names[i])) {
             *out = i;
@@ -354,7 +350,7 @@ static gp_err get_rules(ld *L, const yaml_node_t *v, const char *path)
              q++) {
             yaml_node_t *k = yaml_document_get_node(L->doc, q->key),
                         *kv = yaml_document_get_node(L->doc, q->value);
-            const char *ks = scalar(k);
+            const char *ks = gp_yaml_scalar(k);
             if (!ks) return at(L, k, p, "keys must be plain words");
             snprintf(kp, sizeof kp, "%s.%s", p, ks);
             int idx = -1;
@@ -363,12 +359,12 @@ static gp_err get_rules(ld *L, const yaml_node_t *v, const char *path)
             if (idx < 0)
                 return at(L, k, kp, "unknown key (known: node, op, probability, magnitude)");
             for (yaml_node_pair_t *o = rn->data.mapping.pairs.start; o < q; o++) {
-                const char *os = scalar(yaml_document_get_node(L->doc, o->key));
+                const char *os = gp_yaml_scalar(yaml_document_get_node(L->doc, o->key));
                 if (os && !strcmp(os, ks)) return at(L, k, kp, "given twice");
             }
             gp_err e = GP_OK;
             if (idx == 0) {
-                const char *s = scalar(kv);
+                const char *s = gp_yaml_scalar(kv);
                 long long id;
                 if (s && !strcmp(s, "all"))
                     r.node = -1;
@@ -433,7 +429,7 @@ static gp_err walk_section(ld *L, const char *path, const yaml_node_t *m)
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(L->doc, p->key),
                     *v = yaml_document_get_node(L->doc, p->value);
-        const char *ks = scalar(k);
+        const char *ks = gp_yaml_scalar(k);
         if (!ks || !*ks) return at(L, k, path, "keys must be plain words");
         char child[128];
         int cn = snprintf(child, sizeof child, "%s%s%s", path, *path ? "." : "", ks);
@@ -444,7 +440,7 @@ static gp_err walk_section(ld *L, const char *path, const yaml_node_t *m)
                       *path ? " in " : "", path, list);
         }
         for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
-            const char *qs = scalar(yaml_document_get_node(L->doc, q->key));
+            const char *qs = gp_yaml_scalar(yaml_document_get_node(L->doc, q->key));
             if (qs && !strcmp(qs, ks)) return at(L, k, child, "given twice");
         }
         gp_err e = walk(L, child, v);
@@ -522,7 +518,7 @@ static gp_err walk(ld *L, const char *path, const yaml_node_t *v)
     case F_RULES:
         return get_rules(L, v, path);
     case F_SCHEME: {
-        const char *s = scalar(v);
+        const char *s = gp_yaml_scalar(v);
         gp_scheme sc;
         if (s && !*s) { /* "": the default */
             j->scheme[0] = 0;
@@ -698,24 +694,12 @@ gp_err gp_job_parse(const char *text, size_t len, const char *name, const char *
     ld L = {.src = name, .dir = dir, .why = why, .job = job, .nact = -1};
     L.acts[0] = GP_ACT_RELU;
 
-    yaml_parser_t parser;
     yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser)) return gp_fail(why, GP_ENOMEM, "no memory for YAML");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        gp_err e = gp_fail(why, GP_EINVAL, "%s:%zu:%zu: %s", name, parser.problem_mark.line + 1,
-                           parser.problem_mark.column + 1,
-                           parser.problem ? parser.problem : "not valid YAML");
-        yaml_parser_delete(&parser);
-        return e;
-    }
+    yaml_node_t *root;
+    gp_err e = gp_yaml_load(text, len, name, GP_EINVAL, &doc, &root, why);
+    if (e != GP_OK) return e;
     L.doc = &doc;
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    gp_err e;
-    if (!root)
-        e = gp_fail(why, GP_EINVAL, "%s: empty file", name);
-    else
-        e = walk_section(&L, "", root);
+    e = walk_section(&L, "", root);
     for (int i = 0; e == GP_OK && i < nset; i++) e = apply_override(&L, set[i]);
     if (e == GP_OK) e = finish(&L, root, name);
     for (const char *c = job->name; e == GP_OK && *c; c++)
@@ -723,31 +707,15 @@ gp_err gp_job_parse(const char *text, size_t len, const char *name, const char *
             e = gp_fail(why, GP_EINVAL, "%s: name: '%s' may hold only A-Z a-z 0-9 _ . : -", name,
                         job->name);
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
     return e;
 }
 
 gp_err gp_job_load(const char *path, const char *const *set, int nset, gp_job *job, gp_msg *why)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
-    size_t cap = (size_t)1 << 20; /* a job file is a few hundred bytes */
-    char *buf = malloc(cap + 1);
-    if (!buf) {
-        fclose(f);
-        return gp_fail(why, GP_ENOMEM, "no memory");
-    }
-    size_t len = fread(buf, 1, cap + 1, f);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return gp_fail(why, GP_EIO, "%s: read error", path);
-    }
-    if (len > cap) {
-        free(buf);
-        return gp_fail(why, GP_EINVAL, "%s: larger than 1 MiB; not a job file", path);
-    }
+    char *buf;
+    size_t len; /* a job file is a few hundred bytes */
+    gp_err e = gp_yaml_read_file(path, (size_t)1 << 20, "a job file", &buf, &len, why);
+    if (e != GP_OK) return e;
     char dir[GP_JOB_MAX_PATH] = "";
     const char *slash = strrchr(path, '/');
     if (slash) {
@@ -760,7 +728,7 @@ gp_err gp_job_load(const char *path, const char *const *set, int nset, gp_job *j
         dir[n] = 0;
         if (n == 0) snprintf(dir, sizeof dir, "/");
     }
-    gp_err e = gp_job_parse(buf, len, path, slash ? dir : NULL, set, nset, job, why);
+    e = gp_job_parse(buf, len, path, slash ? dir : NULL, set, nset, job, why);
     free(buf);
     return e;
 }

@@ -15,7 +15,7 @@
  *     test_accuracy: 0.87
  *
  * Numbers are written with 17 significant digits, so they read back exactly. */
-#include "gp_train.h"
+#include "gp_model.h"
 
 #include <errno.h>
 #include <math.h>
@@ -27,6 +27,7 @@
 #include <yaml.h>
 
 #include "gp_npy.h"
+#include "gp_yaml.h"
 
 static const char *const norm_names[] = {"standardize", "scale", "none"};
 
@@ -126,21 +127,11 @@ static gp_err at(const rd *R, const yaml_node_t *n, const char *fmt, ...)
 
 static gp_err at(const rd *R, const yaml_node_t *n, const char *fmt, ...)
 {
-    if (R->why) {
-        char text[224];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(text, sizeof text, fmt, ap);
-        va_end(ap);
-        snprintf(R->why->text, sizeof R->why->text, "%s:%zu:%zu: %s", R->name,
-                 n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1, text);
-    }
-    return GP_EFORMAT;
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    gp_err e = gp_yaml_vfail(R->why, GP_EFORMAT, R->name, n, fmt, ap);
+    va_end(ap);
+    return e;
 }
 
 static yaml_node_t *item(const rd *R, const yaml_node_t *seq, int i)
@@ -163,7 +154,7 @@ static gp_err lookup(const rd *R, const yaml_node_t *m, const char *what, const 
     for (int i = 0; keys[i]; i++) vals[i] = NULL;
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(R->doc, p->key);
-        const char *ks = scalar(k);
+        const char *ks = gp_yaml_scalar(k);
         int idx = -1;
         for (int i = 0; ks && keys[i]; i++)
             if (!strcmp(ks, keys[i])) idx = i;
@@ -176,7 +167,7 @@ static gp_err lookup(const rd *R, const yaml_node_t *m, const char *what, const 
 
 static gp_err num(const rd *R, const yaml_node_t *v, const char *key, double *out)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     char *end;
     if (!s) return at(R, v, "'%s' must be a number", key);
     *out = strtod(s, &end);
@@ -187,7 +178,7 @@ static gp_err num(const rd *R, const yaml_node_t *v, const char *key, double *ou
 static gp_err file_name(const rd *R, const yaml_node_t *v, const char *key, const char *dir,
                         char *path, gp_msg *why)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     if (!s || !*s) return at(R, v, "'%s' must be a file name", key);
     if (s[0] == '/') return at(R, v, "'%s' must be relative to the model's directory", key);
     return path_in(path, dir, s, why);
@@ -204,7 +195,7 @@ static gp_err read_model(const rd *R, const yaml_node_t *root, const char *dir, 
     if (e != GP_OK) return e;
     for (int k = K_FORMAT; k <= K_WEIGHTS; k++)
         if (!v[k] && k != K_NAME) return at(R, root, "model.yaml needs '%s'", top[k]);
-    if (!scalar(v[K_FORMAT]) || strcmp(scalar(v[K_FORMAT]), "1"))
+    if (!gp_yaml_scalar(v[K_FORMAT]) || strcmp(gp_yaml_scalar(v[K_FORMAT]), "1"))
         return at(R, v[K_FORMAT], "'format' is not 1: a model of another gpdot version");
     int n = seq_len(v[K_LAYERS]);
     if (n < 2 || n > GP_JOB_MAX_LAYERS + 1)
@@ -212,7 +203,7 @@ static gp_err read_model(const rd *R, const yaml_node_t *root, const char *dir, 
                   GP_JOB_MAX_LAYERS + 1);
     int L = n - 1, sizes[GP_JOB_MAX_LAYERS + 1];
     for (int i = 0; i < n; i++) {
-        const char *s = scalar(item(R, v[K_LAYERS], i));
+        const char *s = gp_yaml_scalar(item(R, v[K_LAYERS], i));
         char *end;
         long x = s ? strtol(s, &end, 10) : 0;
         if (!s || !*s || *end || x < 1 || x > GP_JOB_MAX_WIDTH)
@@ -225,7 +216,7 @@ static gp_err read_model(const rd *R, const yaml_node_t *root, const char *dir, 
         return at(R, v[K_ACT], "'activation' must list %d activations, one per hidden layer",
                   L - 1);
     for (int i = 0; i < L - 1; i++) {
-        const char *s = scalar(item(R, v[K_ACT], i));
+        const char *s = gp_yaml_scalar(item(R, v[K_ACT], i));
         int a = -1;
         for (int k = GP_ACT_RELU; s && k <= GP_ACT_IDENTITY; k++)
             if (!strcmp(s, gp_act_name((gp_act)k))) a = k;
@@ -235,14 +226,14 @@ static gp_err read_model(const rd *R, const yaml_node_t *root, const char *dir, 
                       "identity");
         act[i] = (gp_act)a;
     }
-    if (!scalar(v[K_OUTPUT]) || strcmp(scalar(v[K_OUTPUT]), "softmax"))
+    if (!gp_yaml_scalar(v[K_OUTPUT]) || strcmp(gp_yaml_scalar(v[K_OUTPUT]), "softmax"))
         return at(R, v[K_OUTPUT], "'output' must be softmax");
     static const char *const nk[] = {"how", "mean", "scale", NULL};
     yaml_node_t *nv[3];
     if ((e = lookup(R, v[K_NORM], "normalize", nk, nv)) != GP_OK) return e;
     int how = -1;
-    for (int k = 0; k < 3 && scalar(nv[0]); k++)
-        if (!strcmp(scalar(nv[0]), norm_names[k])) how = k;
+    for (int k = 0; k < 3 && gp_yaml_scalar(nv[0]); k++)
+        if (!strcmp(gp_yaml_scalar(nv[0]), norm_names[k])) how = k;
     if (how < 0)
         return at(R, nv[0] ? nv[0] : v[K_NORM], "'how' must be standardize, scale or none");
     gp_norm_stats ns;
@@ -288,7 +279,7 @@ static gp_err read_model(const rd *R, const yaml_node_t *root, const char *dir, 
         for (int l = 0; l < L; l++) gp_rmat_free(&tmp[l]);
         return e;
     }
-    const char *nm = scalar(v[K_NAME]);
+    const char *nm = gp_yaml_scalar(v[K_NAME]);
     if (!job->name[0] && nm) snprintf(job->name, sizeof job->name, "%s", nm);
     job->nlayers = L;
     memcpy(job->sizes, sizes, sizeof sizes);
@@ -304,31 +295,18 @@ gp_err gp_model_load(const char *dir, gp_job *job, gp_rmat *w, gp_norm_stats *st
     char path[GP_JOB_MAX_PATH];
     gp_err e = path_in(path, dir, "model.yaml", why);
     if (e != GP_OK) return e;
-    FILE *f = fopen(path, "rb");
-    if (!f) return gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        return gp_fail(why, GP_ENOMEM, "no memory for YAML");
-    }
-    yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &doc)) {
-        e = gp_fail(why, GP_EFORMAT, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
-                    parser.problem_mark.column + 1,
-                    parser.problem ? parser.problem : "not valid YAML");
-        yaml_parser_delete(&parser);
-        fclose(f);
+    char *text;
+    size_t len; /* a manifest is a few hundred bytes */
+    if ((e = gp_yaml_read_file(path, (size_t)1 << 20, "a model manifest", &text, &len, why)) !=
+        GP_OK)
         return e;
-    }
+    yaml_document_t doc;
+    yaml_node_t *root;
+    e = gp_yaml_load(text, len, path, GP_EFORMAT, &doc, &root, why);
+    free(text);
+    if (e != GP_OK) return e;
     rd R = {&doc, path, why};
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root)
-        e = gp_fail(why, GP_EFORMAT, "%s: empty file", path);
-    else
-        e = read_model(&R, root, dir, job, w, st, why);
+    e = read_model(&R, root, dir, job, w, st, why);
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    fclose(f);
     return e;
 }

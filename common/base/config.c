@@ -11,6 +11,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "gp_yaml.h"
+
 static const char *const fault_ops[GP_FAULT_OP_COUNT_] = {
     [GP_FAULT_MULTIPLY] = "multiply", [GP_FAULT_ENCODE] = "encode",
     [GP_FAULT_DECODE] = "decode",     [GP_FAULT_ACTIVATION] = "activation",
@@ -34,21 +36,11 @@ static gp_err at(const ld *L, const yaml_node_t *n, const char *fmt, ...)
 /* "file:line:col: reason" at node n. */
 static gp_err at(const ld *L, const yaml_node_t *n, const char *fmt, ...)
 {
-    if (L->why) {
-        char text[256];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(text, sizeof text, fmt, ap);
-        va_end(ap);
-        snprintf(L->why->text, sizeof L->why->text, "%s:%zu:%zu: %s", L->name,
-                 n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1, text);
-    }
-    return GP_EINVAL;
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    gp_err e = gp_yaml_vfail(L->why, GP_EINVAL, L->name, n, fmt, ap);
+    va_end(ap);
+    return e;
 }
 
 /* ---- typed values ------------------------------------------------------------------- */
@@ -56,7 +48,7 @@ static const char *scalar(const yaml_node_t *n)
 static gp_err get_int(const ld *L, const yaml_node_t *v, const char *key, int64_t lo, int64_t hi,
                       int64_t *out)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     char *end;
     errno = 0;
     long long x = s ? strtoll(s, &end, 10) : 0;
@@ -71,7 +63,7 @@ static gp_err get_int(const ld *L, const yaml_node_t *v, const char *key, int64_
 static gp_err get_num(const ld *L, const yaml_node_t *v, const char *key, double lo, double hi,
                       bool lo_open, double *out)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     char *end;
     double x = s ? strtod(s, &end) : 0;
     if (!s || !*s || *end || !isfinite(x)) return at(L, v, "'%s' must be a finite number", key);
@@ -84,7 +76,7 @@ static gp_err get_num(const ld *L, const yaml_node_t *v, const char *key, double
 
 static gp_err get_str(const ld *L, const yaml_node_t *v, const char *key, char *dst, size_t cap)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     if (!s) return at(L, v, "'%s' must be a string", key);
     size_t n = strlen(s);
     if (n == 0 || n >= cap) return at(L, v, "'%s' must be 1 to %zu characters", key, cap - 1);
@@ -122,7 +114,7 @@ static gp_err each_key(const ld *L, const yaml_node_t *m, const char *what,
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(L->doc, p->key),
                     *v = yaml_document_get_node(L->doc, p->value);
-        const char *ks = scalar(k);
+        const char *ks = gp_yaml_scalar(k);
         if (!ks) return at(L, k, "keys of %s must be plain words", what);
         int idx = -1;
         for (int i = 0; known[i]; i++)
@@ -135,7 +127,7 @@ static gp_err each_key(const ld *L, const yaml_node_t *m, const char *what,
             return at(L, k, "unknown key '%s' in %s (known: %s)", ks, what, list);
         }
         for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++)
-            if (!strcmp(scalar(yaml_document_get_node(L->doc, q->key)), ks))
+            if (!strcmp(gp_yaml_scalar(yaml_document_get_node(L->doc, q->key)), ks))
                 return at(L, k, "'%s' given twice in %s", ks, what);
         gp_err e = fn(L, ks, v, ctx);
         if (e != GP_OK) return e;
@@ -146,7 +138,7 @@ static gp_err each_key(const ld *L, const yaml_node_t *m, const char *what,
 static bool has_key(const ld *L, const yaml_node_t *m, const char *key)
 {
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++)
-        if (!strcmp(scalar(yaml_document_get_node(L->doc, p->key)), key)) return true;
+        if (!strcmp(gp_yaml_scalar(yaml_document_get_node(L->doc, p->key)), key)) return true;
     return false;
 }
 
@@ -154,7 +146,7 @@ static bool has_key(const ld *L, const yaml_node_t *m, const char *key)
 
 static gp_err get_key(const ld *L, const yaml_node_t *v, const char *key, char *dst)
 {
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     if (!gp_key_valid(s))
         return at(L, v,
                   "'%s' must be a CURVE public key: 40 characters of Z85 in double quotes, "
@@ -212,7 +204,7 @@ static gp_err rule_key(const ld *L, const char *key, const yaml_node_t *v, void 
 {
     gp_fault_rule *r = ctx;
     if (!strcmp(key, "node")) {
-        const char *s = scalar(v);
+        const char *s = gp_yaml_scalar(v);
         if (s && !strcmp(s, "all")) {
             r->node = -1;
             return GP_OK;
@@ -223,7 +215,7 @@ static gp_err rule_key(const ld *L, const char *key, const yaml_node_t *v, void 
         return e == GP_OK ? e : at(L, v, "'node' must be a node id or all");
     }
     if (!strcmp(key, "op")) {
-        const char *s = scalar(v);
+        const char *s = gp_yaml_scalar(v);
         for (int i = 0; s && i < GP_FAULT_OP_COUNT_; i++)
             if (!strcmp(s, fault_ops[i])) {
                 r->op = (gp_fault_op)i;
@@ -265,7 +257,7 @@ static const char *const code_keys[] = {"scheme", "m", "n", "orientation", NULL}
 static gp_err code_key(const ld *L, const char *key, const yaml_node_t *v, void *ctx)
 {
     gp_config *c = ctx;
-    const char *s = scalar(v);
+    const char *s = gp_yaml_scalar(v);
     if (!strcmp(key, "scheme")) {
         const char *ok[] = {"gpd", "polynomial", "matdot", "mds", "replication", "uncoded"};
         for (size_t i = 0; s && i < sizeof ok / sizeof ok[0]; i++)
@@ -288,8 +280,8 @@ static gp_err client_key(const ld *L, const char *key, const yaml_node_t *v, voi
     if (!strcmp(key, "name")) {
         gp_err e = get_str(L, v, key, k->name, sizeof k->name);
         for (const char *p = k->name; e == GP_OK && *p; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                  strchr("._-@", *p)))
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || strchr("._-@", *p)))
                 e = at(L, v, "'name' may hold letters, digits and . _ - @ only");
         return e;
     }
@@ -324,7 +316,7 @@ static gp_err security_key(const ld *L, const char *key, const yaml_node_t *v, v
     return GP_OK;
 }
 
-static const char *const top_keys[] = {"cluster", "nodes",  "defaults", "code",
+static const char *const top_keys[] = {"cluster", "nodes",    "defaults", "code",
                                        "faults",  "security", NULL};
 
 static gp_err top_key(const ld *L, const char *key, const yaml_node_t *v, void *ctx)
@@ -337,7 +329,8 @@ static gp_err top_key(const ld *L, const char *key, const yaml_node_t *v, void *
         c->curve = true;
         gp_err e = each_key(L, v, "security", security_keys, security_key, c);
         if (e == GP_OK && c->nclients == 0)
-            return at(L, v, "'security' needs 'clients': the client keys let in (none could connect)");
+            return at(L, v,
+                      "'security' needs 'clients': the client keys let in (none could connect)");
         return e;
     }
     if (!strcmp(key, "code")) {
@@ -391,24 +384,13 @@ gp_err gp_config_parse(const char *text, size_t len, const char *name, gp_config
     for (size_t i = 0; i < NINTS; i++) *(int64_t *)((char *)c + ints[i].off) = ints[i].def;
     c->fault_seed = 1;
 
-    yaml_parser_t parser;
     yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser)) return gp_fail(why, GP_ENOMEM, "no memory for YAML");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        gp_err e = gp_fail(why, GP_EINVAL, "%s:%zu:%zu: %s", name, parser.problem_mark.line + 1,
-                           parser.problem_mark.column + 1,
-                           parser.problem ? parser.problem : "not valid YAML");
-        yaml_parser_delete(&parser);
-        return e;
-    }
+    yaml_node_t *root;
+    gp_err e = gp_yaml_load(text, len, name, GP_EINVAL, &doc, &root, why);
+    if (e != GP_OK) return e;
     ld L = {&doc, name, why};
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    gp_err e;
-    if (!root)
-        e = gp_fail(why, GP_EINVAL, "%s: empty file", name);
-    else if ((e = each_key(&L, root, "the cluster file", top_keys, top_key, c)) == GP_OK &&
-             !has_key(&L, root, "nodes"))
+    if ((e = each_key(&L, root, "the cluster file", top_keys, top_key, c)) == GP_OK &&
+        !has_key(&L, root, "nodes"))
         e = at(&L, root, "the cluster file needs 'nodes'");
     if (e == GP_OK && c->peer_timeout_ms < 2 * c->heartbeat_ms)
         e = gp_fail(why, GP_EINVAL,
@@ -426,8 +408,8 @@ gp_err gp_config_parse(const char *text, size_t len, const char *name, gp_config
     for (int i = 0; e == GP_OK && i < c->nnodes; i++)
         for (int j = 0; j < i; j++)
             if (c->curve && !strcmp(c->nodes[i].public_key, c->nodes[j].public_key)) {
-                e = gp_fail(why, GP_EINVAL, "%s: nodes %d and %d have the same public_key", name,
-                            j, i);
+                e = gp_fail(why, GP_EINVAL, "%s: nodes %d and %d have the same public_key", name, j,
+                            i);
                 break;
             }
     for (int i = 0; e == GP_OK && i < c->nrules; i++)
@@ -435,43 +417,16 @@ gp_err gp_config_parse(const char *text, size_t len, const char *name, gp_config
             e = gp_fail(why, GP_EINVAL, "%s: fault rule %d names node %d; the cluster has %d", name,
                         i + 1, c->rules[i].node, c->nnodes);
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
     return e;
 }
 
 gp_err gp_config_load(const char *path, gp_config *c, gp_msg *why)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            if (cap >= (size_t)16 << 20) { /* a cluster file is a few kilobytes */
-                free(buf);
-                fclose(f);
-                return gp_fail(why, GP_EINVAL, "%s: larger than 16 MiB", path);
-            }
-            cap = cap ? 2 * cap : 65536;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return GP_ENOMEM;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return gp_fail(why, GP_EIO, "%s: read error", path);
-    }
-    gp_err e = gp_config_parse(buf, len, path, c, why);
+    char *buf;
+    size_t len;
+    gp_err e = gp_yaml_read_file(path, (size_t)16 << 20, "a cluster file", &buf, &len, why);
+    if (e != GP_OK) return e;
+    e = gp_config_parse(buf, len, path, c, why);
     free(buf);
     return e;
 }
