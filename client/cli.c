@@ -1,3 +1,4 @@
+/* cli.c - the helpers every gpdot-client command shares (cli.h). */
 #include "cli.h"
 
 #include <errno.h>
@@ -5,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "gpdot.h"
 
 bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value)
 {
@@ -58,4 +61,46 @@ int cli_error(int code, const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return code;
+}
+
+/* ---- the cluster and jobs ------------------------------------------------------------- */
+
+const char *cli_cluster_file, *cli_key_file;
+
+gpdot_t *cli_open_cluster(void)
+{
+    const char *path = cli_cluster_file ? cli_cluster_file : getenv("GPDOT_CLUSTER");
+    if (!path) {
+        cli_error(2, "no cluster file: give -c CLUSTER.yaml before the command");
+        exit(2);
+    }
+    gp_msg why = {{0}};
+    gpdot_t *c = gpdot_connect_key(path, cli_key_file, &why);
+    if (!c) {
+        cli_error(1, "%s", why.text);
+        exit(1);
+    }
+    return c;
+}
+
+/* "3fa2c1d08e7b6a51" (16 hex digits) or "latest" (0). */
+bool cli_parse_job(const char *s, uint64_t *id)
+{
+    if (!strcmp(s, "latest")) {
+        *id = 0;
+        return true;
+    }
+    if (strlen(s) != 16) return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 16);
+    if (*end || errno || v == 0) return false;
+    *id = v;
+    return true;
+}
+
+bool cli_is_job_id(const char *s)
+{
+    uint64_t id;
+    return strcmp(s, "latest") != 0 && cli_parse_job(s, &id);
 }

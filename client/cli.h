@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* One command: name, one-line summary, usage text, entry point. */
 typedef struct cli_cmd {
@@ -60,6 +61,8 @@ int cmd_job_status(int argc, char **argv);
 int cmd_job_fetch(int argc, char **argv);
 extern const char cmd_submit_usage[], cmd_watch_usage[], cmd_cancel_usage[], cmd_job_status_usage[],
     cmd_job_fetch_usage[];
+/* A job id as submit prints it (16 hex digits), or "latest" (0). */
+bool cli_parse_job(const char *s, uint64_t *id);
 /* Whether s is a job id as submit prints it (16 hex digits). */
 bool cli_is_job_id(const char *s);
 /* Connects to the cluster file given with -c (or GPDOT_CLUSTER); exits on failure. */

@@ -9,24 +9,6 @@
 #include "gp_npy.h"
 #include "gpdot.h"
 
-const char *cli_cluster_file, *cli_key_file;
-
-gpdot_t *cli_open_cluster(void)
-{
-    const char *path = cli_cluster_file ? cli_cluster_file : getenv("GPDOT_CLUSTER");
-    if (!path) {
-        cli_error(2, "no cluster file: give -c CLUSTER.yaml before the command");
-        exit(2);
-    }
-    gp_msg why = {{0}};
-    gpdot_t *c = gpdot_connect_key(path, cli_key_file, &why);
-    if (!c) {
-        cli_error(1, "%s", why.text);
-        exit(1);
-    }
-    return c;
-}
-
 static int fail(gpdot_t **c, gp_err e, const gp_msg *why)
 {
     gpdot_close(c);
@@ -243,7 +225,8 @@ int cmd_multiply(int argc, char **argv)
     if (e != GP_OK) return fail(&c, e, &why);
     printf("%s: %zux%zu, %d of %d nodes agree", outfile, rows, cols, rep.agreed, gpdot_nodes(c));
     if (rep.spare >= 0)
-        printf(", spare %d%s", rep.spare, rep.spare == 0 ? " (not verified: no output to spare)" : "");
+        printf(", spare %d%s", rep.spare,
+               rep.spare == 0 ? " (not verified: no output to spare)" : "");
     if (rep.wrong) {
         printf("; corrected wrong outputs of nodes");
         for (int p = 0; p < 64; p++)

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "gp_blas.h"
+#include "gp_clock.h"
 #include "gp_code.h"
 #include "gp_rng.h"
 
@@ -25,13 +26,6 @@ const char cmd_code_demo_usage[] =
     "checked against the updated weights, and a corrupted stored block is found and\n"
     "rebuilt. Defaults: 8 nodes, m = n = 2, a 1024x784 layer, batch 64, E = 2.\n"
     "Exits 0 when every outcome is the expected one.\n";
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static double rel_err(gp_rmat a, gp_rmat ref)
 {
@@ -83,9 +77,9 @@ static void product(demo *d, gp_dir dir, int nerr)
         x.data[i] = dir == GP_FORWARD ? gp_rng_uniform(&d->rng) : 0.1 * gp_rng_normal(&d->rng);
     gp_rmat_alloc(&ref, outr, d->B);
     gp_rmat_alloc(&res, outr, d->B);
-    double t0 = now();
+    double t0 = gp_mono_s();
     gp_gemm_rm(dir == GP_BACKWARD, 1.0, d->w, x, 0.0, ref);
-    double t_ref = now() - t0, t_nodes = 0;
+    double t_ref = gp_mono_s() - t0, t_nodes = 0;
     gp_node_output v[GP_MAX_NODES];
     int nv = 0;
     for (int p = 0; p < P; p++) {
@@ -93,17 +87,17 @@ static void product(demo *d, gp_dir dir, int nerr)
         if (!gp_code_takes_part(d->c, p, dir)) continue;
         gp_rmat_alloc(&enc, dir == GP_FORWARD ? d->blocks[p].cols : d->blocks[p].rows, d->B);
         gp_rmat_alloc(&outs[p], orows, d->B);
-        t0 = now();
+        t0 = gp_mono_s();
         gp_code_encode_input(d->c, p, dir, x, enc);
         gp_code_node_product(dir, d->blocks[p], enc, outs[p]);
-        t_nodes += now() - t0;
+        t_nodes += gp_mono_s() - t0;
         v[nv++] = (gp_node_output){p, outs[p].data};
         gp_rmat_free(&enc);
     }
     gp_decode_report rep;
-    t0 = now();
+    t0 = gp_mono_s();
     gp_err e = gp_code_decode(d->c, dir, d->rows, d->cols, d->B, v, nv, res, &rep, NULL);
-    double t_dec = now() - t0;
+    double t_dec = gp_mono_s() - t0;
     printf(
         "\n  %s: one node's share %.2f ms (all %d nodes %.1f ms, one plain OpenBLAS call %.1f ms), "
         "decode %.2f ms\n",

@@ -16,28 +16,6 @@
 #include "gp_train.h"
 #include "gpdot.h"
 
-/* "3fa2c1d08e7b6a51" (16 hex digits) or "latest" (0). */
-static bool parse_job(const char *s, uint64_t *id)
-{
-    if (!strcmp(s, "latest")) {
-        *id = 0;
-        return true;
-    }
-    if (strlen(s) != 16) return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 16);
-    if (*end || errno || v == 0) return false;
-    *id = v;
-    return true;
-}
-
-bool cli_is_job_id(const char *s)
-{
-    uint64_t id;
-    return strcmp(s, "latest") != 0 && parse_job(s, &id);
-}
-
 static char *read_all(const char *path, size_t *len, gp_msg *why)
 {
     FILE *f = fopen(path, "rb");
@@ -194,9 +172,8 @@ static const gpdot_job_info *pick(const gpdot_job_info *info, int n)
         int votes = 0;
         for (int q = 0; q < n; q++)
             votes += info[q].answered && !strcmp(info[q].state, info[p].state);
-        if (votes > best_votes ||
-            (votes == best_votes && !strcmp(info[p].state, best->state) &&
-             info[p].elapsed > best->elapsed)) {
+        if (votes > best_votes || (votes == best_votes && !strcmp(info[p].state, best->state) &&
+                                   info[p].elapsed > best->elapsed)) {
             best = &info[p];
             best_votes = votes;
         }
@@ -319,7 +296,7 @@ int cmd_job_status(int argc, char **argv)
         else
             return cli_error(2, "status: unexpected argument '%s'", argv[i]);
     uint64_t id;
-    if (!jobtext || !parse_job(jobtext, &id))
+    if (!jobtext || !cli_parse_job(jobtext, &id))
         return cli_error(2, "status: '%s' is not a job id (16 hex digits, or latest)",
                          jobtext ? jobtext : "");
     gpdot_t *c = cli_open_cluster();
@@ -394,7 +371,7 @@ int cmd_watch(int argc, char **argv)
             return cli_error(2, "watch: unexpected argument '%s'", argv[i]);
     }
     uint64_t id;
-    if (!parse_job(jobtext, &id)) return cli_error(2, "watch: '%s' is not a job id", jobtext);
+    if (!cli_parse_job(jobtext, &id)) return cli_error(2, "watch: '%s' is not a job id", jobtext);
     gpdot_t *c = cli_open_cluster();
     gpdot_set_timeout(c, 3000);
     int n = gpdot_nodes(c);
@@ -486,7 +463,7 @@ int cmd_job_fetch(int argc, char **argv)
             return cli_error(2, "fetch: unexpected argument '%s'", argv[i]);
     }
     uint64_t id;
-    if (!jobtext || !parse_job(jobtext, &id) || !dir)
+    if (!jobtext || !cli_parse_job(jobtext, &id) || !dir)
         return cli_error(2, "%s", cmd_job_fetch_usage);
     gpdot_t *c = cli_open_cluster();
     int n = gpdot_nodes(c);
@@ -559,7 +536,7 @@ const char cmd_cancel_usage[] = "usage: gpdot-client -c CLUSTER.yaml cancel JOB\
 int cmd_cancel(int argc, char **argv)
 {
     uint64_t id;
-    if (argc != 2 || !parse_job(argv[1], &id)) return cli_error(2, "%s", cmd_cancel_usage);
+    if (argc != 2 || !cli_parse_job(argv[1], &id)) return cli_error(2, "%s", cmd_cancel_usage);
     gpdot_t *c = cli_open_cluster();
     gp_msg why = {{0}};
     gp_err e = gpdot_cancel(c, id, &why);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "gp_clock.h"
 #include "gp_code.h"
 #include "gp_config.h"
 #include "gp_keys.h"
@@ -25,13 +26,6 @@ struct gpdot {
     zmq_msg_t frame[GP_CONFIG_MAX_NODES]; /* last reply of each node; r[] points into it */
     gp_pmsg r[GP_CONFIG_MAX_NODES];
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Request ids: a random session number in the high 32 bits, so that the ids
  * of different clients (the daemons' operation keys) do not meet. */
@@ -109,8 +103,7 @@ static void read_events(gpdot_t *c, int p)
         } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
                    event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
             c->refused[p] = true;
-            snprintf(c->refusal[p], sizeof c->refusal[p],
-                     "the %s handshake with %s failed: %s",
+            snprintf(c->refusal[p], sizeof c->refusal[p], "the %s handshake with %s failed: %s",
                      c->cfg.curve ? "CURVE" : "ZeroMQ", ep_name,
                      c->cfg.curve ? "the server's key is not the public_key the cluster file "
                                     "gives this node (or it does not use CURVE)"
@@ -176,10 +169,11 @@ gpdot_t *gpdot_connect_key(const char *cluster_file, const char *key_file, gp_ms
         }
         char mon_ep[64];
         snprintf(mon_ep, sizeof mon_ep, "inproc://gpdot-monitor-%d", p);
-        if (s && zmq_socket_monitor(s, mon_ep,
-                                    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+        if (s &&
+            zmq_socket_monitor(s, mon_ep,
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
             c->mon[p] = zmq_socket(c->ctx, ZMQ_PAIR);
             if (c->mon[p]) {
                 zmq_setsockopt(c->mon[p], ZMQ_LINGER, &linger, sizeof linger);
@@ -284,7 +278,7 @@ static uint64_t refusal_reply(gpdot_t *c, int p, uint64_t id)
 static uint64_t collect_until(gpdot_t *c, uint64_t id, uint64_t want, gp_mtype until)
 {
     uint64_t got = 0;
-    int64_t end = now_ms() + c->timeout_ms;
+    int64_t end = gp_mono_ms() + c->timeout_ms;
     while ((got & want) != want && !(until && settled(c, got, until))) {
         for (int p = 0; p < c->cfg.nnodes; p++)
             if ((want >> p & 1) && !(got >> p & 1) && c->mon[p]) {
@@ -292,7 +286,7 @@ static uint64_t collect_until(gpdot_t *c, uint64_t id, uint64_t want, gp_mtype u
                 if (c->refused[p]) got |= refusal_reply(c, p, id);
             }
         if ((got & want) == want) break;
-        int64_t left = end - now_ms();
+        int64_t left = end - gp_mono_ms();
         if (left <= 0) break;
         zmq_pollitem_t it[2 * GP_CONFIG_MAX_NODES];
         int idx[2 * GP_CONFIG_MAX_NODES], n = 0;
@@ -687,7 +681,7 @@ gp_err gpdot_submit(gpdot_t *c, const char *text, size_t len, const char *set,
                     const gpdot_upload *up, uint64_t *job, uint64_t *accepted, gp_msg *why)
 {
     uint64_t id = 0;
-    while (id == 0) id = new_id(c) ^ (uint64_t)now_ms() * 0x9E3779B97F4A7C15ull;
+    while (id == 0) id = new_id(c) ^ (uint64_t)gp_mono_ms() * 0x9E3779B97F4A7C15ull;
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_SUBMIT, new_id(c));
     gp_pmsg_uint(&m, GP_F_JOB, id);

@@ -48,7 +48,7 @@ void save_checkpoint(run *r)
 {
     gp_trainer *t = r->t;
     if (!t->dir[0]) return;
-    uint64_t t0 = mono_us();
+    uint64_t t0 = gp_mono_us();
     st_buf b = {0};
     st_put_u64(&b, r->j->id);
     st_put_u64(&b, (uint64_t)r->P);
@@ -73,7 +73,7 @@ void save_checkpoint(run *r)
     else
         r->ckpt_next ^= 1;
     free(b.p);
-    run_count(r, &r->j->n.us_checkpoint, mono_us() - t0);
+    run_count(r, &r->j->n.us_checkpoint, gp_mono_us() - t0);
 }
 
 /* Reads checkpoint i of this job; fills step/updates and (if blocks) the

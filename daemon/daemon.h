@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "gp_clock.h"
 #include "gp_code.h"
 #include "gp_config.h"
 #include "gp_detmath.h"
@@ -202,7 +203,6 @@ void on_client(daemon_s *d, int64_t t);
 void on_peer(daemon_s *d, int64_t t);
 
 /* server.c -- set-up, the poll loop, shutdown */
-int64_t now_ms(void);
 int serve(const gp_config *cfg, int self, const char *pub, const char *sec);
 
 #endif

@@ -155,7 +155,7 @@ static void caught_up(run *r)
     tlog(r->t,
          "job %016" PRIx64 ": caught up with the others at step %" PRIu64
          ", %.2f s after it started to rejoin (at step %" PRIu64 ")",
-         r->j->id, r->step, (double)(mono_ms() - r->join_started) / 1000.0, r->join_step);
+         r->j->id, r->step, (double)(gp_mono_ms() - r->join_started) / 1000.0, r->join_step);
     r->join_started = 0;
 }
 
@@ -165,8 +165,8 @@ static void caught_up(run *r)
 slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
 {
     gp_trainer *t = r->t;
-    uint64_t t0 = mono_us();
-    int64_t deadline = mono_ms() + timeout_ms;
+    uint64_t t0 = gp_mono_us();
+    int64_t deadline = gp_mono_ms() + timeout_ms;
     slot *s = NULL;
     pthread_mutex_lock(&t->mu);
     if (r->join_started && KEY_PHASE(key) == PH_FWD && !later_partials(r, key)) {
@@ -202,20 +202,14 @@ slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         }
         t->wait_key = key;
         t->wait_need = up;
-        int64_t now = mono_ms();
+        int64_t now = gp_mono_ms();
         if (now >= deadline) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t wait = deadline - now < 50 ? deadline - now : 50;
-        ts.tv_nsec += wait * 1000000;
-        ts.tv_sec += ts.tv_nsec / 1000000000;
-        ts.tv_nsec %= 1000000000;
-        pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+        gp_cond_wait_ms(&t->cv, &t->mu, deadline - now < 50 ? deadline - now : 50);
     }
     t->wait_key = t->wait_need = 0;
     if (s) {
         uint64_t missing = want & ~s->have, up = atomic_load(&t->up);
-        if (mono_ms() >= deadline) /* waited for in vain: not again until they answer */
+        if (gp_mono_ms() >= deadline) /* waited for in vain: not again until they answer */
             r->excluded |= missing & up & ~(1ull << r->self);
         /* and those down: when one is heard again (a stopped node continued,
          * a restarted one), the others go on without waiting for it until it
@@ -234,7 +228,7 @@ slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         }
         if (!IS_REGEN(KEY_PHASE(key))) r->j->up = s->have | 1ull << r->self;
     }
-    r->j->n.us_wait += mono_us() - t0;
+    r->j->n.us_wait += gp_mono_us() - t0;
     pthread_mutex_unlock(&t->mu);
     return s;
 }

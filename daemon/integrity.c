@@ -86,10 +86,10 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phas
     }
     gp_decode_report rep;
     gp_msg why = {{0}};
-    uint64_t t0 = mono_us();
+    uint64_t t0 = gp_mono_us();
     gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n, r->updates,
                                   r->wt[l], &rep, &why);
-    run_count(r, &r->j->n.us_coding, mono_us() - t0);
+    run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
     if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
         run_count(r, &r->j->n.blocks_regenerated, 1);
         tlog(r->t,
@@ -161,10 +161,10 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
                 outs[n++] = (gp_node_output){p, s->part[p].data + off};
         gp_decode_report rep;
         gp_msg why = {{0}};
-        uint64_t t0 = mono_us();
+        uint64_t t0 = gp_mono_us();
         gp_err e = gp_code_check_weights(r->code, r->rows[l], (size_t)r->info->n, outs, n,
                                          r->updates, &rep, &why);
-        run_count(r, &r->j->n.us_coding, mono_us() - t0);
+        run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
         if (e == GP_EUNVERIFIED || e == GP_ENODES || rep.spare < 1)
             unchecked = true; /* too few blocks to check against: not known to be clean */
         if (e == GP_OK) {

@@ -66,7 +66,7 @@ static bool barrier(run *r)
     uint64_t all = (1ull << r->P) - 1, key = KEY(0, 0, PH_START);
     int64_t limit = 10 * r->t->cfg->peer_timeout_ms;
     if (limit < 60000) limit = 60000;
-    int64_t end = mono_ms() + limit;
+    int64_t end = gp_mono_ms() + limit;
     gp_rmat one;
     if (gp_rmat_alloc(&one, 1, START_LEN) != GP_OK) return false;
     memset(one.data, 0, START_LEN * sizeof(double));
@@ -89,7 +89,7 @@ static bool barrier(run *r)
         uint64_t up = atomic_load(&r->t->up) | 1ull << r->self;
         bool done = s && (s->have & up) == up;
         pthread_mutex_unlock(&r->t->mu);
-        if (done || mono_ms() >= end) {
+        if (done || gp_mono_ms() >= end) {
             ok = true;
             break;
         }
@@ -355,7 +355,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     r->self = t->self;
     r->quorum = t->P / 2 + 1; /* a majority of the cluster, up or not */
     gp_msg why = {{0}};
-    int64_t t_start = mono_ms();
+    int64_t t_start = gp_mono_ms();
     if (!j->resume) {
         drop_state(t); /* what an earlier job left */
         save_job(t, j);
@@ -393,8 +393,8 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     if (j->join || j->resume) {
         /* just started: give the peers' heartbeats time to arrive, until a
          * majority of the cluster is up (or 10 heartbeats have passed) */
-        int64_t until = mono_ms() + 10 * t->cfg->heartbeat_ms;
-        while (mono_ms() < until && !run_cancelled(r) &&
+        int64_t until = gp_mono_ms() + 10 * t->cfg->heartbeat_ms;
+        while (gp_mono_ms() < until && !run_cancelled(r) &&
                2 * __builtin_popcountll(atomic_load(&t->up) | 1ull << r->self) <= r->P) {
             struct timespec ts = {0, 20 * 1000000};
             nanosleep(&ts, NULL);
@@ -421,7 +421,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     if (!joined && !start_with_peers && !barrier(r)) goto cancelled;
     pthread_mutex_lock(&t->mu);
     j->state = JS_RUNNING;
-    j->started_ms = mono_ms();
+    j->started_ms = gp_mono_ms();
     pthread_mutex_unlock(&t->mu);
     order = malloc(r->train.count * sizeof *order);
     if (!order || gp_rmat_alloc(&x0, r->cols[0], (size_t)job->batch) != GP_OK) {
@@ -434,7 +434,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     }
     double loss_window[50] = {0};
     int nloss = 0;
-    int64_t t_run = mono_ms();
+    int64_t t_run = gp_mono_ms();
     uint64_t samples = 0;
     uint64_t total = spe * (uint64_t)job->epochs;
     int order_epoch = -1;
@@ -669,8 +669,8 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         pthread_mutex_lock(&t->mu);
         if (step > j->step) j->step = step;
         if (nl) j->loss = mean_loss / nl;
-        double el = (double)(mono_ms() - t_run) / 1000.0;
-        j->elapsed = (double)(mono_ms() - j->started_ms) / 1000.0;
+        double el = (double)(gp_mono_ms() - t_run) / 1000.0;
+        j->elapsed = (double)(gp_mono_ms() - j->started_ms) / 1000.0;
         j->rate = el > 0 ? (double)samples / el : 0;
         pthread_mutex_unlock(&t->mu);
         if (step % spe == 0) { /* the end of an epoch */
@@ -687,7 +687,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     free(order);
     gp_rmat_free(&x0);
     pthread_mutex_lock(&t->mu);
-    j->elapsed = (double)(mono_ms() - t_start) / 1000.0;
+    j->elapsed = (double)(gp_mono_ms() - t_start) / 1000.0;
     pthread_mutex_unlock(&t->mu);
     publish(r);
     run_set_state(r, JS_DONE, NULL);
@@ -731,17 +731,12 @@ void *trainer_main(void *arg)
             /* idle: ask now and then whether the peers run a job this node
              * should take part in (it was down when it was submitted, or
              * this is a replacement with an empty state directory) */
-            int64_t now = mono_ms();
+            int64_t now = gp_mono_ms();
             if (now >= t->next_probe && atomic_load(&t->up) & ~(1ull << t->self)) {
                 ex_send_join(t, push, t->latest, 0, 0);
                 t->next_probe = now + 2000;
             }
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 500 * 1000000;
-            ts.tv_sec += ts.tv_nsec / 1000000000;
-            ts.tv_nsec %= 1000000000;
-            pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+            gp_cond_wait_ms(&t->cv, &t->mu, 500);
             continue;
         }
         if (t->jobs[next].cancel) {

@@ -23,7 +23,7 @@ gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx)
         t->dir[0] = 0;
     }
     pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->cv, NULL);
+    gp_cond_init(&t->cv);
     t->pull = zmq_socket(ctx, ZMQ_PULL);
     int hwm = 0;
     if (!t->pull || zmq_setsockopt(t->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
@@ -257,7 +257,7 @@ gp_err tr_submit(gp_trainer *t, const gp_pmsg *m, gp_msg *why)
         j->tlen = text.len;
         j->set = setcopy;
         j->slen = set.len;
-        j->submitted = mono_ms();
+        j->submitted = gp_mono_ms();
         j->accuracy = -1;
         j->up = (1ull << t->P) - 1;
         for (int i = 0; i < TR_JOBS; i++)

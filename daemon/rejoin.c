@@ -16,7 +16,7 @@ uint64_t probe_peers(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, dou
     for (int p = 0; p < r->P; p++) t->info[p].seen = false;
     pthread_mutex_unlock(&t->mu);
     ex_send_join(t, r->push, r->j->id, 0, 0);
-    int64_t end = mono_ms() + wait_ms, resend = mono_ms() + 300;
+    int64_t end = gp_mono_ms() + wait_ms, resend = gp_mono_ms() + 300;
     uint64_t running = 0;
     bool furthest_waits = false;
     pthread_mutex_lock(&t->mu);
@@ -44,19 +44,14 @@ uint64_t probe_peers(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, dou
                 }
             }
         }
-        if ((seen & others) == others || mono_ms() >= end) break;
-        if (mono_ms() >= resend) { /* the links may be coming back (a stopped node) */
+        if ((seen & others) == others || gp_mono_ms() >= end) break;
+        if (gp_mono_ms() >= resend) { /* the links may be coming back (a stopped node) */
             pthread_mutex_unlock(&t->mu);
             ex_send_join(t, r->push, r->j->id, 0, 0);
             pthread_mutex_lock(&t->mu);
-            resend = mono_ms() + 300;
+            resend = gp_mono_ms() + 300;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000000;
-        ts.tv_sec += ts.tv_nsec / 1000000000;
-        ts.tv_nsec %= 1000000000;
-        pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+        gp_cond_wait_ms(&t->cv, &t->mu, 50);
     }
     /* those that will serve a join at the furthest position: the running
      * peers (they get there), or, when the furthest waits, the peers at
@@ -86,7 +81,7 @@ static uint64_t join_attempts(run *r);
 uint64_t join_run(run *r)
 {
     gp_trainer *t = r->t;
-    if (!r->join_started) r->join_started = mono_ms();
+    if (!r->join_started) r->join_started = gp_mono_ms();
     pthread_mutex_lock(&t->mu);
     t->wide_window = true;
     t->behind = false;
@@ -142,10 +137,10 @@ static uint64_t join_attempts(run *r)
         /* the time the peers need to get there, twice over, and some */
         int64_t timeout = 5000 + (rate > 0 ? (int64_t)(2000.0 * (double)lead / rate) : 60000);
         if (timeout > 120000) timeout = 120000;
-        int64_t t_asked = mono_ms();
+        int64_t t_asked = gp_mono_ms();
         slot *s = ex_collect(r, key, running, timeout);
         if (!s) return 0;
-        int64_t t_there = mono_ms();
+        int64_t t_there = gp_mono_ms();
         uint64_t updates = 0;
         int best = 0;
         for (int p = 0; p < r->P; p++)
@@ -176,10 +171,10 @@ static uint64_t join_attempts(run *r)
             int n = ex_outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
             gp_decode_report rep;
             gp_msg why = {{0}};
-            uint64_t t0 = mono_us();
+            uint64_t t0 = gp_mono_us();
             gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n,
                                           r->updates, r->wt[l], &rep, &why);
-            run_count(r, &r->j->n.us_coding, mono_us() - t0);
+            run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
             if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
                 run_count(r, &r->j->n.blocks_regenerated, 1);
             } else {
@@ -198,8 +193,8 @@ static uint64_t join_attempts(run *r)
              "(%.2f s since it started to rejoin: %.2f s waiting for the peers to reach the step, "
              "%.2f s receiving and rebuilding); catching up",
              r->j->id, target, __builtin_popcountll(senders),
-             (double)(mono_ms() - r->join_started) / 1000.0, (double)(t_there - t_asked) / 1000.0,
-             (double)(mono_ms() - t_there) / 1000.0);
+             (double)(gp_mono_ms() - r->join_started) / 1000.0,
+             (double)(t_there - t_asked) / 1000.0, (double)(gp_mono_ms() - t_there) / 1000.0);
         return target;
     }
     return 0;
@@ -294,7 +289,7 @@ int await_peers(run *r, int *ended)
     bool redundancy = r->short_handed && !r->no_quorum;
     if (redundancy && r->short_k + r->job->spare > need) need = r->short_k + r->job->spare;
     if (need > r->P) need = r->P;
-    int64_t since = mono_ms();
+    int64_t since = gp_mono_ms();
     tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": %s; waiting (committing nothing)", r->j->id,
          r->step,
          redundancy ? "too few outputs to check a decode"
@@ -390,7 +385,7 @@ int await_peers(run *r, int *ended)
     if (result != W_RETRY) end_wait(r);
     if (result != W_CANCEL)
         tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": waited %.1f s; %s", r->j->id, r->step,
-             (double)(mono_ms() - since) / 1000.0,
+             (double)(gp_mono_ms() - since) / 1000.0,
              result == W_RETRY    ? "enough nodes answer again: trying the step again"
              : result == W_JOINED ? "joined the others further on"
                                   : "a quorum of the cluster ended the job without this node");

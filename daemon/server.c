@@ -3,13 +3,6 @@
 #define _GNU_SOURCE
 #include "daemon.h"
 
-int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Drains up to 64 messages from a socket through fn, so that no socket can
  * starve the others. */
 static void drain(daemon_s *d, void *sock, void (*fn)(daemon_s *, int64_t), int64_t t)
@@ -104,7 +97,7 @@ int serve(const gp_config *cfg, int self, const char *pub, const char *sec)
         shutdown_daemon(d);
         return 1;
     }
-    d->started = now_ms();
+    d->started = gp_mono_ms();
     d->next_heartbeat = d->started;
     logf_("node %d of %d serving clients on %s, peers on %s; %lld workers with %lld BLAS "
           "threads each; %s",
@@ -119,7 +112,7 @@ int serve(const gp_config *cfg, int self, const char *pub, const char *sec)
     char last_status[256] = "";
     int64_t next_status = d->started;
     while (!stop_requested) {
-        int64_t t = now_ms();
+        int64_t t = gp_mono_ms();
         if (t >= d->next_heartbeat) {
             heartbeat(d, t);
             d->next_heartbeat = t + cfg->heartbeat_ms;
@@ -153,7 +146,7 @@ int serve(const gp_config *cfg, int self, const char *pub, const char *sec)
             logf_("poll failed: %s", zmq_strerror(errno));
             break;
         }
-        t = now_ms();
+        t = gp_mono_ms();
         if (items[3].revents & ZMQ_POLLIN)
             tr_forward(d->tr, d->out, adopt, d, &d->n.partials_sent, &d->n.partial_bytes_sent);
         if (items[2].revents & ZMQ_POLLIN) on_pool(d, t);

@@ -147,7 +147,8 @@ gp_err st_read(const char *path, int kind, st_buf *out, gp_msg *why)
     memset(out, 0, sizeof *out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? GP_ENOTFOUND : gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? GP_ENOTFOUND
+                               : gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
     struct stat sb;
     gp_err e = GP_OK;
     uint8_t head[24];
@@ -160,8 +161,9 @@ gp_err st_read(const char *path, int kind, st_buf *out, gp_msg *why)
         if (memcmp(head, ST_MAGIC, 8) != 0 || k != (uint64_t)kind)
             e = gp_fail(why, GP_EFORMAT, "%s: not a gpdot state file of this kind", path);
         else if (len > ST_MAX_BYTES || (uint64_t)sb.st_size != sizeof head + len + 8)
-            e = gp_fail(why, GP_EFORMAT, "%s: truncated or extended: %lld bytes, the header says %llu",
-                        path, (long long)sb.st_size, (unsigned long long)(sizeof head + len + 8));
+            e = gp_fail(why, GP_EFORMAT,
+                        "%s: truncated or extended: %lld bytes, the header says %llu", path,
+                        (long long)sb.st_size, (unsigned long long)(sizeof head + len + 8));
     }
     if (e == GP_OK && !(out->p = malloc(len ? len : 1)))
         e = gp_fail(why, GP_ENOMEM, "%s: no memory for %llu bytes", path, (unsigned long long)len);

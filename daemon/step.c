@@ -51,12 +51,12 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
     gp_rmat out = view(r->out, orows, b);
     if (gp_code_takes_part(r->code, r->self, dir)) {
         gp_rmat enc = view(r->enc, erows, b);
-        uint64_t t0 = mono_us();
+        uint64_t t0 = gp_mono_us();
         gp_code_encode_input(r->code, r->self, dir, in, enc);
-        uint64_t t1 = mono_us();
+        uint64_t t1 = gp_mono_us();
         fault_inject(r, GP_FAULT_ENCODE, (uint64_t)phase, enc);
         gp_code_node_product(dir, r->wt[l], enc, out);
-        uint64_t t2 = mono_us();
+        uint64_t t2 = gp_mono_us();
         fault_inject(r, GP_FAULT_MULTIPLY, (uint64_t)phase, out);
         run_count(r, &r->j->n.us_coding, t1 - t0);
         run_count(r, &r->j->n.us_compute, t2 - t1);
@@ -68,10 +68,10 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
     int n = ex_outputs(r, s, orows, b, outs);
     gp_decode_report rep;
     gp_msg why = {{0}};
-    uint64_t t0 = mono_us();
+    uint64_t t0 = gp_mono_us();
     gp_err e =
         gp_code_decode_stored(r->code, dir, R, C, b, r->updates, outs, n, result, &rep, &why);
-    run_count(r, &r->j->n.us_coding, mono_us() - t0);
+    run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
     /* Never committed unless checked: a decode with fewer spare outputs than
      * the job asks (exactly K: none) could not have seen an error. Its
      * result is used for the rest of the attempt, but the node votes no. */
@@ -127,9 +127,9 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
         if (run_cancelled(r) || r->superseded) return false;
         if (l < L - 1) {
             gp_rmat xn = view(r->x[l + 1], r->cols[l + 1], b);
-            uint64_t t0 = mono_us();
+            uint64_t t0 = gp_mono_us();
             gp_train_activate(job->act[l], s, xn);
-            run_count(r, &r->j->n.us_compute, mono_us() - t0);
+            run_count(r, &r->j->n.us_compute, gp_mono_us() - t0);
             fault_inject(r, GP_FAULT_ACTIVATION, (uint64_t)PH_FWD + (uint64_t)l,
                          gp_rmat_sub(xn, 0, 0, r->rows[l], b));
         }
@@ -142,11 +142,11 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
         gp_rmat d = view(r->dl[l + 1], r->rows[l], b), c = view(r->c, r->cols[l], b);
         product(r, l, GP_BACKWARD, d, c);
         if (run_cancelled(r) || r->superseded) return false;
-        uint64_t t0 = mono_us();
+        uint64_t t0 = gp_mono_us();
         gp_train_hadamard(job->act[l - 1], view(r->s[l], r->rows[l - 1], b), c);
         gp_rmat dn = view(r->dl[l], r->rows[l - 1], b);
         gp_rmat_copy(dn, gp_rmat_sub(c, 0, 0, r->rows[l - 1], b));
-        run_count(r, &r->j->n.us_compute, mono_us() - t0);
+        run_count(r, &r->j->n.us_compute, gp_mono_us() - t0);
         fault_inject(r, GP_FAULT_HADAMARD, PH_BWD + (uint64_t)(GP_JOB_MAX_LAYERS - 1 - l), dn);
     }
     /* the updates, kept revocable until the check */
@@ -155,13 +155,13 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
         if (!r->own_ok) continue; /* a stale block: the check finds it and it is rebuilt */
         gp_rmat d = view(r->dl[l + 1], r->rows[l], b), xin = view(r->x[l], r->cols[l], b);
         gp_rmat dt = view(r->dt, r->wt[l].rows, b), xt = view(r->xt, r->wt[l].cols, b);
-        uint64_t t0 = mono_us();
+        uint64_t t0 = gp_mono_us();
         gp_code_encode_update(r->code, r->self, d, xin, dt, xt);
-        uint64_t t1 = mono_us();
+        uint64_t t1 = gp_mono_us();
         fault_inject(r, GP_FAULT_ENCODE, PH_REGEN + (uint64_t)l, dt);
         gp_code_node_update(-lr, dt, xt, r->wt[l]);
         run_count(r, &r->j->n.us_coding, t1 - t0);
-        run_count(r, &r->j->n.us_compute, mono_us() - t1);
+        run_count(r, &r->j->n.us_compute, gp_mono_us() - t1);
         fault_inject(r, GP_FAULT_UPDATE, PH_REGEN + (uint64_t)l, r->wt[l]);
     }
     r->updates++;

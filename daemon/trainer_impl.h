@@ -25,6 +25,7 @@
 #include <zmq.h>
 
 #include "gp_blas.h"
+#include "gp_clock.h"
 #include "gp_plan.h"
 #include "gp_rng.h"
 #include "gp_train.h"
@@ -252,20 +253,6 @@ typedef struct run {
 enum { W_RETRY, W_JOINED, W_CANCEL, W_ENDED };
 
 /* ---- small helpers ---- */
-
-static inline int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static inline uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static inline gp_rmat view(gp_rmat m, size_t rows, size_t cols)
 {

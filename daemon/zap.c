@@ -11,6 +11,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "gp_clock.h"
 #include "log.h"
 
 struct gp_zap {
@@ -23,13 +24,6 @@ struct gp_zap {
     int64_t last_log;
     uint64_t unlogged;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool frame_is(zmq_msg_t *f, const char *s)
 {
@@ -87,7 +81,8 @@ static void handle(gp_zap *z)
         zmq_z85_encode(key, zmq_msg_data(&f[6]), 32))
         ok = allowed(z, &f[2], key, user, sizeof user);
     if (n >= 4)
-        snprintf(addr, sizeof addr, "%.*s", (int)(zmq_msg_size(&f[3]) < 63 ? zmq_msg_size(&f[3]) : 63),
+        snprintf(addr, sizeof addr, "%.*s",
+                 (int)(zmq_msg_size(&f[3]) < 63 ? zmq_msg_size(&f[3]) : 63),
                  (const char *)zmq_msg_data(&f[3]));
     /* reply: version, request id, status code, status text, user id, metadata */
     send_str(z->sock, "1.0", true);
@@ -101,14 +96,15 @@ static void handle(gp_zap *z)
     send_str(z->sock, "", false);
     if (!ok) {
         atomic_fetch_add(&z->refused, 1);
-        int64_t t = mono_ms();
+        int64_t t = gp_mono_ms();
         if (t - z->last_log >= 1000) {
             char dom[16] = "?";
             if (n >= 3)
                 snprintf(dom, sizeof dom, "%.*s",
                          (int)(zmq_msg_size(&f[2]) < 15 ? zmq_msg_size(&f[2]) : 15),
                          (const char *)zmq_msg_data(&f[2]));
-            gp_log(z->self, "refused a connection from %s to the %s endpoint: key %s is not "
+            gp_log(z->self,
+                   "refused a connection from %s to the %s endpoint: key %s is not "
                    "in the cluster file%s",
                    addr, dom, key[0] ? key : "(none)", z->unlogged ? " (and earlier ones)" : "");
             z->last_log = t;
@@ -138,7 +134,7 @@ gp_zap *gp_zap_start(void *ctx, const gp_config *cfg, int self)
     if (!z) return NULL;
     z->cfg = cfg;
     z->self = self;
-    z->last_log = mono_ms() - 1000;
+    z->last_log = gp_mono_ms() - 1000;
     int linger = 0;
     z->sock = zmq_socket(ctx, ZMQ_REP);
     if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||

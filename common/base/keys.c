@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+static const char z85[] =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 
 bool gp_key_valid(const char *s)
 {
@@ -86,8 +87,8 @@ static gp_err write_file(const char *path, int mode, bool replace, const char *t
         return gp_fail(why, GP_EIO, "%s: %s%s", path, strerror(errno),
                        errno == EEXIST ? " (--force replaces it)" : "");
     size_t len = strlen(text);
-    bool ok = fchmod(fd, (mode_t)mode) == 0 && write(fd, text, len) == (ssize_t)len &&
-              fsync(fd) == 0;
+    bool ok =
+        fchmod(fd, (mode_t)mode) == 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     return ok ? GP_OK : gp_fail(why, GP_EIO, "%s: cannot write: %s", path, strerror(errno));
 }

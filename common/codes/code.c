@@ -838,8 +838,8 @@ static double eta_product(const gp_code_t *c, gp_dir dir, size_t rows, size_t co
            8.0 * (eta_storage(c, updates) - eta_storage(c, 0)) * sqrt(inner);
 }
 
-gp_err gp_code_decode_stored(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols,
-                             size_t batch, uint64_t updates, const gp_node_output *outs, int nouts,
+gp_err gp_code_decode_stored(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols, size_t batch,
+                             uint64_t updates, const gp_node_output *outs, int nouts,
                              gp_rmat result, gp_decode_report *rep, gp_msg *why)
 {
     gp_decode_report dummy;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "gp_blas.h"
+#include "gp_clock.h"
 #include "gp_detmath.h"
 #include "gp_rng.h"
 
@@ -270,13 +271,6 @@ gp_err gp_train_evaluate(const gp_job *job, const gp_rmat *w, const gp_dataset *
 
 /* ---- the local trainer -------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 #define LOSS_WINDOW 50
 #define CB_EVERY    20
 
@@ -314,7 +308,7 @@ gp_err gp_train_local(const gp_job *job, const gp_dataset *train, const gp_datas
     gp_norm_stats st = gp_data_stats(train, job->normalize);
     uint64_t spe = gp_train_steps_per_epoch(job, train->count), step = 0;
     gp_train_progress p = {.epoch = 1, .steps = spe * (uint64_t)job->epochs, .test_accuracy = -1};
-    double ring[LOSS_WINDOW], t0 = now_s(), eval_s = 0; /* samples/s: training time only */
+    double ring[LOSS_WINDOW], t0 = gp_mono_s(), eval_s = 0; /* samples/s: training time only */
     size_t samples = 0;
     for (int ep = 0; ep < job->epochs; ep++) {
         p.epoch = ep + 1;
@@ -360,21 +354,21 @@ gp_err gp_train_local(const gp_job *job, const gp_dataset *train, const gp_datas
             for (size_t i = 0; i < nw; i++) sum += ring[i];
             p.loss = sum / (double)nw;
             p.step = step + 1;
-            p.elapsed_s = now_s() - t0;
+            p.elapsed_s = gp_mono_s() - t0;
             p.samples_per_s = p.elapsed_s > eval_s ? (double)samples / (p.elapsed_s - eval_s) : 0;
             bool last = first + B >= train->count;
             if (cb && !last && (step + 1) % CB_EVERY == 0) cb(&p, arg);
         }
         if (test) {
-            double te = now_s();
+            double te = gp_mono_s();
             e = gp_train_evaluate(job, w, test, st, &p.test_accuracy, NULL);
             if (e != GP_OK) {
                 e = gp_fail(why, e, "no memory to evaluate the test set");
                 goto out;
             }
-            eval_s += now_s() - te;
+            eval_s += gp_mono_s() - te;
         }
-        p.elapsed_s = now_s() - t0;
+        p.elapsed_s = gp_mono_s() - t0;
         p.samples_per_s = p.elapsed_s > eval_s ? (double)samples / (p.elapsed_s - eval_s) : 0;
         if (cb) cb(&p, arg);
     }

@@ -57,8 +57,7 @@ static void write_cluster(void)
                 i, ports[2 * i], ports[2 * i + 1]);
     }
     fprintf(f, "defaults: {heartbeat_ms: 100, peer_timeout_ms: 700, state_dir: \"%s\"}\n", dir);
-    fprintf(f,
-               "faults:\n  rules:\n"
+    fprintf(f, "faults:\n  rules:\n"
                "    - {node: 2, op: multiply, probability: 1, magnitude: 1.0}\n"
                "    - {node: 5, op: multiply, probability: 1, magnitude: 1e6}\n");
     fclose(f);

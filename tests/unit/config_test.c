@@ -184,15 +184,15 @@ static void files(void)
 #define K0 "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 #define K1 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
 #define K2 "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
-#define SNODES                                                                                  \
-    "nodes:\n"                                                                                   \
-    "  - {id: 0, client: \"tcp://a:1\", peer: \"tcp://a:2\", public_key: \"" K0 "\"}\n"           \
+#define SNODES                                                                                     \
+    "nodes:\n"                                                                                     \
+    "  - {id: 0, client: \"tcp://a:1\", peer: \"tcp://a:2\", public_key: \"" K0 "\"}\n"            \
     "  - {id: 1, client: \"tcp://a:3\", peer: \"tcp://a:4\", public_key: \"" K1 "\"}\n"
 
 static void security(void)
 {
-    static const char doc[] = SNODES "security:\n  clients:\n    - {name: alice, public_key: \"" K2
-                              "\"}\n";
+    static const char doc[] =
+        SNODES "security:\n  clients:\n    - {name: alice, public_key: \"" K2 "\"}\n";
     gp_config c;
     gp_msg why = {{0}};
     REQUIRE(gp_config_parse(doc, sizeof doc - 1, "s.yaml", &c, &why) == GP_OK);
@@ -204,16 +204,17 @@ static void security(void)
     } cases[] = {
         {SNODES, "s.yaml:", "has a 'public_key' but the file has no 'security'"},
         {SNODES "security: {clients: []}\n", "s.yaml:4:11:", "needs 'clients'"},
-        {SNODES "security: {clients: [{name: a}]}\n", "s.yaml:4:22:", "needs 'name' and 'public_key'"},
-        {SNODES "security: {clients: [{name: a, public_key: \"short\"}]}\n", "s.yaml:4:44:",
-         "must be a CURVE public key"},
-        {SNODES "security: {clients: [{name: \"a b\", public_key: \"" K2 "\"}]}\n", "s.yaml:4:29:",
-         "letters, digits"},
-        {SNODES "security: {clients: [{name: a, public_key: \"" K2 "\"}, {name: b, public_key: \"" K2
-                "\"}]}\n",
+        {SNODES "security: {clients: [{name: a}]}\n",
+         "s.yaml:4:22:", "needs 'name' and 'public_key'"},
+        {SNODES "security: {clients: [{name: a, public_key: \"short\"}]}\n",
+         "s.yaml:4:44:", "must be a CURVE public key"},
+        {SNODES "security: {clients: [{name: \"a b\", public_key: \"" K2 "\"}]}\n",
+         "s.yaml:4:29:", "letters, digits"},
+        {SNODES "security: {clients: [{name: a, public_key: \"" K2
+                "\"}, {name: b, public_key: \"" K2 "\"}]}\n",
          "s.yaml:4:89:", "repeats the name or key of client 'a'"},
-        {SNODES "security: {clients: [{name: a, public_key: \"" K2 "\"}], x: 1}\n", "s.yaml:4:90:",
-         "unknown key 'x' in security"},
+        {SNODES "security: {clients: [{name: a, public_key: \"" K2 "\"}], x: 1}\n",
+         "s.yaml:4:90:", "unknown key 'x' in security"},
         {"nodes:\n  - {id: 0, client: \"tcp://a:1\", peer: \"tcp://a:2\", public_key: \"" K0
          "\"}\n  - {id: 1, client: \"tcp://a:3\", peer: \"tcp://a:4\"}\n"
          "security: {clients: [{name: a, public_key: \"" K2 "\"}]}\n",
@@ -262,12 +263,8 @@ static void key_files(void)
 }
 
 static const test_case cases[] = {
-    {"full_file", full_file},
-    {"security", security},
-    {"key_files", key_files},
-    {"mistakes", mistakes},
-    {"shapes", shapes},
-    {"files", files},
+    {"full_file", full_file}, {"security", security}, {"key_files", key_files},
+    {"mistakes", mistakes},   {"shapes", shapes},     {"files", files},
 };
 
 TEST_MAIN(cases)

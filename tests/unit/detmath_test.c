@@ -122,12 +122,9 @@ static void exp_tanh_vs_libm(void)
 }
 
 static const test_case cases[] = {
-    {"exp_tanh_vs_libm", exp_tanh_vs_libm},
-    {"sin_vs_libm", sin_vs_libm},
-    {"sinh_vs_libm", sinh_vs_libm},
-    {"log_vs_libm", log_vs_libm},
-    {"chebyshev_points", chebyshev_points},
-    {"rng_known_answers", rng_known_answers},
+    {"exp_tanh_vs_libm", exp_tanh_vs_libm}, {"sin_vs_libm", sin_vs_libm},
+    {"sinh_vs_libm", sinh_vs_libm},         {"log_vs_libm", log_vs_libm},
+    {"chebyshev_points", chebyshev_points}, {"rng_known_answers", rng_known_answers},
 };
 
 TEST_MAIN(cases)
