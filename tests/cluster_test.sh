@@ -14,27 +14,11 @@
 #       (and wrong: node 4's error could not show)
 # usage: cluster_test.sh BUILD_DIR PYTHON
 set -eu
-build=$1
-py=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
-cl="$top/deploy/local/cluster.sh"
-export GP_BUILD_DIR=$build
-client=$build/client/gpdot-client
-tmp=$(mktemp -d /tmp/gpdot-cluster-test-XXXXXX)
-cleanup() {
-    GP_BUILD_DIR=$build sh "$cl" down --dir "$tmp/a" 2>/dev/null || true
-    GP_BUILD_DIR=$build sh "$cl" down --dir "$tmp/e" 2>/dev/null || true
-    GP_BUILD_DIR=$build sh "$cl" down --dir "$tmp/f" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$tmp"/*/node*.log; do # what the daemons said, for the record
-        [ -e "$f" ] && { echo "--- $f" >&2; tail -5 "$f" >&2; }
-    done
-    exit 1
-}
+. "$top/tests/lib.sh"
+gp_setup cluster "$1" "$2"
+GP_LOG_SKIP="^$" # every line
+GP_LOG_LINES=5
 
 cd "$tmp"
 "$py" - <<'EOF'

@@ -16,20 +16,10 @@
 #       then rejoins
 # usage: curve_test.sh BUILD_DIR PYTHON
 set -eu
-build=$(cd "$1" && pwd)
-py=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
-cl="$top/deploy/local/cluster.sh"
-export GP_BUILD_DIR=$build
-client=$build/client/gpdot-client
-gpdotd=$build/daemon/gpdotd
-tmp=$(mktemp -d /tmp/gpdot-curve-test-XXXXXX)
-cleanup() {
-    [ -e "$tmp/rogue.pid" ] && kill -9 "$(cat "$tmp/rogue.pid")" 2>/dev/null
-    sh "$cl" down --dir "$tmp/c" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$top/tests/lib.sh"
+gp_setup curve "$1" "$2"
+gp_before_cleanup() { [ -e "$tmp/rogue.pid" ] && kill -9 "$(cat "$tmp/rogue.pid")" 2>/dev/null; }
 fail() {
     echo "FAIL: $*" >&2
     for f in "$tmp"/c/node*.log "$tmp"/rogue.log; do

@@ -13,24 +13,14 @@
 # usage: fault_campaign_test.sh BUILD_DIR PYTHON [SEED]
 # Exits 77 (skipped) without Fashion-MNIST (Debian: dataset-fashion-mnist).
 set -eu
-build=$(cd "$1" && pwd)
-py=$2
-seed=${3:-${GP_CAMPAIGN_SEED:-2026}}
 top=$(cd "$(dirname "$0")/.." && pwd)
-cl="$top/deploy/local/cluster.sh"
-export GP_BUILD_DIR=$build
-export OPENBLAS_NUM_THREADS=1
-client=$build/client/gpdot-client
-gpdotd=$build/daemon/gpdotd
-data=/usr/share/datasets/fashion-mnist
-[ -r "$data/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST"; exit 77; }
-tmp=$(mktemp -d /tmp/gpdot-campaign-test-XXXXXX)
-cleanup() {
+. "$top/tests/lib.sh"
+gp_setup campaign "$1" "$2"
+seed=${3:-${GP_CAMPAIGN_SEED:-2026}}
+gp_need_fashion
+gp_before_cleanup() { # stopped daemons go on, so that they can be stopped
     for i in 0 1 2 3 4 5 6 7; do kill -CONT "$(cat "$tmp/c/node$i.pid" 2>/dev/null)" 2>/dev/null || true; done
-    sh "$cl" down --dir "$tmp/c" 2>/dev/null || true
-    if [ -n "${GP_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
-trap cleanup EXIT
 fail() {
     echo "FAIL: $*" >&2
     for f in "$tmp"/c/node*.log; do

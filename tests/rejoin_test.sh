@@ -13,30 +13,14 @@
 # usage: rejoin_test.sh BUILD_DIR PYTHON
 # Exits 77 (skipped) without Fashion-MNIST (Debian: dataset-fashion-mnist).
 set -eu
-build=$(cd "$1" && pwd)
-py=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
-cl="$top/deploy/local/cluster.sh"
-export GP_BUILD_DIR=$build
-export OPENBLAS_NUM_THREADS=1
-client=$build/client/gpdot-client
-gpdotd=$build/daemon/gpdotd
-data=/usr/share/datasets/fashion-mnist
-[ -r "$data/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST"; exit 77; }
-tmp=$(mktemp -d /tmp/gpdot-rejoin-test-XXXXXX)
-cleanup() {
+. "$top/tests/lib.sh"
+gp_setup rejoin "$1" "$2"
+gp_need_fashion
+gp_before_cleanup() { # stopped daemons go on, so that they can be stopped
     for i in 0 1 2 3 4 5 6 7; do kill -CONT "$(cat "$tmp/c/node$i.pid" 2>/dev/null)" 2>/dev/null || true; done
-    sh "$cl" down --dir "$tmp/c" 2>/dev/null || true
-    if [ -n "${GP_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$tmp"/c/node*.log; do
-        [ -e "$f" ] && { echo "--- $f" >&2; grep -v "regenerated\|redone\|responders\|missing" "$f" | tail -6 >&2; }
-    done
-    exit 1
-}
+GP_LOG_SKIP="regenerated|redone|responders|missing"
 cd "$tmp"
 # two epochs (1876 steps): room for the three outages and their rejoins even
 # on a loaded machine, where a continued daemon first works through the

@@ -18,34 +18,11 @@
 # usage: train_cluster_test.sh BUILD_DIR PYTHON
 # Exits 77 (skipped) without Fashion-MNIST (Debian: dataset-fashion-mnist).
 set -eu
-build=$1
-py=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
-cl="$top/deploy/local/cluster.sh"
-export GP_BUILD_DIR=$build
-export OPENBLAS_NUM_THREADS=1
-client=$build/client/gpdot-client
-data=/usr/share/datasets/fashion-mnist
-for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz \
-    t10k-labels-idx1-ubyte.gz; do
-    [ -r "$data/$f" ] || {
-        echo "skipped: $data/$f is missing (Debian: apt-get install dataset-fashion-mnist)"
-        exit 77
-    }
-done
-tmp=$(mktemp -d /tmp/gpdot-train-test-XXXXXX)
-cleanup() {
-    sh "$cl" down --dir "$tmp/c" 2>/dev/null || true
-    if [ -n "${GP_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$tmp"/c/node*.log; do
-        [ -e "$f" ] && { echo "--- $f" >&2; grep -v "regenerated\|redone" "$f" | tail -8 >&2; }
-    done
-    exit 1
-}
+. "$top/tests/lib.sh"
+gp_setup train "$1" "$2"
+gp_need_fashion
+GP_LOG_LINES=8
 cd "$tmp"
 
 # A small network on the first 6400 training images, one epoch, B = 64,

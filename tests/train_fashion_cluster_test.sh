@@ -9,29 +9,11 @@
 # Prints the table. usage: train_fashion_cluster_test.sh BUILD_DIR PYTHON
 # Exits 77 (skipped) without Fashion-MNIST (Debian: dataset-fashion-mnist).
 set -eu
-build=$1
-py=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
-cl="$top/deploy/local/cluster.sh"
-export GP_BUILD_DIR=$build
-export OPENBLAS_NUM_THREADS=1
-client=$build/client/gpdot-client
+. "$top/tests/lib.sh"
+gp_setup fashion-cluster "$1" "$2"
 job=$top/deploy/examples/fashion-mnist.yaml
-data=/usr/share/datasets/fashion-mnist
-[ -r "$data/train-images-idx3-ubyte.gz" ] || {
-    echo "skipped: Fashion-MNIST is missing (Debian: apt-get install dataset-fashion-mnist)"
-    exit 77
-}
-tmp=$(mktemp -d /tmp/gpdot-fashion-cluster-XXXXXX)
-cleanup() {
-    sh "$cl" down --dir "$tmp/c" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+gp_need_fashion
 cd "$tmp"
 json() {
     "$py" -c "import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(v)" "$1" "$2"

@@ -12,29 +12,11 @@
 # usage: two_out_test.sh BUILD_DIR PYTHON
 # Exits 77 (skipped) without Fashion-MNIST (Debian: dataset-fashion-mnist).
 set -eu
-build=$(cd "$1" && pwd)
-py=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
-cl="$top/deploy/local/cluster.sh"
-export GP_BUILD_DIR=$build
-export OPENBLAS_NUM_THREADS=1
-client=$build/client/gpdot-client
-gpdotd=$build/daemon/gpdotd
-data=/usr/share/datasets/fashion-mnist
-[ -r "$data/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST"; exit 77; }
-tmp=$(mktemp -d /tmp/gpdot-two-out-test-XXXXXX)
-cleanup() {
-    sh "$cl" down --dir "$tmp/c" 2>/dev/null || true
-    if [ -n "${GP_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$tmp"/c/node*.log; do
-        [ -e "$f" ] && { echo "--- $f" >&2; grep -v "regenerated\|redone\|missing" "$f" | tail -6 >&2; }
-    done
-    exit 1
-}
+. "$top/tests/lib.sh"
+gp_setup two-out "$1" "$2"
+gp_need_fashion
+GP_LOG_SKIP="regenerated|redone|missing"
 cd "$tmp"
 cat > job.yaml << JOB
 name: two-out
