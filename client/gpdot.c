@@ -686,17 +686,17 @@ gp_err gpdot_submit(gpdot_t *c, const char *text, size_t len, const char *set,
     gp_pmsg_init(&m, GP_MT_SUBMIT, new_id(c));
     gp_pmsg_uint(&m, GP_F_JOB, id);
     m.v[GP_F_TEXT].s = (gp_pstr){text, len};
-    m.present |= 1ull << GP_F_TEXT;
+    gp_pmsg_mark(&m, GP_F_TEXT);
     if (set && *set) {
         m.v[GP_F_SET].s = (gp_pstr){set, strlen(set)};
-        m.present |= 1ull << GP_F_SET;
+        gp_pmsg_mark(&m, GP_F_SET);
     }
     static const gp_field blobs[4] = {GP_F_TRAIN_DATA, GP_F_TRAIN_LABELS, GP_F_TEST_DATA,
                                       GP_F_TEST_LABELS};
     for (int i = 0; up && i < 4; i++)
         if (up->data[i]) {
             m.v[blobs[i]].s = (gp_pstr){up->data[i], up->len[i]};
-            m.present |= 1ull << blobs[i];
+            gp_pmsg_mark(&m, blobs[i]);
         }
     /* one encoding for every node */
     void *buf;

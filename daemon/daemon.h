@@ -133,7 +133,7 @@ typedef struct daemon_s {
     int self;
     void *ctx, *clients, *peers, *out[GP_CONFIG_MAX_NODES];
     int64_t started, last_seen[GP_CONFIG_MAX_NODES], next_heartbeat;
-    uint64_t epoch;
+    uint64_t heartbeat_seq; /* of the last heartbeat sent */
     counters n;
     gp_pool_t *pool;
     gp_trainer *tr;

@@ -37,12 +37,12 @@ void mail_clear(gp_trainer *t)
 bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
 {
     gp_pmat v = m->v[GP_F_VALUE].m;
-    uint64_t key = m->v[GP_F_STEP].u;
+    uint64_t key = m->v[GP_F_KEY].u;
     size_t n = (size_t)v.rows * v.cols, bytes = n * sizeof(double);
     bool kept = false;
     pthread_mutex_lock(&t->mu);
     tjob *j = t->active >= 0 ? &t->jobs[t->active] : NULL;
-    if (j && m->v[GP_F_OP].u == j->id && !t->wide_window && key >= t->floor &&
+    if (j && m->v[GP_F_JOB].u == j->id && !t->wide_window && key >= t->floor &&
         KEY_STEP(key) > KEY_STEP(t->floor) + 1 && from != t->self) {
         /* a peer more than a step ahead: this node was left behind (it was
          * stopped, or slow enough to be excluded) */
@@ -53,7 +53,7 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
             pthread_cond_broadcast(&t->cv);
         }
     }
-    if (j && m->v[GP_F_OP].u == j->id && t->follow && from != t->self &&
+    if (j && m->v[GP_F_JOB].u == j->id && t->follow && from != t->self &&
         KEY_GEN(key) == t->cur_gen && KEY_STEP(key) == t->cur_step &&
         KEY_ATTEMPT(key) > t->cur_attempt && KEY_ATTEMPT(key) < JOIN_ATTEMPT &&
         KEY_ATTEMPT(key) > t->newer) {
@@ -61,7 +61,7 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
         t->newer = KEY_ATTEMPT(key);
         pthread_cond_broadcast(&t->cv);
     }
-    if (j && m->v[GP_F_OP].u == j->id && !v.f32 && key >= t->floor &&
+    if (j && m->v[GP_F_JOB].u == j->id && !v.f32 && key >= t->floor &&
         (KEY_STEP(key) <= KEY_STEP(t->floor) + 1 || t->wide_window) &&
         t->mail_bytes + bytes <= TR_MAIL_BYTES) {
         slot *s = mail_slot(t, key, true);
@@ -106,7 +106,7 @@ void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64
     gp_pmsg_uint(&m, GP_F_JOB, job);
     if (step) {
         gp_pmsg_uint(&m, GP_F_STEP, step);
-        gp_pmsg_uint(&m, GP_F_EPOCH, gen);
+        gp_pmsg_uint(&m, GP_F_GEN, gen);
     }
     uint64_t all = (t->P == 64 ? ~0ull : (1ull << t->P) - 1) & ~(1ull << t->self);
     push_msg(push, all, &m);
@@ -117,11 +117,9 @@ void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64
 void ex_send(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
 {
     gp_pmsg m;
-    gp_pmsg_init(&m, GP_MT_PARTIAL, key);
-    gp_pmsg_uint(&m, GP_F_OP, r->j->id);
-    gp_pmsg_uint(&m, GP_F_STEP, key);
-    gp_pmsg_uint(&m, GP_F_LAYER, KEY_PHASE(key));
-    gp_pmsg_str(&m, GP_F_PHASE, "job");
+    gp_pmsg_init(&m, GP_MT_JOB_PARTIAL, key);
+    gp_pmsg_uint(&m, GP_F_JOB, r->j->id);
+    gp_pmsg_uint(&m, GP_F_KEY, key);
     gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)r->self);
     gp_pmsg_bool(&m, GP_F_OK, ok);
     gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y.rows, (uint32_t)y.cols, false, y.data});

@@ -62,7 +62,7 @@ static void restore_job(gp_trainer *t)
         const uint8_t *p = st_view(&b, (size_t)len);
         if (!p) break;
         m.v[f[i]].s = (gp_pstr){(const char *)p, (size_t)len};
-        m.present |= 1ull << f[i];
+        gp_pmsg_mark(&m, f[i]);
     }
     if (b.bad || b.at != b.len) e = gp_fail(&why, GP_EFORMAT, "%s: inconsistent", path);
     if (e == GP_OK) e = tr_submit(t, &m, &why);
@@ -315,7 +315,7 @@ gp_err tr_info(gp_trainer *t, uint64_t job, gp_pmsg *r, tr_scratch *s, gp_msg *w
     if (j->reason[0]) gp_pmsg_str(r, GP_F_REASON, s->reason);
     if (s->text) {
         r->v[GP_F_TEXT].s = (gp_pstr){s->text, strlen(s->text)};
-        r->present |= 1ull << GP_F_TEXT;
+        gp_pmsg_mark(r, GP_F_TEXT);
     }
     size_t nup = 0;
     for (int p = 0; p < t->P; p++)
@@ -382,7 +382,7 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
                                                        : state_names[j->state]);
     if (j) {
         gp_pmsg_uint(&r, GP_F_STEP, j->at_step);
-        gp_pmsg_uint(&r, GP_F_EPOCH, j->gen);
+        gp_pmsg_uint(&r, GP_F_GEN, j->gen);
         gp_pmsg_f64(&r, GP_F_RATE, j->job.batch > 0 ? j->rate / j->job.batch : 0);
     }
     if (j && want != j->id) {
@@ -390,18 +390,19 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
                                       GP_F_TEST_LABELS};
         r.v[GP_F_TEXT].s = (gp_pstr){j->text, j->tlen};
         r.v[GP_F_SET].s = (gp_pstr){j->set, j->slen};
-        r.present |= 1ull << GP_F_TEXT | 1ull << GP_F_SET;
+        gp_pmsg_mark(&r, GP_F_TEXT);
+        gp_pmsg_mark(&r, GP_F_SET);
         for (int i = 0; i < 4; i++)
             if (blob[i].len) {
                 r.v[f[i]].s = blob[i];
-                r.present |= 1ull << f[i];
+                gp_pmsg_mark(&r, f[i]);
             }
     }
     if (j && want == j->id && gp_pmsg_has(m, GP_F_STEP) && j->state == JS_RUNNING) {
         t->want_join[from].on = true;
         t->want_join[from].job = j->id;
         t->want_join[from].step = m->v[GP_F_STEP].u;
-        t->want_join[from].gen = m->v[GP_F_EPOCH].u;
+        t->want_join[from].gen = gp_pmsg_has(m, GP_F_GEN) ? m->v[GP_F_GEN].u : 0;
     }
     bool ok = gp_proto_encode(&r, buf, len, NULL) == GP_OK;
     pthread_mutex_unlock(&t->mu);
@@ -425,7 +426,7 @@ void tr_join_info(gp_trainer *t, const gp_pmsg *m, int from)
     t->info[from].kind = kind;
     t->info[from].job = id;
     t->info[from].step = gp_pmsg_has(m, GP_F_STEP) ? m->v[GP_F_STEP].u : 0;
-    t->info[from].gen = gp_pmsg_has(m, GP_F_EPOCH) ? m->v[GP_F_EPOCH].u : 0;
+    t->info[from].gen = gp_pmsg_has(m, GP_F_GEN) ? m->v[GP_F_GEN].u : 0;
     t->info[from].rate =
         gp_pmsg_has(m, GP_F_RATE) && isfinite(m->v[GP_F_RATE].f) ? m->v[GP_F_RATE].f : 0;
     /* a running job this node does not know, while it has nothing to do */

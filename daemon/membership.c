@@ -15,9 +15,9 @@ void heartbeat(daemon_s *d, int64_t t)
     size_t nup = 0;
     for (int p = 0; p < d->cfg->nnodes; p++)
         if (peer_up(d, p, t)) up[nup++] = (uint64_t)p;
-    gp_pmsg_init(&m, GP_MT_HEARTBEAT, ++d->epoch);
+    gp_pmsg_init(&m, GP_MT_HEARTBEAT, ++d->heartbeat_seq);
     gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)d->self);
-    gp_pmsg_uint(&m, GP_F_EPOCH, d->epoch);
+    gp_pmsg_uint(&m, GP_F_SEQ, d->heartbeat_seq);
     gp_pmsg_ids(&m, GP_F_UP, up, nup);
     for (int p = 0; p < d->cfg->nnodes; p++) {
         if (p == d->self) continue;

@@ -164,8 +164,6 @@ static void send_partial(daemon_s *d, op *o)
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_PARTIAL, o->id);
     gp_pmsg_uint(&m, GP_F_OP, o->id);
-    gp_pmsg_uint(&m, GP_F_STEP, 0);
-    gp_pmsg_uint(&m, GP_F_LAYER, 0);
     gp_pmsg_str(&m, GP_F_PHASE, o->dir == GP_FORWARD ? "fwd" : "bwd");
     gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)d->self);
     gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y->rows, (uint32_t)y->cols, false, y->data});

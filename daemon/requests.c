@@ -236,12 +236,12 @@ void on_client(daemon_s *d, int64_t t)
  * not this one, and with CURVE the key it connected with is that node's). */
 typedef void (*peer_fn)(daemon_s *d, const gp_pmsg *m, int from, int64_t t);
 
-/* PARTIAL: a training job's goes to the trainer, a client product's to ops.c */
-static void p_partial(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
+/* JOB_PARTIAL: a training exchange's, for the trainer (a client product's
+ * PARTIAL goes to ops.c) */
+static void p_job_partial(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
 {
-    if (!pstr_is(m->v[GP_F_PHASE].s, "job"))
-        on_partial(d, m, from, t);
-    else if (tr_partial(d->tr, m, from))
+    (void)t;
+    if (tr_partial(d->tr, m, from))
         d->n.partials_received++;
     else
         d->n.partials_late++;
@@ -268,7 +268,8 @@ static void p_join_info(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
 
 /* What a peer may send; anything else is dropped and counted. */
 static const peer_fn peer_handlers[GP_MT_COUNT_] = {
-    [GP_MT_HEARTBEAT] = on_heartbeat, [GP_MT_PARTIAL] = p_partial,      [GP_MT_JOIN] = p_join,
+    [GP_MT_HEARTBEAT] = on_heartbeat, [GP_MT_PARTIAL] = on_partial,
+    [GP_MT_JOB_PARTIAL] = p_job_partial,      [GP_MT_JOIN] = p_join,
     [GP_MT_JOIN_INFO] = p_join_info,  [GP_MT_BLOCK_REQ] = on_block_req, [GP_MT_BLOCK] = on_block,
 };
 

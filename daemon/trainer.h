@@ -60,7 +60,7 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
 /* JOIN_INFO: a peer's answer; a running job this node lacks is taken up. */
 void tr_join_info(gp_trainer *t, const gp_pmsg *m, int from);
 
-/* PARTIAL of a job (OP = job id, PHASE "job"): returns false if it is not
+/* JOB_PARTIAL (a training exchange's partial, by JOB and KEY): returns false if it is not
  * for the job running here or outside the window (dropped). */
 bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from);
 /* JOB_STATUS (job 0: the latest): fills r (a JOB_INFO; pointers into

@@ -20,7 +20,7 @@
 
 #include "gp_err.h"
 
-#define GP_PROTO_VERSION     1
+#define GP_PROTO_VERSION     2
 #define GP_PROTO_MAX_DEPTH   8          /* nesting of arrays and maps */
 #define GP_PROTO_MAX_OBJECTS 4096       /* msgpack objects in one message */
 #define GP_PROTO_MAX_STR     4096       /* bytes in one str */
@@ -60,6 +60,7 @@ typedef enum gp_mtype {
     GP_MT_CANCEL,
     GP_MT_JOIN,
     GP_MT_JOIN_INFO,
+    GP_MT_JOB_PARTIAL,
     GP_MT_COUNT_
 } gp_mtype;
 
@@ -103,7 +104,6 @@ typedef enum gp_field {
     GP_F_ERROR,        /* str */
     GP_F_REASON,       /* str */
     GP_F_STEP,         /* uint */
-    GP_F_LAYER,        /* uint */
     GP_F_PHASE,        /* str */
     GP_F_FROM,         /* uint */
     GP_F_EPOCH,        /* uint */
@@ -129,6 +129,9 @@ typedef enum gp_field {
     GP_F_NODE_STATS,   /* matrix */
     GP_F_SPARE,        /* uint */
     GP_F_UNVERIFIED,   /* bool */
+    GP_F_KEY,          /* uint */
+    GP_F_GEN,          /* uint */
+    GP_F_SEQ,          /* uint */
     GP_F_COUNT_
 } gp_field;
 
@@ -161,13 +164,17 @@ typedef union gp_pval {
     size_t n; /* list fields: number of entries in the message's list of that kind */
 } gp_pval;
 
+/* A set of fields, one bit per gp_field (more than 64 of them). */
+typedef unsigned __int128 gp_fset;
+#define GP_FBIT(f) ((gp_fset)1 << (f))
+
 /* One message. A field is set when its bit is in `present`. List fields keep
  * their entries in the arrays below, one array per kind (a message type has
  * at most one list field of each kind). */
 typedef struct gp_pmsg {
     gp_mtype type;
     uint64_t id;
-    uint64_t present; /* 1 << gp_field */
+    gp_fset present; /* GP_FBIT(gp_field) */
     gp_pval v[GP_F_COUNT_];
     uint64_t ids[GP_PROTO_MAX_LIST];
     gp_pstr names[GP_PROTO_MAX_LIST];
@@ -201,6 +208,12 @@ gp_err gp_pmsg_counters(gp_pmsg *m, gp_field f, const gp_pcounter *v, size_t n);
 static inline bool gp_pmsg_has(const gp_pmsg *m, gp_field f)
 {
     return (m->present >> f & 1) != 0;
+}
+
+/* Marks field f present, for a value set directly in m->v[f] (a blob). */
+static inline void gp_pmsg_mark(gp_pmsg *m, gp_field f)
+{
+    m->present |= GP_FBIT(f);
 }
 
 /* Encodes m into a new buffer (*out, *len; free() it). Checks what a

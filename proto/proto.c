@@ -69,7 +69,6 @@ static const struct {
     [GP_F_ERROR] = {"error", K_STR},
     [GP_F_REASON] = {"reason", K_STR},
     [GP_F_STEP] = {"step", K_UINT},
-    [GP_F_LAYER] = {"layer", K_UINT},
     [GP_F_PHASE] = {"phase", K_STR},
     [GP_F_FROM] = {"from", K_UINT},
     [GP_F_EPOCH] = {"epoch", K_UINT},
@@ -95,16 +94,19 @@ static const struct {
     [GP_F_NODE_STATS] = {"node_stats", K_MAT},
     [GP_F_SPARE] = {"spare", K_UINT},
     [GP_F_UNVERIFIED] = {"unverified", K_BOOL},
+    [GP_F_KEY] = {"key", K_UINT},
+    [GP_F_GEN] = {"gen", K_UINT},
+    [GP_F_SEQ] = {"seq", K_UINT},
 };
 
-_Static_assert(GP_F_COUNT_ <= 64, "fields are bits of a uint64_t");
+_Static_assert(GP_F_COUNT_ <= 128, "fields are bits of a gp_fset");
 
-#define F(x) (1ull << GP_F_##x)
+#define F(x) GP_FBIT(GP_F_##x)
 
 /* Per type: the fields it requires, and the optional ones it also allows. */
 static const struct {
     const char *name;
-    uint64_t required, optional;
+    gp_fset required, optional;
 } types[GP_MT_COUNT_] = {
     [GP_MT_NONE] = {"NONE", 0, 0},
     [GP_MT_HELLO] = {"HELLO", F(CLIENT), 0},
@@ -130,11 +132,10 @@ static const struct {
     [GP_MT_PARTIALS_OK] = {"PARTIALS_OK", F(OP) | F(SENDERS) | F(VALUES), 0},
     [GP_MT_DROP] = {"DROP", F(NAME), 0},
     [GP_MT_ERROR] = {"ERROR", F(CODE) | F(ERROR) | F(REASON), 0},
-    [GP_MT_PARTIAL] = {"PARTIAL", F(OP) | F(STEP) | F(LAYER) | F(PHASE) | F(FROM) | F(VALUE),
-                       F(OK)},
+    [GP_MT_PARTIAL] = {"PARTIAL", F(OP) | F(PHASE) | F(FROM) | F(VALUE), 0},
     [GP_MT_BLOCK] = {"BLOCK", F(NAME) | F(FROM) | F(VALUE), 0},
     [GP_MT_BLOCK_REQ] = {"BLOCK_REQ", F(NAME) | F(FROM), 0},
-    [GP_MT_HEARTBEAT] = {"HEARTBEAT", F(FROM) | F(EPOCH) | F(UP), 0},
+    [GP_MT_HEARTBEAT] = {"HEARTBEAT", F(FROM) | F(SEQ) | F(UP), 0},
     [GP_MT_PUT] = {"PUT", F(NAME) | F(VALUE), 0},
     [GP_MT_SUBMIT] = {"SUBMIT", F(JOB) | F(TEXT),
                       F(SET) | F(TRAIN_DATA) | F(TRAIN_LABELS) | F(TEST_DATA) | F(TEST_LABELS)},
@@ -145,10 +146,11 @@ static const struct {
                         F(LOSS) | F(ACCURACY) | F(RATE) | F(TEXT) | F(MEAN) | F(SCALE) | F(REASON) |
                             F(NODE_STATS)},
     [GP_MT_CANCEL] = {"CANCEL", F(JOB), 0},
-    [GP_MT_JOIN] = {"JOIN", F(FROM) | F(JOB), F(STEP) | F(EPOCH)},
+    [GP_MT_JOIN] = {"JOIN", F(FROM) | F(JOB), F(STEP) | F(GEN)},
     [GP_MT_JOIN_INFO] = {"JOIN_INFO", F(FROM) | F(JOB) | F(STATE),
-                         F(STEP) | F(EPOCH) | F(RATE) | F(TEXT) | F(SET) | F(TRAIN_DATA) |
+                         F(STEP) | F(GEN) | F(RATE) | F(TEXT) | F(SET) | F(TRAIN_DATA) |
                              F(TRAIN_LABELS) | F(TEST_DATA) | F(TEST_LABELS)},
+    [GP_MT_JOB_PARTIAL] = {"JOB_PARTIAL", F(JOB) | F(KEY) | F(FROM) | F(VALUE), F(OK)},
 };
 
 const char *gp_mtype_name(gp_mtype t)
@@ -187,31 +189,31 @@ void gp_pmsg_init(gp_pmsg *m, gp_mtype type, uint64_t id)
 void gp_pmsg_uint(gp_pmsg *m, gp_field f, uint64_t v)
 {
     m->v[f].u = v;
-    m->present |= 1ull << f;
+    m->present |= GP_FBIT(f);
 }
 
 void gp_pmsg_f64(gp_pmsg *m, gp_field f, double v)
 {
     m->v[f].f = v;
-    m->present |= 1ull << f;
+    m->present |= GP_FBIT(f);
 }
 
 void gp_pmsg_bool(gp_pmsg *m, gp_field f, bool v)
 {
     m->v[f].b = v;
-    m->present |= 1ull << f;
+    m->present |= GP_FBIT(f);
 }
 
 void gp_pmsg_str(gp_pmsg *m, gp_field f, const char *s)
 {
     m->v[f].s = (gp_pstr){s, strlen(s)};
-    m->present |= 1ull << f;
+    m->present |= GP_FBIT(f);
 }
 
 void gp_pmsg_mat(gp_pmsg *m, gp_field f, gp_pmat v)
 {
     m->v[f].m = v;
-    m->present |= 1ull << f;
+    m->present |= GP_FBIT(f);
 }
 
 /* Marks list field f as holding n entries, or refuses more than fit. */
@@ -219,7 +221,7 @@ static gp_err set_list(gp_pmsg *m, gp_field f, size_t n)
 {
     if (n > GP_PROTO_MAX_LIST) return GP_ERANGE;
     m->v[f].n = n;
-    m->present |= 1ull << f;
+    m->present |= GP_FBIT(f);
     return GP_OK;
 }
 
@@ -287,7 +289,7 @@ static gp_err fields_ok(const gp_pmsg *m, gp_msg *why)
 {
     if (m->type <= GP_MT_NONE || m->type >= GP_MT_COUNT_)
         return gp_fail(why, GP_ETYPE, "unknown message type %d", (int)m->type);
-    uint64_t req = types[m->type].required, allowed = req | types[m->type].optional;
+    gp_fset req = types[m->type].required, allowed = req | types[m->type].optional;
     for (int f = 0; f < GP_F_COUNT_; f++) {
         bool has = m->present >> f & 1;
         const char *key = fields[f].key;
@@ -377,7 +379,8 @@ gp_err gp_proto_encode(const gp_pmsg *m, void **out, size_t *len, gp_msg *why)
     msgpack_pack_uint64(&pk, GP_PROTO_VERSION);
     pack_str(&pk, types[m->type].name, strlen(types[m->type].name));
     msgpack_pack_uint64(&pk, m->id);
-    msgpack_pack_map(&pk, (size_t)__builtin_popcountll(m->present));
+    msgpack_pack_map(&pk, (size_t)(__builtin_popcountll((uint64_t)m->present) +
+                                   __builtin_popcountll((uint64_t)(m->present >> 64))));
     for (int f = 0; f < GP_F_COUNT_; f++) {
         if (!(m->present >> f & 1)) continue;
         const gp_pval *v = &m->v[f];
@@ -816,7 +819,7 @@ gp_err gp_proto_decode(const void *buf, size_t len, gp_pmsg *m, gp_msg *why)
             return gp_fail(why, GP_EFORMAT, "'%s' is not a field of %s", fields[f].key,
                            types[m->type].name);
         if ((e = rd_field(&r, m, (gp_field)f, why)) != GP_OK) return e;
-        m->present |= 1ull << f;
+        m->present |= GP_FBIT(f);
     }
     return fields_ok(m, why);
 }

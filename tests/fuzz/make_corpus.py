@@ -73,14 +73,17 @@ def mat(rows, cols, f32=False):
     return {"rows": rows, "cols": cols, "dtype": "f32" if f32 else "f64", "data": data}
 
 
+VERSION = 2  # proto/gp_proto.h GP_PROTO_VERSION
+
+
 def msg(t, i, body):
-    return mp([1, t, i, body])
+    return mp([VERSION, t, i, body])
 
 
 def proto():
     out = {
         "hello": msg("HELLO", 1, {"client": "gpdot-client"}),
-        "hello_ok": msg("HELLO_OK", 1, {"node": 0, "nodes": 8, "version": 1, "cluster": "demo"}),
+        "hello_ok": msg("HELLO_OK", 1, {"node": 0, "nodes": 8, "version": VERSION, "cluster": "demo"}),
         "ping": msg("PING", 7, {}),
         "pong": msg("PONG", 300, {"node": 2, "uptime_ms": 70000}),
         "status": msg("STATUS", 2, {}),
@@ -104,10 +107,12 @@ def proto():
                                                "values": [mat(1, 1), mat(1, 2, True)]}),
         "drop": msg("DROP", 11, {"name": "W"}),
         "error": msg("ERROR", 12, {"code": 10, "error": "EFORMAT", "reason": "bad frame"}),
-        "partial": msg("PARTIAL", 13, {"op": 4, "step": 1, "layer": 0, "phase": "forward",
-                                       "from": 3, "value": mat(2, 1, True), "ok": True}),
+        "partial": msg("PARTIAL", 13, {"op": 4, "phase": "fwd", "from": 3,
+                                       "value": mat(2, 1, True)}),
+        "job_partial": msg("JOB_PARTIAL", 13, {"job": 4, "key": (1 << 56) | (7 << 20) | 32,
+                                               "from": 3, "value": mat(2, 1), "ok": True}),
         "block": msg("BLOCK", 14, {"name": "W", "from": 1, "value": mat(1, 2)}),
-        "heartbeat": msg("HEARTBEAT", 0, {"from": 2, "epoch": 5, "up": [0, 1, 2, 3]}),
+        "heartbeat": msg("HEARTBEAT", 0, {"from": 2, "seq": 5, "up": [0, 1, 2, 3]}),
         "put": msg("PUT", 15, {"name": "x", "value": mat(2, 2, True)}),
         "submit": msg("SUBMIT", 16, {"job": 1, "text": b"model: {layers: [4, 2]}\n",
                                      "set": b"training.epochs=1\x00", "train_data": b"1,2,3\n"}),
@@ -117,18 +122,18 @@ def proto():
                                          "counters": {"redo": 1}, "nodes_up": [0, 1],
                                          "elapsed": 1.5, "loss": F32(0.75), "accuracy": 0.5}),
         "cancel": msg("CANCEL", 18, {"job": 1}),
-        "join": msg("JOIN", 19, {"from": 5, "job": 1, "step": 120, "epoch": 2}),
+        "join": msg("JOIN", 19, {"from": 5, "job": 1, "step": 120, "gen": 2}),
         "join_info": msg("JOIN_INFO", 19, {"from": 0, "job": 1, "state": "running", "step": 121,
-                                           "epoch": 2, "rate": 12.5, "text": b"name: x\n",
+                                           "gen": 2, "rate": 12.5, "text": b"name: x\n",
                                            "set": b"", "train_data": b"\x00\x00\x08\x03"}),
         "job_info_stats": msg("JOB_INFO", 20, {"job": 2, "name": "j", "state": "done", "epoch": 2,
                                                "epochs": 2, "step": 4, "steps": 4,
                                                "counters": {}, "nodes_up": [0], "elapsed": 0.5,
                                                "node_stats": mat(2, 3)}),
-        # refused: the frame that once reserved gigabytes, a version 2, a map key not a str
+        # refused: the frame that once reserved gigabytes, another version, a map key not a str
         "bad_declared_array": bytes([0xDD, 0x05, 0xF5, 0xE1, 0x00]),
-        "bad_version": mp([2, "PING", 1, {}]),
-        "bad_key": mp([1, "PING", 1, {}])[:-1] + b"\x81\x01\x02",
+        "bad_version": mp([VERSION + 1, "PING", 1, {}]),
+        "bad_key": mp([VERSION, "PING", 1, {}])[:-1] + b"\x81\x01\x02",
     }
     return {k + ".msgpack": v for k, v in out.items()}
 

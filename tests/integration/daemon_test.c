@@ -221,7 +221,7 @@ static void hello(void)
     gp_pmsg_init(&m, GP_MT_HELLO, 77);
     gp_pmsg_str(&m, GP_F_CLIENT, "daemon_test");
     CHECK(ask(s, &m, &r, 2000) && r.type == GP_MT_HELLO_OK && r.id == 77);
-    CHECK(r.v[GP_F_NODE].u == 2 && r.v[GP_F_NODES].u == N && r.v[GP_F_VERSION].u == 1);
+    CHECK(r.v[GP_F_NODE].u == 2 && r.v[GP_F_NODES].u == N && r.v[GP_F_VERSION].u == GP_PROTO_VERSION);
     CHECK(r.v[GP_F_CLUSTER].s.len == 11 && !memcmp(r.v[GP_F_CLUSTER].s.p, "daemon-test", 11));
     zmq_close(s);
 }
@@ -252,18 +252,18 @@ static void bad_requests(void)
         {"empty frame", "", 0, GP_EFORMAT},
         {"not msgpack", "hello", 5, GP_EFORMAT},
         {"version 9", "\x94\x09\xa4PING\x05\x80", 9, GP_EVERSION},
-        {"unknown type", "\x94\x01\xa4PANG\x05\x80", 9, GP_ETYPE},
+        {"unknown type", "\x94\x02\xa4PANG\x05\x80", 9, GP_ETYPE},
         {"wrong field type",
-         "\x94\x01\xa5"
+         "\x94\x02\xa5"
          "FETCH\x05\x81\xa4name\x03",
          15, GP_EFORMAT},
-        {"reply type as request", "\x94\x01\xa2OK\x05\x80", 7, GP_EINVAL},
+        {"reply type as request", "\x94\x02\xa2OK\x05\x80", 7, GP_EINVAL},
         {"peer message from a client",
-         "\x94\x01\xa9HEARTBEAT\x05\x83\xa4"
-         "from\x00\xa5"
-         "epoch"
+         "\x94\x02\xa9HEARTBEAT\x05\x83\xa4"
+         "from\x00\xa3"
+         "seq"
          "\x00\xa2up\x90",
-         31, GP_EINVAL},
+         29, GP_EINVAL},
     };
     size_t nc = sizeof cases / sizeof cases[0];
     for (size_t i = 0; i < nc; i++) {
@@ -334,10 +334,10 @@ static void bad_jobs(void)
         gp_pmsg_init(&m, GP_MT_SUBMIT, 500 + i);
         gp_pmsg_uint(&m, GP_F_JOB, 0x1000 + i);
         m.v[GP_F_TEXT].s = (gp_pstr){cases[i].text, strlen(cases[i].text)};
-        m.present |= 1ull << GP_F_TEXT;
+        gp_pmsg_mark(&m, GP_F_TEXT);
         if (cases[i].set) {
             m.v[GP_F_SET].s = (gp_pstr){cases[i].set, strlen(cases[i].set)};
-            m.present |= 1ull << GP_F_SET;
+            gp_pmsg_mark(&m, GP_F_SET);
         }
         bool ok = ask(s, &m, &r, 3000);
         char reason[512] = "";
@@ -357,7 +357,7 @@ static void bad_jobs(void)
     gp_pmsg_init(&m, GP_MT_SUBMIT, 520);
     gp_pmsg_uint(&m, GP_F_JOB, 0x2000);
     m.v[GP_F_TEXT].s = (gp_pstr){text, big};
-    m.present |= 1ull << GP_F_TEXT;
+    gp_pmsg_mark(&m, GP_F_TEXT);
     CHECK(ask(s, &m, &r, 3000) && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == GP_ERANGE);
     free(text);
     /* unknown jobs */
@@ -374,7 +374,7 @@ static void bad_jobs(void)
     gp_pmsg_init(&m, GP_MT_SUBMIT, 523);
     gp_pmsg_uint(&m, GP_F_JOB, 0x3000);
     m.v[GP_F_TEXT].s = (gp_pstr){job, strlen(job)};
-    m.present |= 1ull << GP_F_TEXT;
+    gp_pmsg_mark(&m, GP_F_TEXT);
     CHECK(ask(s, &m, &r, 3000) && r.type == GP_MT_OK);
     /* the same id again is refused */
     CHECK(ask(s, &m, &r, 3000) && r.type == GP_MT_ERROR && r.v[GP_F_CODE].u == GP_ESTATE);
@@ -422,7 +422,7 @@ static void impostors(void)
         gp_pmsg m;
         gp_pmsg_init(&m, GP_MT_HEARTBEAT, 1);
         gp_pmsg_uint(&m, GP_F_FROM, froms[i]);
-        gp_pmsg_uint(&m, GP_F_EPOCH, 1);
+        gp_pmsg_uint(&m, GP_F_SEQ, 1);
         gp_pmsg_ids(&m, GP_F_UP, NULL, 0);
         void *b;
         size_t len;

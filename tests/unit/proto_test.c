@@ -19,7 +19,7 @@ static gp_err dec(const void *b, size_t n, gp_pmsg *m)
  * written out from the msgpack specification. */
 static void known_bytes(void)
 {
-    static const uint8_t ping[] = {0x94, 0x01, 0xa4, 'P', 'I', 'N', 'G', 0x07, 0x80};
+    static const uint8_t ping[] = {0x94, 0x02, 0xa4, 'P', 'I', 'N', 'G', 0x07, 0x80};
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_PING, 7);
     void *buf;
@@ -28,17 +28,17 @@ static void known_bytes(void)
     CHECK(len == sizeof ping && memcmp(buf, ping, len) == 0);
     free(buf);
 
-    static const uint8_t pong[] = {0x94, 0x01, 0xa4, 'P', 'O', 'N',  'G',  0xcd, 0x01, 0x2c, 0x82,
+    static const uint8_t pong[] = {0x94, 0x02, 0xa4, 'P', 'O', 'N',  'G',  0xcd, 0x01, 0x2c, 0x82,
                                    0xa4, 'n',  'o',  'd', 'e', 0x02, 0xa9, 'u',  'p',  't',  'i',
                                    'm',  'e',  '_',  'm', 's', 0xce, 0x00, 0x01, 0x11, 0x70};
     REQUIRE(dec(pong, sizeof pong, &m) == GP_OK);
     CHECK(m.type == GP_MT_PONG && m.id == 300);
     CHECK(m.v[GP_F_NODE].u == 2 && m.v[GP_F_UPTIME_MS].u == 70000);
-    CHECK(m.present == (1ull << GP_F_NODE | 1ull << GP_F_UPTIME_MS));
+    CHECK(m.present == (GP_FBIT(GP_F_NODE) | GP_FBIT(GP_F_UPTIME_MS)));
 
     /* MULTIPLY with a 1x2 f64 matrix {1.0, -2.5}: fields in any order */
     static const uint8_t mul[] = {0x94,
-                                  0x01,
+                                  0x02,
                                   0xa8,
                                   'M',
                                   'U',
@@ -175,7 +175,7 @@ static void round_trip_every_type(void)
             case GP_F_TEST_DATA:
             case GP_F_TEST_LABELS:
                 one.v[f].s = (gp_pstr){blob, sizeof blob};
-                one.present |= 1ull << f;
+                gp_pmsg_mark(&one, f);
                 break;
             case GP_F_BLOCK:
             case GP_F_VALUE:
@@ -329,7 +329,7 @@ static void declared_sizes(void)
         {0xdf, 0x05, 0xf5, 0xe1, 0x00},       /* map of 100 000 000 */
         {0xc6, 0xff, 0xff, 0xff, 0xff},       /* bin of 4 GiB */
         {0xdb, 0x7f, 0xff, 0xff, 0xff},       /* str of 2 GiB */
-        {0x94, 0x01, 0xdc, 0xff, 0xff, 0x00}, /* array of 65535 inside */
+        {0x94, 0x02, 0xdc, 0xff, 0xff, 0x00}, /* array of 65535 inside */
     };
     const size_t lens[] = {5, 5, 5, 5, 6};
     for (size_t i = 0; i < 5; i++) {
@@ -349,7 +349,7 @@ static void declared_sizes(void)
     CHECK(dec(b, n, &m) == GP_EFORMAT);
     free(b);
     /* nested 9 deep */
-    uint8_t deep[] = {0x94, 0x01, 0xa4, 'P',  'I',  'N',  'G',  0x01, 0x81, 0xa1,
+    uint8_t deep[] = {0x94, 0x02, 0xa4, 'P',  'I',  'N',  'G',  0x01, 0x81, 0xa1,
                       'q',  0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x90};
     CHECK(dec(deep, sizeof deep, &m) == GP_EFORMAT);
 }
@@ -397,7 +397,7 @@ static void wrong_fields(void)
         size_t nf, nt;
         gp_err want;
     } cases[] = {
-        {"version 2", "\x94\x01", "\x94\x02", 2, 2, GP_EVERSION},
+        {"version 3", "\x94\x02", "\x94\x03", 2, 2, GP_EVERSION},
         {"unknown type", "\xa8MULTIPLY", "\xa8MULTIPLX", 9, 9, GP_ETYPE},
         {"name a number", "\xa4name\xa1W", "\xa4name\x07", 7, 6, GP_EFORMAT},
         {"unknown field", "\xa3out", "\xa3oot", 4, 4, GP_EFORMAT},
@@ -439,9 +439,9 @@ static void wrong_fields(void)
         free(c);
     }
     /* a missing required field, and a repeated one: built by hand */
-    static const uint8_t missing[] = {0x94, 0x01, 0xa5, 'F', 'E', 'T', 'C', 'H', 0x01, 0x80};
+    static const uint8_t missing[] = {0x94, 0x02, 0xa5, 'F', 'E', 'T', 'C', 'H', 0x01, 0x80};
     CHECK(dec(missing, sizeof missing, &m) == GP_EFORMAT);
-    static const uint8_t twice[] = {0x94, 0x01, 0xa5, 'F', 'E', 'T', 'C',  'H',
+    static const uint8_t twice[] = {0x94, 0x02, 0xa5, 'F', 'E', 'T', 'C',  'H',
                                     0x01, 0x82, 0xa4, 'n', 'a', 'm', 'e',  0xa1,
                                     'a',  0xa4, 'n',  'a', 'm', 'e', 0xa1, 'b'};
     CHECK(dec(twice, sizeof twice, &m) == GP_EFORMAT);
@@ -452,7 +452,7 @@ static void wrong_fields(void)
     static const uint8_t inside[][12] = {
         {0x94, 0xa1, 0xab, 0x74, 0x03, 0xa0}, /* ["\xab", 116, 3, ""] */
         {0x94, 0xa5, 0xdb, 0x7f, 0xff, 0xff, 0xff, 0xa1, 'X', 0x2a, 0x80}, /* [str, "X", 42, {}] */
-        {0x94, 0x01, 0x92, 0xa1, 0xdb, 0x01, 0x2a, 0x80},           /* [1, ["\xdb", 1], 42, {}] */
+        {0x94, 0x02, 0x92, 0xa1, 0xdb, 0x01, 0x2a, 0x80},           /* [2, ["\xdb", 1], 42, {}] */
         {0x94, 0x81, 0xa1, 'k', 0xa1, 0xab, 0xa1, 'X', 0x2a, 0x80}, /* [{k: "\xab"}, "X", 42, {}] */
     };
     static const size_t inside_len[] = {6, 11, 8, 10};
@@ -486,6 +486,30 @@ static void encode_refuses(void)
     CHECK(gp_proto_encode(&m, &b, &n, NULL) == GP_EINVAL);
     gp_pmsg_init(&m, (gp_mtype)99, 1);
     CHECK(gp_proto_encode(&m, &b, &n, NULL) == GP_ETYPE);
+    /* one meaning per key: a client product's PARTIAL has no exchange key,
+     * a training exchange's JOB_PARTIAL needs one (fields past the 64th) */
+    static const double one[1] = {1.0};
+    gp_pmsg_init(&m, GP_MT_PARTIAL, 1);
+    gp_pmsg_uint(&m, GP_F_OP, 1);
+    gp_pmsg_str(&m, GP_F_PHASE, "fwd");
+    gp_pmsg_uint(&m, GP_F_FROM, 2);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){1, 1, false, one});
+    CHECK(gp_proto_encode(&m, &b, &n, NULL) == GP_OK);
+    free(b);
+    gp_pmsg_uint(&m, GP_F_KEY, 7);
+    CHECK(gp_proto_encode(&m, &b, &n, NULL) == GP_EINVAL);
+    gp_pmsg_init(&m, GP_MT_JOB_PARTIAL, 1);
+    gp_pmsg_uint(&m, GP_F_JOB, 1);
+    gp_pmsg_uint(&m, GP_F_FROM, 2);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){1, 1, false, one});
+    CHECK(gp_proto_encode(&m, &b, &n, NULL) == GP_EINVAL); /* no key */
+    gp_pmsg_uint(&m, GP_F_KEY, (uint64_t)1 << 56 | 7u << 20 | 32);
+    REQUIRE(gp_proto_encode(&m, &b, &n, NULL) == GP_OK);
+    gp_pmsg back;
+    CHECK(dec(b, n, &back) == GP_OK && back.type == GP_MT_JOB_PARTIAL &&
+          gp_pmsg_has(&back, GP_F_KEY) && back.v[GP_F_KEY].u == m.v[GP_F_KEY].u &&
+          !gp_pmsg_has(&back, GP_F_STEP));
+    free(b);
     uint64_t many[GP_PROTO_MAX_LIST + 1] = {0};
     gp_pmsg_init(&m, GP_MT_HEARTBEAT, 1);
     CHECK(gp_pmsg_ids(&m, GP_F_UP, many, GP_PROTO_MAX_LIST + 1) == GP_ERANGE);
