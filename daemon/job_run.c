@@ -1,6 +1,9 @@
-/* job_run.c - the driver: set-up, the start barrier, the step loop,
- * evaluation, the end of a job. */
+/* job_run.c - the driver: set-up, the start barrier, the step loop with its
+ * policies as named functions (attempts, catch_up, after_break,
+ * count_skipped, step_done), evaluation, and the one exit of a run (finish). */
 #define _GNU_SOURCE
+#include <stdarg.h>
+
 #include "trainer_impl.h"
 
 void tr_weight_name(uint64_t job, int l, char *buf, size_t len)
@@ -337,57 +340,111 @@ void run_set_state(run *r, jstate s, const char *reason)
     pthread_mutex_unlock(&r->t->mu);
 }
 
-static void run_job(gp_trainer *t, tjob *j, void *push)
+/* ---- the driver ------------------------------------------------------------------------- */
+
+/* What the step loop keeps between steps; the run state (run) holds the rest. */
+typedef struct drive {
+    uint64_t spe, total;    /* steps per epoch, steps in all */
+    uint32_t *order;        /* the training samples' order in epoch order_epoch */
+    int order_epoch;        /* -1: to be drawn again (after a join or rollback) */
+    gp_rmat x0;             /* the input of a batch, (features + 1) x B */
+    gp_rmat xb;             /* this step's batch: the first b columns of x0 */
+    size_t b;               /* this step's batch size (the last of an epoch may be short) */
+    double loss_window[50]; /* mean loss of the last 50 committed steps, per sample */
+    int nloss;              /* committed steps so far (the window holds the last 50) */
+    uint64_t samples;       /* trained on since the steps began */
+    int64_t t_start, t_run; /* when the job started on this node, when its steps did */
+} drive;
+
+/* How a run ends; GO_ON while it runs. */
+typedef struct ending {
+    enum { GO_ON, END_DONE, END_FAILED, END_CANCELLED, END_AS_OTHERS } how;
+    bool keep_state; /* END_FAILED: the job file and checkpoints stay, to resume from */
+    int others;      /* END_AS_OTHERS: how a quorum ended it (PK_DONE, PK_FAILED, ...) */
+    char reason[512];
+} ending;
+
+static void fail_run(ending *e, bool keep_state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail_run(ending *e, bool keep_state, const char *fmt, ...)
 {
-    run *r = calloc(1, sizeof *r);
-    if (!r) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
+    va_end(ap);
+    e->how = END_FAILED;
+    e->keep_state = keep_state;
+}
+
+/* The one exit of a run: its end state, what it leaves behind, the log. */
+static void finish(run *r, drive *dv, const ending *e)
+{
+    gp_trainer *t = r->t;
+    tjob *j = r->j;
+    free(dv->order);
+    gp_rmat_free(&dv->x0);
+    if (e->how == END_DONE) {
         pthread_mutex_lock(&t->mu);
-        j->state = JS_FAILED;
-        snprintf(j->reason, sizeof j->reason, "no memory");
+        j->elapsed = (double)(gp_mono_ms() - dv->t_start) / 1000.0;
         pthread_mutex_unlock(&t->mu);
-        return;
+        publish(r);
+        run_set_state(r, JS_DONE, NULL);
+        drop_state(t);
+        tlog(t, "job %016" PRIx64 " done", j->id);
+    } else if (e->how == END_FAILED) {
+        run_set_state(r, JS_FAILED, e->reason);
+        if (!e->keep_state) drop_state(t);
+        tlog(t, "job %016" PRIx64 " failed: %s", j->id, e->reason);
+    } else if (e->how == END_AS_OTHERS) {
+        end_as_others(r, e->others);
+    } else { /* cancelled, or the daemon stops */
+        pthread_mutex_lock(&t->mu);
+        t->wide_window = false;
+        bool stopping = t->stop && !j->cancel;
+        pthread_mutex_unlock(&t->mu);
+        run_set_state(r, stopping ? JS_FAILED : JS_CANCELLED,
+                      stopping ? "the daemon stopped" : NULL);
+        if (!stopping) publish(r);
+        if (!stopping) drop_state(t); /* a stopped daemon resumes the job when it starts again */
+        tlog(t, "job %016" PRIx64 " %s", j->id,
+             stopping ? "failed: the daemon stopped" : "cancelled");
     }
-    r->t = t;
-    r->j = j;
-    r->job = &j->job;
-    r->push = push;
-    r->P = t->P;
-    r->self = t->self;
-    r->quorum = t->P / 2 + 1; /* a majority of the cluster, up or not */
+    teardown(r);
+    free(r);
+}
+
+/* Set-up and the start: resume from the checkpoints, join the peers where
+ * they run the job, take part where they wait at its first step, or meet
+ * them at the start barrier. Returns the first step. */
+static uint64_t start_run(run *r, drive *dv, ending *e)
+{
+    gp_trainer *t = r->t;
+    tjob *j = r->j;
     gp_msg why = {{0}};
-    int64_t t_start = gp_mono_ms();
     if (!j->resume) {
         drop_state(t); /* what an earlier job left */
         save_job(t, j);
     }
-    gp_err e = setup(r, &why);
-    if (e != GP_OK) {
-        tlog(t, "job %016" PRIx64 " failed: %s", j->id, why.text);
-        run_set_state(r, JS_FAILED, why.text);
-        drop_state(t);
-        teardown(r);
-        free(r);
-        return;
+    if (setup(r, &why) != GP_OK) {
+        fail_run(e, false, "%s", why.text);
+        return 0;
     }
     const gp_job *job = r->job;
     char desc[160];
     gp_code_describe(r->code, desc, sizeof desc);
-    uint64_t spe = gp_train_steps_per_epoch(job, r->train.count);
+    dv->spe = gp_train_steps_per_epoch(job, r->train.count);
+    dv->total = dv->spe * (uint64_t)job->epochs;
     pthread_mutex_lock(&t->mu);
-    j->steps = spe * (uint64_t)job->epochs;
+    j->steps = dv->total;
     j->mean = r->st.mean;
     j->scale = r->st.scale;
     j->accuracy = -1;
     j->up = (1ull << r->P) - 1;
+    t->wide_window = j->resume; /* the exchanges of resume_job() may come early */
     pthread_mutex_unlock(&t->mu);
     tlog(t, "job %016" PRIx64 " '%s': %zu training samples, %" PRIu64 " steps, code %s", j->id,
          job->name, r->train.count, j->steps, desc);
-    /* all nodes start together: wait for every live node to have its data */
-    uint32_t *order = NULL;
-    pthread_mutex_lock(&t->mu);
-    t->wide_window = j->resume; /* the exchanges of resume_job() may come early */
-    pthread_mutex_unlock(&t->mu);
-    gp_rmat x0 = {0};
     uint64_t joined = 0;
     bool start_with_peers = false;
     if (j->join || j->resume) {
@@ -410,305 +467,333 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
                  j->id);
             start_with_peers = true;
         } else if (serving && !(joined = join_run(r)) && j->join) {
-            run_set_state(r, JS_FAILED, "could not rejoin the peers running the job");
-            drop_state(t);
-            tlog(t, "job %016" PRIx64 " failed: could not rejoin its peers", j->id);
-            teardown(r);
-            free(r);
-            return;
+            fail_run(e, false, "could not rejoin the peers running the job");
+            return 0;
         }
     }
-    if (!joined && !start_with_peers && !barrier(r)) goto cancelled;
+    /* all nodes start together: wait for every live node to have its data */
+    if (!joined && !start_with_peers && !barrier(r)) {
+        e->how = END_CANCELLED;
+        return 0;
+    }
     pthread_mutex_lock(&t->mu);
     j->state = JS_RUNNING;
     j->started_ms = gp_mono_ms();
     pthread_mutex_unlock(&t->mu);
-    order = malloc(r->train.count * sizeof *order);
-    if (!order || gp_rmat_alloc(&x0, r->cols[0], (size_t)job->batch) != GP_OK) {
-        free(order);
-        run_set_state(r, JS_FAILED, "no memory for the batches");
-        drop_state(t);
-        teardown(r);
-        free(r);
-        return;
+    dv->order = malloc(r->train.count * sizeof *dv->order);
+    if (!dv->order || gp_rmat_alloc(&dv->x0, r->cols[0], (size_t)job->batch) != GP_OK) {
+        fail_run(e, false, "no memory for the batches");
+        return 0;
     }
-    double loss_window[50] = {0};
-    int nloss = 0;
-    int64_t t_run = gp_mono_ms();
-    uint64_t samples = 0;
-    uint64_t total = spe * (uint64_t)job->epochs;
-    int order_epoch = -1;
-    uint64_t first_step = joined ? joined : j->resume ? resume_job(r) : 0;
+    dv->t_run = gp_mono_ms();
+    uint64_t first = joined ? joined : j->resume ? resume_job(r) : 0;
     r->joined_now = joined != 0 || start_with_peers;
     pthread_mutex_lock(&t->mu);
     t->wide_window = joined != 0; /* a joiner takes its peers' exchanges early until caught up */
     pthread_mutex_unlock(&t->mu);
-    if (run_cancelled(r)) goto cancelled;
-    snap_take(r, first_step);
+    if (run_cancelled(r)) {
+        e->how = END_CANCELLED;
+        return 0;
+    }
+    snap_take(r, first);
     pthread_mutex_lock(&t->mu);
-    j->step = first_step;
+    j->step = first;
     pthread_mutex_unlock(&t->mu);
-    for (uint64_t step = first_step; step < total;) {
-        int ep = (int)(step / spe);
-        uint64_t s = step % spe;
-        if (ep != order_epoch) {
-            gp_train_order(job, ep, r->train.count, order);
-            order_epoch = ep;
-            pthread_mutex_lock(&t->mu);
-            j->epoch = ep + 1;
-            pthread_mutex_unlock(&t->mu);
-        }
-        r->step = step;
-        pthread_mutex_lock(&t->mu);
-        j->at_step = step;
-        pthread_mutex_unlock(&t->mu);
-        serve_joins(r);
+    return first;
+}
 
-        if (!r->join_started && t->wide_window) {
-            pthread_mutex_lock(&t->mu);
-            t->wide_window = false;
-            pthread_mutex_unlock(&t->mu);
+/* The step's batch, in its epoch's order; this node's position, and the
+ * joins it serves there. */
+static void begin_step(run *r, drive *dv, uint64_t step)
+{
+    gp_trainer *t = r->t;
+    const gp_job *job = r->job;
+    int ep = (int)(step / dv->spe);
+    if (ep != dv->order_epoch) {
+        gp_train_order(job, ep, r->train.count, dv->order);
+        dv->order_epoch = ep;
+        pthread_mutex_lock(&t->mu);
+        r->j->epoch = ep + 1;
+        pthread_mutex_unlock(&t->mu);
+    }
+    r->step = step;
+    pthread_mutex_lock(&t->mu);
+    r->j->at_step = step;
+    pthread_mutex_unlock(&t->mu);
+    serve_joins(r);
+    if (!r->join_started && t->wide_window) {
+        pthread_mutex_lock(&t->mu);
+        t->wide_window = false;
+        pthread_mutex_unlock(&t->mu);
+    }
+    size_t first = (size_t)(step % dv->spe) * (size_t)job->batch, b = (size_t)job->batch;
+    if (first + b > r->train.count) b = r->train.count - first;
+    dv->b = b;
+    dv->xb = gp_rmat_view(dv->x0.data, r->cols[0], b, b);
+    gp_train_batch(&r->train, r->st, dv->order, first, b, dv->xb, r->labels);
+}
+
+/* Attempts at the step until a quorum commits it or refuses it max_redo + 1
+ * times, or the node must wait for its peers, join them or roll back.
+ * Returns what a wait came to: W_RETRY when nothing else happened, W_JOINED
+ * (r->step is where), W_ENDED (*ended: how the others ended the job); e is
+ * set when the run ends here. */
+static int attempts(run *r, drive *dv, double lr, bool *committed, double *loss, int *ended,
+                    ending *e)
+{
+    gp_trainer *t = r->t;
+    tjob *j = r->j;
+    bool waited = r->joined_now, just_waited = false;
+    r->joined_now = false;
+    int refused = 0, outcome = W_RETRY;
+    *committed = false;
+    r->attempt = 0;
+    for (;;) {
+        if (r->attempt >= MAX_ATTEMPTS) {
+            fail_run(e, true,
+                     "step %" PRIu64 ": %d attempts without a quorum committing it; the last: %s",
+                     r->step, MAX_ATTEMPTS, r->last_error[0] ? r->last_error : "no quorum");
+            return outcome;
         }
-        size_t first = (size_t)s * (size_t)job->batch, b = (size_t)job->batch;
-        if (first + b > r->train.count) b = r->train.count - first;
-        gp_rmat xb = gp_rmat_view(x0.data, r->cols[0], b, b);
-        gp_train_batch(&r->train, r->st, order, first, b, xb, r->labels);
-        double lr = gp_train_lr(job, r->step, spe), loss = 0;
-        bool committed = false, waited = r->joined_now, moved = false, just_waited = false;
-        r->joined_now = false;
-        int refused = 0, outcome = W_RETRY, ended = 0;
-        r->attempt = 0;
-        for (;;) {
-            if (r->attempt >= MAX_ATTEMPTS) {
-                char why_failed[512];
-                snprintf(why_failed, sizeof why_failed,
-                         "step %" PRIu64
-                         ": %d attempts without a quorum committing it; the last: %s",
-                         r->step, MAX_ATTEMPTS, r->last_error[0] ? r->last_error : "no quorum");
-                free(order);
-                gp_rmat_free(&x0);
-                run_set_state(r, JS_FAILED, why_failed);
-                tlog(t, "job %016" PRIx64 " failed: %s", j->id, why_failed);
-                teardown(r);
-                free(r);
-                return;
+        pthread_mutex_lock(&t->mu);
+        t->follow = waited; /* after a wait: go with the others' latest attempt */
+        t->cur_gen = r->gen;
+        t->cur_step = r->step;
+        t->cur_attempt = (unsigned)r->attempt;
+        t->newer = 0;
+        pthread_mutex_unlock(&t->mu);
+        /* the others may have started a later attempt already */
+        unsigned hi = waited ? latest_attempt(r) : 0;
+        pthread_mutex_lock(&t->mu);
+        if (hi > t->cur_attempt) t->newer = hi;
+        /* too few heard to commit anything: wait before trying (not right
+         * after a wait, whose probe heard enough) */
+        bool few =
+            !just_waited && __builtin_popcountll(atomic_load(&t->up) | 1ull << r->self) < r->quorum;
+        pthread_mutex_unlock(&t->mu);
+        just_waited = false;
+        if (few) {
+            r->no_quorum = true;
+            r->short_handed = false;
+        } else {
+            *committed = attempt_step(r, dv->xb, r->labels, dv->b, lr, loss);
+            if (run_cancelled(r)) {
+                e->how = END_CANCELLED;
+                return outcome;
             }
-            pthread_mutex_lock(&t->mu);
-            t->follow = waited; /* after a wait: go with the others' latest attempt */
-            t->cur_gen = r->gen;
-            t->cur_step = r->step;
-            t->cur_attempt = (unsigned)r->attempt;
-            t->newer = 0;
-            pthread_mutex_unlock(&t->mu);
-            /* the others may have started a later attempt already */
-            unsigned hi = waited ? latest_attempt(r) : 0;
-            pthread_mutex_lock(&t->mu);
-            if (hi > t->cur_attempt) t->newer = hi;
-            /* too few heard to commit anything: wait before trying (not
-             * right after a wait, whose probe heard enough) */
-            bool few = !just_waited &&
-                       __builtin_popcountll(atomic_load(&t->up) | 1ull << r->self) < r->quorum;
-            pthread_mutex_unlock(&t->mu);
-            just_waited = false;
-            if (few) {
-                r->no_quorum = true;
-                r->short_handed = false;
-            } else {
-                committed = attempt_step(r, xb, r->labels, b, lr, &loss);
-                if (run_cancelled(r)) goto cancelled;
-                if (committed || r->broken || t->behind) break;
-                if (r->superseded) { /* not refused: the others tried again first */
-                    pthread_mutex_lock(&t->mu);
-                    r->attempt = (int)t->newer;
-                    pthread_mutex_unlock(&t->mu);
-                    continue;
-                }
-            }
-            if (r->no_quorum || r->short_handed) {
-                /* not refused by a quorum: nothing could be committed; the
-                 * step waits until enough nodes answer, untouched */
-                waited = just_waited = true;
-                outcome = await_peers(r, &ended);
-                if (outcome == W_CANCEL) goto cancelled;
-                if (outcome != W_RETRY) break;
-                unsigned latest = latest_attempt(r);
-                int next = r->attempt + (few ? 0 : 1);
-                r->attempt = (int)latest > next ? (int)latest : next;
-                r->excluded = 0; /* wait for every node heard again */
+            if (*committed || r->broken || t->behind) break;
+            if (r->superseded) { /* not refused: the others tried again first */
+                pthread_mutex_lock(&t->mu);
+                r->attempt = (int)t->newer;
+                pthread_mutex_unlock(&t->mu);
                 continue;
             }
-            run_count(r, &j->n.steps_redone, 1);
-            tlog(t, "job %016" PRIx64 ": step %" PRIu64 " redone (attempt %d)", j->id, r->step,
-                 r->attempt + 1);
-            if (++refused > job->max_redo) break;
-            r->attempt++;
+        }
+        if (r->no_quorum || r->short_handed) {
+            /* not refused by a quorum: nothing could be committed; the step
+             * waits until enough nodes answer, untouched */
+            waited = just_waited = true;
+            outcome = await_peers(r, ended);
+            if (outcome == W_CANCEL) {
+                e->how = END_CANCELLED;
+                return outcome;
+            }
+            if (outcome != W_RETRY) break;
+            unsigned latest = latest_attempt(r);
+            int next = r->attempt + (few ? 0 : 1);
+            r->attempt = (int)latest > next ? (int)latest : next;
+            r->excluded = 0; /* wait for every node heard again */
+            continue;
+        }
+        run_count(r, &j->n.steps_redone, 1);
+        tlog(t, "job %016" PRIx64 ": step %" PRIu64 " redone (attempt %d)", j->id, r->step,
+             r->attempt + 1);
+        if (++refused > r->job->max_redo) break;
+        r->attempt++;
+    }
+    pthread_mutex_lock(&t->mu);
+    t->follow = false;
+    pthread_mutex_unlock(&t->mu);
+    end_wait(r); /* committed, skipped, broken or moved on (a wait below sets it again) */
+    return outcome;
+}
+
+/* The others went on without this node (it was stopped, or cut off): join
+ * them where they are, else wait until it can. Returns W_JOINED, W_RETRY
+ * (this step again), W_ENDED or W_CANCEL. */
+static int catch_up(run *r, int *ended)
+{
+    tlog(r->t, "job %016" PRIx64 ": the others are ahead at step %" PRIu64 ": looking for them",
+         r->j->id, r->step);
+    uint64_t back = join_run(r);
+    if (back) {
+        r->step = back;
+        return W_JOINED;
+    }
+    r->no_quorum = true;
+    r->short_handed = false;
+    return await_peers(r, ended);
+}
+
+/* After a join: the step loop goes on where this node joined. */
+static uint64_t moved_to(run *r, drive *dv)
+{
+    r->joined_now = true;
+    dv->order_epoch = -1;
+    snap_take(r, r->step);
+    return r->step;
+}
+
+/* More stored blocks left the code than it can locate: every node goes back
+ * to its blocks of the last consistent snapshot (a node that joined since
+ * has none: it joins the others again where they go). Returns the step to
+ * go on at; e is set when the run ends here. */
+static uint64_t after_break(run *r, drive *dv, uint64_t step, ending *e)
+{
+    gp_trainer *t = r->t;
+    pthread_mutex_lock(&t->mu);
+    bool give_up = r->j->n.rollbacks >= MAX_ROLLBACKS;
+    pthread_mutex_unlock(&t->mu);
+    if (give_up) {
+        fail_run(e, false, "the stored code broke beyond repair too often");
+        return step;
+    }
+    if (r->snap_valid) {
+        roll_back(r, r->gen + 1);
+        return r->step;
+    }
+    tlog(t,
+         "job %016" PRIx64 ": step %" PRIu64 ": the others roll back to a snapshot "
+         "this node does not hold: joining again",
+         r->j->id, r->step);
+    uint64_t back = join_run(r);
+    if (!back) {
+        r->no_quorum = true;
+        r->short_handed = false;
+        int ended = 0, w = await_peers(r, &ended);
+        if (w == W_CANCEL) e->how = END_CANCELLED;
+        if (w == W_ENDED) {
+            e->how = END_AS_OTHERS;
+            e->others = ended;
+        }
+        if (w == W_CANCEL || w == W_ENDED) return step;
+        back = w == W_JOINED ? r->step : 0;
+    }
+    if (!back) return step; /* this step again, with the blocks it has */
+    dv->order_epoch = -1;
+    snap_take(r, back);
+    return back;
+}
+
+/* A step skipped (refused by a quorum max_redo + 1 times): the job fails
+ * after MAX_SKIPPED_RUN in a row, unless a peer on its way back (it asked
+ * for the blocks at a later step) brings the missing redundancy. */
+static void count_skipped(run *r, ending *e)
+{
+    run_count(r, &r->j->n.steps_skipped, 1);
+    tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 " skipped after %d attempts", r->j->id, r->step,
+         r->job->max_redo + 1);
+    if (!join_pending(r) && ++r->skipped_run >= MAX_SKIPPED_RUN)
+        fail_run(e, false, "%d steps in a row could not be decoded; the last: %s", MAX_SKIPPED_RUN,
+                 r->last_error[0] ? r->last_error : "the nodes did not agree");
+}
+
+/* After a step, committed or skipped: checkpoints, progress, and at the end
+ * of an epoch the evaluation. Returns the next step. */
+static uint64_t step_done(run *r, drive *dv, uint64_t step, bool committed, double loss, ending *e)
+{
+    gp_trainer *t = r->t;
+    tjob *j = r->j;
+    const gp_job *job = r->job;
+    if (committed) {
+        r->skipped_run = 0;
+        dv->loss_window[dv->nloss++ % 50] = loss / (double)dv->b;
+    }
+    step++;
+    /* snapshots at the same steps on every node (multiples of
+     * checkpoint_every), so that a rollback takes all to the same step */
+    if (committed && r->clean && step % (uint64_t)job->checkpoint_every == 0) {
+        snap_take(r, step);
+        save_checkpoint(r);
+    }
+    dv->samples += dv->b;
+    int nl = dv->nloss < 50 ? dv->nloss : 50;
+    double mean_loss = 0;
+    for (int i = 0; i < nl; i++) mean_loss += dv->loss_window[i];
+    pthread_mutex_lock(&t->mu);
+    if (step > j->step) j->step = step;
+    if (nl) j->loss = mean_loss / nl;
+    double el = (double)(gp_mono_ms() - dv->t_run) / 1000.0;
+    j->elapsed = (double)(gp_mono_ms() - j->started_ms) / 1000.0;
+    j->rate = el > 0 ? (double)dv->samples / el : 0;
+    pthread_mutex_unlock(&t->mu);
+    if (step % dv->spe == 0) { /* the end of an epoch */
+        double test_loss;
+        double acc = evaluate(r, &test_loss);
+        if (run_cancelled(r)) {
+            e->how = END_CANCELLED;
+            return step;
         }
         pthread_mutex_lock(&t->mu);
-        t->follow = false;
+        j->accuracy = acc;
         pthread_mutex_unlock(&t->mu);
-        end_wait(r); /* committed, skipped, broken or moved on (a wait below sets it again) */
+        tlog(t, "job %016" PRIx64 ": epoch %d: loss %.4f, test accuracy %.4f", j->id,
+             (int)((step - 1) / dv->spe) + 1, j->loss, acc);
+    }
+    return step;
+}
+
+/* One job on this node, from set-up to its end: the algorithm's loop. A
+ * step is tried until a quorum commits it (attempts); a node left behind
+ * catches up; a join moves it; a broken stored code rolls back; a step the
+ * quorum keeps refusing is skipped; then the next. */
+static void run_job(gp_trainer *t, tjob *j, void *push)
+{
+    run *r = calloc(1, sizeof *r);
+    if (!r) {
+        pthread_mutex_lock(&t->mu);
+        j->state = JS_FAILED;
+        snprintf(j->reason, sizeof j->reason, "no memory");
+        pthread_mutex_unlock(&t->mu);
+        return;
+    }
+    r->t = t;
+    r->j = j;
+    r->job = &j->job;
+    r->push = push;
+    r->P = t->P;
+    r->self = t->self;
+    r->quorum = t->P / 2 + 1; /* a majority of the cluster, up or not */
+    drive dv = {.order_epoch = -1, .t_start = gp_mono_ms()};
+    ending e = {.how = GO_ON};
+    uint64_t step = start_run(r, &dv, &e);
+    while (e.how == GO_ON && step < dv.total) {
+        begin_step(r, &dv, step);
+        double loss = 0;
+        bool committed;
+        int ended = 0;
+        int outcome =
+            attempts(r, &dv, gp_train_lr(r->job, r->step, dv.spe), &committed, &loss, &ended, &e);
+        if (e.how != GO_ON) break;
         if (!committed && !r->broken && t->behind && outcome == W_RETRY) {
-            /* the others went on without this node (it was stopped, or cut
-             * off): join them where they are, else wait until it can */
-            tlog(t,
-                 "job %016" PRIx64 ": the others are ahead at step %" PRIu64 ": looking for them",
-                 j->id, r->step);
-            uint64_t back = join_run(r);
-            if (back) {
-                r->step = back;
-                outcome = W_JOINED;
-            } else {
-                r->no_quorum = true;
-                r->short_handed = false;
-                outcome = await_peers(r, &ended);
-                if (outcome == W_CANCEL) goto cancelled;
-                if (outcome == W_RETRY) continue; /* this step again */
-            }
+            outcome = catch_up(r, &ended);
+            if (outcome == W_CANCEL) e.how = END_CANCELLED;
+            if (outcome == W_CANCEL || outcome == W_RETRY) continue; /* this step again */
         }
         if (outcome == W_ENDED) {
-            free(order);
-            gp_rmat_free(&x0);
-            end_as_others(r, ended);
-            teardown(r);
-            free(r);
-            return;
-        }
-        if (outcome == W_JOINED) moved = true;
-        if (moved) {
-            r->joined_now = true;
-            step = r->step;
-            order_epoch = -1;
-            snap_take(r, step);
-            continue;
-        }
-        if (r->broken) {
-            /* more stored blocks left the code than it can locate: every node
-             * goes back to its blocks of the last consistent snapshot */
-            pthread_mutex_lock(&t->mu);
-            bool give_up = j->n.rollbacks >= MAX_ROLLBACKS;
-            pthread_mutex_unlock(&t->mu);
-            if (give_up) {
-                free(order);
-                gp_rmat_free(&x0);
-                run_set_state(r, JS_FAILED, "the stored code broke beyond repair too often");
-                drop_state(t);
-                teardown(r);
-                free(r);
-                return;
-            }
-            if (!r->snap_valid) {
-                /* joined since the cluster's last snapshot: it has none to go
-                 * back to; it joins the others again where they go */
-                tlog(t,
-                     "job %016" PRIx64 ": step %" PRIu64 ": the others roll back to a snapshot "
-                     "this node does not hold: joining again",
-                     j->id, r->step);
-                uint64_t back = join_run(r);
-                if (!back) {
-                    r->no_quorum = true;
-                    r->short_handed = false;
-                    int w = await_peers(r, &ended);
-                    if (w == W_CANCEL) goto cancelled;
-                    if (w == W_ENDED) {
-                        free(order);
-                        gp_rmat_free(&x0);
-                        end_as_others(r, ended);
-                        teardown(r);
-                        free(r);
-                        return;
-                    }
-                    back = w == W_JOINED ? r->step : 0;
-                }
-                if (back) {
-                    step = back;
-                    order_epoch = -1;
-                    snap_take(r, step);
-                    continue;
-                }
-                continue; /* this step again, with the blocks it has */
-            }
-            roll_back(r, r->gen + 1);
-            step = r->step;
-            continue;
-        }
-        if (!committed) {
-            run_count(r, &j->n.steps_skipped, 1);
-            tlog(t, "job %016" PRIx64 ": step %" PRIu64 " skipped after %d attempts", j->id,
-                 r->step, job->max_redo + 1);
-            /* a peer on its way back (it asked for the blocks at a later
-             * step) brings the missing redundancy: not counted meanwhile */
-            if (!join_pending(r) && ++r->skipped_run >= MAX_SKIPPED_RUN) {
-                char why_failed[512];
-                snprintf(why_failed, sizeof why_failed,
-                         "%d steps in a row could not be decoded; the last: %s", MAX_SKIPPED_RUN,
-                         r->last_error[0] ? r->last_error : "the nodes did not agree");
-                free(order);
-                gp_rmat_free(&x0);
-                run_set_state(r, JS_FAILED, why_failed);
-                drop_state(t);
-                tlog(t, "job %016" PRIx64 " failed: %s", j->id, why_failed);
-                teardown(r);
-                free(r);
-                return;
-            }
+            e.how = END_AS_OTHERS;
+            e.others = ended;
+        } else if (outcome == W_JOINED) {
+            step = moved_to(r, &dv);
+        } else if (r->broken) {
+            step = after_break(r, &dv, step, &e);
         } else {
-            r->skipped_run = 0;
-            loss_window[nloss++ % 50] = loss / (double)b;
-        }
-        step++;
-        /* snapshots at the same steps on every node (multiples of
-         * checkpoint_every), so that a rollback takes all to the same step */
-        if (committed && r->clean && step % (uint64_t)job->checkpoint_every == 0) {
-            snap_take(r, step);
-            save_checkpoint(r);
-        }
-        samples += b;
-        int nl = nloss < 50 ? nloss : 50;
-        double mean_loss = 0;
-        for (int i = 0; i < nl; i++) mean_loss += loss_window[i];
-        pthread_mutex_lock(&t->mu);
-        if (step > j->step) j->step = step;
-        if (nl) j->loss = mean_loss / nl;
-        double el = (double)(gp_mono_ms() - t_run) / 1000.0;
-        j->elapsed = (double)(gp_mono_ms() - j->started_ms) / 1000.0;
-        j->rate = el > 0 ? (double)samples / el : 0;
-        pthread_mutex_unlock(&t->mu);
-        if (step % spe == 0) { /* the end of an epoch */
-            double test_loss;
-            double acc = evaluate(r, &test_loss);
-            if (run_cancelled(r)) goto cancelled;
-            pthread_mutex_lock(&t->mu);
-            j->accuracy = acc;
-            pthread_mutex_unlock(&t->mu);
-            tlog(t, "job %016" PRIx64 ": epoch %d: loss %.4f, test accuracy %.4f", j->id, ep + 1,
-                 j->loss, acc);
+            if (!committed) count_skipped(r, &e);
+            if (e.how == GO_ON) step = step_done(r, &dv, step, committed, loss, &e);
         }
     }
-    free(order);
-    gp_rmat_free(&x0);
-    pthread_mutex_lock(&t->mu);
-    j->elapsed = (double)(gp_mono_ms() - t_start) / 1000.0;
-    pthread_mutex_unlock(&t->mu);
-    publish(r);
-    run_set_state(r, JS_DONE, NULL);
-    drop_state(t);
-    tlog(t, "job %016" PRIx64 " done", j->id);
-    teardown(r);
-    free(r);
-    return;
-cancelled:
-    free(order);
-    gp_rmat_free(&x0);
-    pthread_mutex_lock(&t->mu);
-    t->wide_window = false;
-    bool stopping = t->stop && !j->cancel;
-    pthread_mutex_unlock(&t->mu);
-    run_set_state(r, stopping ? JS_FAILED : JS_CANCELLED, stopping ? "the daemon stopped" : NULL);
-    if (!stopping) publish(r);
-    if (!stopping) drop_state(t); /* a stopped daemon resumes the job when it starts again */
-    tlog(t, "job %016" PRIx64 " %s", j->id, stopping ? "failed: the daemon stopped" : "cancelled");
-    teardown(r);
-    free(r);
+    if (e.how == GO_ON) e.how = END_DONE;
+    finish(r, &dv, &e);
 }
 
 void *trainer_main(void *arg)
