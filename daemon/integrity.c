@@ -26,38 +26,16 @@ static void project(run *r, gp_rmat out)
     }
 }
 
-/* The K_w + 1 healthy nodes whose evaluation points lie nearest node p's
- * (ties: the lower id): the block is rebuilt by interpolating between its
- * neighbours, whose Lagrange weights at a_p stay small, rather than by
- * extrapolating from one end of the points, which multiplies the sources'
- * rounding by the weights' sum (hundreds, for the far end of 12 points). */
-static uint64_t sources_for(run *r, int p, uint64_t healthy)
-{
-    int kw = r->info->k_storage;
-    uint64_t chosen = 0;
-    double ap = gp_code_point(r->code, p);
-    for (int k = 0; k < kw + 1; k++) {
-        int best = -1;
-        double bd = 0;
-        for (int q = 0; q < r->P; q++) {
-            if (!(healthy >> q & 1) || (chosen >> q & 1) || q == p) continue;
-            double dq = fabs(gp_code_point(r->code, q) - ap);
-            if (best < 0 || dq < bd) best = q, bd = dq;
-        }
-        if (best < 0) break;
-        chosen |= 1ull << best;
-    }
-    return chosen;
-}
-
-/* Regenerates the blocks the check found wrong: for each, its K_w + 1
- * nearest healthy nodes send theirs, and it rebuilds its own. */
+/* Regenerates the blocks the check found wrong: for each, the healthy nodes
+ * the code rebuilds it from (gp_code_regen_sources: for the polynomial codes
+ * the K_w + 1 nearest, for mds its row and column) send theirs, and it
+ * rebuilds its own. */
 static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phase)
 {
     uint64_t senders = 0, to = 0;
     for (int p = 0; p < r->P; p++) {
         if (!(wrong >> p & 1)) continue;
-        uint64_t from = sources_for(r, p, healthy);
+        uint64_t from = gp_code_regen_sources(r->code, p, healthy);
         if (p == r->self) senders = from;
         if (from >> r->self & 1) to |= 1ull << p;
     }

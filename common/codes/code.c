@@ -1059,6 +1059,39 @@ gp_err gp_code_regenerate(const gp_code_t *c, int p, size_t rows, size_t cols,
     return rep->status = e;
 }
 
+uint64_t gp_code_regen_sources(const gp_code_t *c, int p, uint64_t healthy)
+{
+    if (p < 0 || p >= c->P) return 0;
+    healthy &= ~(1ull << p);
+    uint64_t chosen = 0;
+    if (is_poly(c)) {
+        for (int k = 0; k < c->K[2] + 1; k++) {
+            int best = -1;
+            double bd = 0;
+            for (int q = 0; q < c->P; q++) {
+                if (!(healthy >> q & 1) || (chosen >> q & 1)) continue;
+                double dq = fabs(c->a[q] - c->a[p]);
+                if (best < 0 || dq < bd) best = q, bd = dq;
+            }
+            if (best < 0) break;
+            chosen |= 1ull << best;
+        }
+    } else if (c->info.scheme == GP_SCHEME_MDS) {
+        int a = c->na[p], b = c->nb[p];
+        /* the groups gp_code_regenerate may use: the row for a < qr, the
+         * column for b < qc or a parity row */
+        if (a < c->qr)
+            for (int t = 0; t < c->Pc; t++)
+                if (c->node_at[a][t] >= 0) chosen |= 1ull << c->node_at[a][t];
+        if (b < c->qc || a >= c->qr)
+            for (int t = 0; t < c->Pr; t++)
+                if (c->node_at[t][b] >= 0) chosen |= 1ull << c->node_at[t][b];
+    } else if (c->info.scheme == GP_SCHEME_REPLICATION) {
+        for (int t = 0; t < c->r; t++) chosen |= 1ull << (t * c->k + p % c->k);
+    }
+    return chosen & healthy;
+}
+
 /* Copies decoded block (i, j) (br x bc, contiguous) into W, clipped. */
 static void place_block(gp_rmat w, int i, int j, size_t br, size_t bc, const double *blk)
 {

@@ -187,6 +187,17 @@ gp_err gp_code_regenerate(const gp_code_t *code, int p, size_t rows, size_t cols
                           const gp_node_output *blocks, int nblocks, uint64_t updates, gp_rmat wt,
                           gp_decode_report *rep, gp_msg *why);
 
+/* The nodes whose blocks gp_code_regenerate should be given to rebuild node
+ * p's, among `healthy` (bit q: node q's block is sound): for the polynomial
+ * codes the K_w + 1 whose points lie nearest p's (ties: the lower id), so
+ * that the block is interpolated between its neighbours rather than
+ * extrapolated from one end of the points, which would multiply the
+ * sources' rounding by the Lagrange weights' sum; for mds the healthy
+ * members of p's row and column groups (its block is a combination of its
+ * own row's or column's blocks only); for replication p's other copies.
+ * Never p itself; 0 for uncoded storage (one copy: nothing to rebuild from). */
+uint64_t gp_code_regen_sources(const gp_code_t *code, int p, uint64_t healthy);
+
 /* Decodes W (rows x cols) from stored blocks. */
 gp_err gp_code_decode_weights(const gp_code_t *code, size_t rows, size_t cols,
                               const gp_node_output *blocks, int nblocks, uint64_t updates,

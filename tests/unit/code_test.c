@@ -405,6 +405,66 @@ static void regeneration(void)
     }
 }
 
+/* The blocks gp_code_regen_sources names are enough to rebuild a node's
+ * block, checked: with every other node healthy, and with one of them (the
+ * first source named) off the code as well. Never the node itself, never an
+ * unhealthy one. */
+static void regeneration_sources(void)
+{
+    gp_rng rng;
+    gp_rng_seed(&rng, 31);
+    for (size_t t = 0; t < sizeof small_cfgs / sizeof small_cfgs[0]; t++) {
+        const cfg *k = &small_cfgs[t];
+        gp_code_t *c = make(k->s, k->P, k->m, k->n, k->o, 0);
+        REQUIRE(c);
+        uint64_t all = (1ull << k->P) - 1;
+        if (k->s == GP_SCHEME_UNCODED) {
+            for (int p = 0; p < k->P; p++) CHECK(gp_code_regen_sources(c, p, all) == 0);
+            gp_code_destroy(&c);
+            continue;
+        }
+        size_t rows = 12, cols = 7, br = gp_code_block_rows(c, rows),
+               bc = gp_code_block_cols(c, cols);
+        gp_rmat w = randm(&rng, rows, cols), blocks[GP_MAX_NODES], out;
+        gp_rmat_alloc(&out, br, bc);
+        for (int p = 0; p < k->P; p++) {
+            gp_rmat_alloc(&blocks[p], br, bc);
+            gp_code_encode_weights(c, p, w, blocks[p]);
+        }
+        for (int p = 0; p < k->P; p++)
+            for (int lose = 0; lose < 2; lose++) {
+                uint64_t healthy = all & ~(1ull << p);
+                if (lose) { /* the first source named is off the code too */
+                    uint64_t s0 = gp_code_regen_sources(c, p, healthy);
+                    healthy &= ~(s0 & (~s0 + 1));
+                }
+                uint64_t src = gp_code_regen_sources(c, p, healthy);
+                CHECKF(!(src >> p & 1) && (src & ~healthy) == 0 && (src || lose),
+                       "%s P=%d: node %d sources %#llx", gp_scheme_name(k->s), k->P, p,
+                       (unsigned long long)src);
+                if (!src) continue; /* two copies, one lost: nothing to rebuild from */
+                gp_node_output v[GP_MAX_NODES];
+                int n = 0;
+                for (int q = 0; q < k->P; q++)
+                    if (src >> q & 1) v[n++] = (gp_node_output){q, blocks[q].data};
+                gp_decode_report rep;
+                gp_err e = gp_code_regenerate(c, p, rows, cols, v, n, 0, out, &rep, NULL);
+                /* one lost: an mds parity block in a row of three keeps one
+                 * source, below the row code's dimension */
+                if (lose && e == GP_ENODES) continue;
+                /* checked where the code has the redundancy (two copies: not) */
+                CHECKF(e == GP_OK || (e == GP_EUNVERIFIED && (k->redundant < 2 || lose)),
+                       "%s P=%d m=%d n=%d: node %d from %d sources%s: %s", gp_scheme_name(k->s),
+                       k->P, k->m, k->n, p, n, lose ? " (one lost)" : "", gp_errname(e));
+                CHECK(diff_fro(out, blocks[p]) <= 1e-12 * fro(blocks[p]));
+            }
+        for (int p = 0; p < k->P; p++) gp_rmat_free(&blocks[p]);
+        gp_rmat_free(&out);
+        gp_rmat_free(&w);
+        gp_code_destroy(&c);
+    }
+}
+
 /* NaN and Inf in node outputs are corrected like other errors. */
 static void non_finite_outputs(void)
 {
@@ -794,6 +854,7 @@ static const test_case cases[] = {
     {"products_every_subset", products_every_subset},
     {"coded_update", coded_update},
     {"regeneration", regeneration},
+    {"regeneration_sources", regeneration_sources},
     {"non_finite_outputs", non_finite_outputs},
     {"random_errors_all_configs", random_errors_all_configs},
     {"random_errors_other_schemes", random_errors_other_schemes},
