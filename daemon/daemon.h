@@ -28,6 +28,7 @@
 #include "gp_pool.h"
 #include "gp_proto.h"
 #include "gp_rng.h"
+#include "gp_train.h"
 #include "log.h"
 #include "notify.h"
 #include "trainer.h"
@@ -93,8 +94,6 @@ enum { OP_PENDING, OP_PRODUCT, OP_COLLECT, OP_DECODE, OP_LOCAL };
  * on its own copy, no exchange needed. */
 typedef enum { LOC_ACTIVATE, LOC_HADAMARD, LOC_UPDATE } lockind;
 
-typedef enum { FN_RELU, FN_TANH, FN_SIGMOID, FN_SOFTMAX, FN_IDENTITY } actfn;
-
 /* One coded product, keyed by the client's request id. */
 typedef struct op {
     bool used, started;
@@ -122,8 +121,9 @@ typedef struct op {
     bool unverified; /* the client takes a product decoded from exactly K (DONE says spare 0) */
     /* local operations */
     lockind loc;
-    int a, b; /* the entries read: activation a; Hadamard a, b; update delta a, input b */
-    actfn fn;
+    int a, b;  /* the entries read: activation a; Hadamard a, b; update delta a, input b */
+    gp_act fn; /* an activation: the function, or softmax over each column */
+    bool softmax;
     bool deriv;
     double alpha;
 } op;

@@ -3,24 +3,6 @@
 #define _GNU_SOURCE
 #include "daemon.h"
 
-static double act(actfn f, bool deriv, double x)
-{
-    switch (f) {
-    case FN_RELU:
-        return deriv ? (x > 0 ? 1.0 : 0.0) : (x > 0 ? x : 0.0);
-    case FN_TANH: {
-        double t = gp_det_tanh(x);
-        return deriv ? 1.0 - t * t : t;
-    }
-    case FN_SIGMOID: {
-        double sg = 1.0 / (1.0 + gp_det_exp(-x));
-        return deriv ? sg * (1.0 - sg) : sg;
-    }
-    default:
-        return deriv ? 1.0 : x;
-    }
-}
-
 /* Worker: an activation, a Hadamard product or a coded update, on this
  * daemon's own copies, with the faults the cluster file asks for. The
  * elementary functions are gpdot's own (gp_detmath.h), so every daemon gets
@@ -53,21 +35,12 @@ static void local_job(void *arg)
         const gp_rmat B = d->ent[o->b].m;
         for (size_t i = 0; i < A.rows * A.cols; i++) y->data[i] = A.data[i] * B.data[i];
         o->injected += op_inject(d, GP_FAULT_HADAMARD, o->id, *y);
-    } else if (o->fn == FN_SOFTMAX) { /* over the rows of each column: a column is a sample */
-        for (size_t c = 0; c < A.cols; c++) {
-            double mx = -INFINITY, sum = 0;
-            for (size_t r = 0; r < A.rows; r++)
-                if (A.data[r * A.cols + c] > mx) mx = A.data[r * A.cols + c];
-            for (size_t r = 0; r < A.rows; r++) {
-                double e = gp_det_exp(A.data[r * A.cols + c] - mx);
-                y->data[r * A.cols + c] = e;
-                sum += e;
-            }
-            for (size_t r = 0; r < A.rows; r++) y->data[r * A.cols + c] /= sum;
-        }
+    } else if (o->softmax) { /* over the rows of each column: a column is a sample */
+        gp_train_softmax(A, *y);
         o->injected += op_inject(d, GP_FAULT_ACTIVATION, o->id, *y);
-    } else {
-        for (size_t i = 0; i < A.rows * A.cols; i++) y->data[i] = act(o->fn, o->deriv, A.data[i]);
+    } else { /* the training step's functions (gp_train.h) */
+        for (size_t i = 0; i < A.rows * A.cols; i++)
+            y->data[i] = o->deriv ? gp_act_df(o->fn, A.data[i]) : gp_act_f(o->fn, A.data[i]);
         o->injected += op_inject(d, GP_FAULT_ACTIVATION, o->id, *y);
     }
     o->derr = GP_OK;
@@ -78,16 +51,25 @@ gp_err do_local(daemon_s *d, const gp_pmsg *m, zmq_msg_t *route, int64_t t, gp_m
 {
     op tmp = {.a = -1, .b = -1, .w = -1};
     if (m->type == GP_MT_ACTIVATE) {
-        static const char *const names[] = {"relu", "tanh", "sigmoid", "softmax", "identity"};
+        static const struct {
+            const char *name;
+            gp_act fn;
+            bool softmax;
+        } fns[] = {{"relu", GP_ACT_RELU, false},
+                   {"tanh", GP_ACT_TANH, false},
+                   {"sigmoid", GP_ACT_SIGMOID, false},
+                   {"softmax", GP_ACT_IDENTITY, true},
+                   {"identity", GP_ACT_IDENTITY, false}};
         int fn = -1;
         for (int i = 0; i < 5; i++)
-            if (pstr_is(m->v[GP_F_FN].s, names[i])) fn = i;
+            if (pstr_is(m->v[GP_F_FN].s, fns[i].name)) fn = i;
         if (fn < 0)
             return gp_fail(why, GP_EINVAL, "fn must be relu, tanh, sigmoid, softmax or identity");
         tmp.loc = LOC_ACTIVATE;
-        tmp.fn = (actfn)fn;
+        tmp.fn = fns[fn].fn;
+        tmp.softmax = fns[fn].softmax;
         tmp.deriv = gp_pmsg_has(m, GP_F_DERIVATIVE) && m->v[GP_F_DERIVATIVE].b;
-        if (tmp.fn == FN_SOFTMAX && tmp.deriv)
+        if (tmp.softmax && tmp.deriv)
             return gp_fail(why, GP_EINVAL,
                            "softmax's derivative is used only together with "
                            "cross-entropy, inside training jobs");
@@ -130,6 +112,7 @@ gp_err do_local(daemon_s *d, const gp_pmsg *m, zmq_msg_t *route, int64_t t, gp_m
     o->a = -1;
     o->b = -1;
     o->fn = tmp.fn;
+    o->softmax = tmp.softmax;
     o->deriv = tmp.deriv;
     o->alpha = tmp.alpha;
     o->stage = OP_LOCAL;

@@ -66,28 +66,13 @@ void op_reply(daemon_s *d, op *o, const gp_pmsg *r)
     if (!send_msg(d->clients, &o->route, 1, r, NULL)) d->n.replies_dropped++;
 }
 
-/* Injects the faults the cluster file asks for at one kind of step: each
- * rule for this node and kind fires with its probability and adds its
- * magnitude, with a random sign, to one random entry of m. The random
- * stream depends on the seed, the node, the operation and the kind only, so
- * an experiment repeats. Returns the number injected. */
+/* The cluster file's faults at one kind of step of a client operation: the
+ * one injector, on the stream of the request id. Returns the number
+ * injected. */
 int op_inject(const daemon_s *d, gp_fault_op kind, uint64_t opid, gp_rmat m)
 {
-    if (!m.data || !m.rows || !m.cols) return 0;
-    gp_rng r;
-    gp_rng_seed(&r, (uint64_t)d->cfg->fault_seed * 0x9E3779B97F4A7C15ull ^
-                        opid * 0x2545F4914F6CDD1Dull ^ (uint64_t)d->self << 8 ^ (uint64_t)kind);
-    int n = 0;
-    for (int i = 0; i < d->cfg->nrules; i++) {
-        const gp_fault_rule *f = &d->cfg->rules[i];
-        if (f->op != kind || (f->node >= 0 && f->node != d->self)) continue;
-        if (gp_rng_uniform(&r) >= f->probability) continue;
-        size_t at = gp_rng_below(&r, m.rows * m.cols);
-        m.data[at / m.cols * m.ld + at % m.cols] +=
-            gp_rng_uniform(&r) < 0.5 ? -f->magnitude : f->magnitude;
-        n++;
-    }
-    return n;
+    return gp_fault_inject(d->cfg->rules, d->cfg->nrules, 1.0, (uint64_t)d->cfg->fault_seed, opid,
+                           d->self, kind, m);
 }
 
 /* Worker: this node's encoded input and coded product, with the faults the

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "gp_mat.h"
+#include "gp_rng.h"
 #include "gp_yaml.h"
 
 static const char *const fault_ops[GP_FAULT_OP_COUNT_] = {
@@ -22,6 +24,26 @@ static const char *const fault_ops[GP_FAULT_OP_COUNT_] = {
 const char *gp_fault_op_name(gp_fault_op op)
 {
     return (unsigned)op < GP_FAULT_OP_COUNT_ ? fault_ops[op] : "unknown";
+}
+
+int gp_fault_inject(const gp_fault_rule *rules, int n, double scale, uint64_t seed, uint64_t stream,
+                    int node, gp_fault_op kind, gp_rmat m)
+{
+    if (!n || scale <= 0 || !m.data || !m.rows || !m.cols) return 0;
+    gp_rng g;
+    gp_rng_seed(&g, gp_mix64(seed * 0x9E3779B97F4A7C15ull) /* the seed alone: runs repeat */ ^
+                        gp_mix64(stream) ^ (uint64_t)node << 56 ^ (uint64_t)kind << 48);
+    int fired = 0;
+    for (int i = 0; i < n; i++) {
+        const gp_fault_rule *f = &rules[i];
+        if (f->op != kind || (f->node >= 0 && f->node != node)) continue;
+        if (gp_rng_uniform(&g) >= f->probability * scale) continue;
+        size_t at = gp_rng_below(&g, m.rows * m.cols);
+        m.data[at / m.cols * m.ld + at % m.cols] +=
+            gp_rng_uniform(&g) < 0.5 ? -f->magnitude : f->magnitude;
+        fired++;
+    }
+    return fired;
 }
 
 typedef struct ld {

@@ -39,6 +39,7 @@
 
 #include "gp_err.h"
 #include "gp_keys.h"
+#include "gp_mat.h"
 
 #define GP_CONFIG_MAX_NODES    64
 #define GP_CONFIG_MAX_RULES    64
@@ -77,6 +78,16 @@ typedef struct gp_fault_rule {
     double probability; /* per operation, 0 .. 1 */
     double magnitude;   /* size of an injected error, > 0 */
 } gp_fault_rule;
+
+/* The one fault injector, for the daemons' client operations and training
+ * jobs alike: each of the n rules for `node` (or all) and `kind` fires with
+ * its probability times `scale` and adds its magnitude, with a random sign,
+ * to one random entry of m. The random stream depends on (seed, stream,
+ * node, kind) only, so an experiment repeats: a client operation's stream
+ * is its request id, a training exchange's its key. Returns how many
+ * fired. */
+int gp_fault_inject(const gp_fault_rule *rules, int n, double scale, uint64_t seed, uint64_t stream,
+                    int node, gp_fault_op kind, gp_rmat m);
 
 typedef struct gp_config {
     char path[512];

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "gp_data.h"
+#include "gp_detmath.h"
 #include "gp_err.h"
 #include "gp_job.h"
 #include "gp_mat.h"
@@ -52,10 +53,49 @@ double gp_train_lr(const gp_job *job, uint64_t step, uint64_t steps_per_epoch);
 void gp_train_batch(const gp_dataset *ds, gp_norm_stats st, const uint32_t *order, size_t first,
                     size_t b, gp_rmat x0, uint8_t *labels);
 
+/* f(x) and f'(x) of an activation, with gpdot's own elementary functions
+ * (gp_detmath.h), so that every daemon gets the same bits: the training
+ * step's and a client's ACTIVATE (relu maps NaN to 0). */
+static inline double gp_act_f(gp_act f, double x)
+{
+    switch (f) {
+    case GP_ACT_RELU:
+        return x > 0 ? x : 0.0;
+    case GP_ACT_TANH:
+        return gp_det_tanh(x);
+    case GP_ACT_SIGMOID:
+        return 1.0 / (1.0 + gp_det_exp(-x));
+    case GP_ACT_IDENTITY:
+    default:
+        return x;
+    }
+}
+
+static inline double gp_act_df(gp_act f, double x)
+{
+    switch (f) {
+    case GP_ACT_RELU:
+        return x > 0 ? 1.0 : 0.0;
+    case GP_ACT_TANH: {
+        double t = gp_det_tanh(x);
+        return 1.0 - t * t;
+    }
+    case GP_ACT_SIGMOID: {
+        double sg = 1.0 / (1.0 + gp_det_exp(-x));
+        return sg * (1.0 - sg);
+    }
+    case GP_ACT_IDENTITY:
+    default:
+        return 1.0;
+    }
+}
+
 /* x = [f(s); 1]: s is rows x b, x is (rows+1) x b. */
 void gp_train_activate(gp_act f, gp_rmat s, gp_rmat x);
 /* c = c o f'(s) on the first s.rows rows of c (c may have one more row). */
 void gp_train_hadamard(gp_act f, gp_rmat s, gp_rmat c);
+/* y = softmax over each column of s (a column is a sample); y may be s. */
+void gp_train_softmax(gp_rmat s, gp_rmat y);
 /* Output layer: delta = (softmax(s) - onehot(labels)) / b; returns the
  * summed cross-entropy of the b samples, and counts the correct ones. */
 double gp_train_softmax_xent(gp_rmat s, const uint8_t *labels, gp_rmat delta, int *correct);

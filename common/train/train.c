@@ -127,47 +127,12 @@ void gp_train_batch(const gp_dataset *ds, gp_norm_stats st, const uint32_t *orde
     }
 }
 
-/* The same formulas as the daemons' ACTIVATE (relu maps NaN to 0 there too). */
-static inline double act_f(gp_act f, double x)
-{
-    switch (f) {
-    case GP_ACT_RELU:
-        return x > 0 ? x : 0.0;
-    case GP_ACT_TANH:
-        return gp_det_tanh(x);
-    case GP_ACT_SIGMOID:
-        return 1.0 / (1.0 + gp_det_exp(-x));
-    case GP_ACT_IDENTITY:
-    default:
-        return x;
-    }
-}
-
-static inline double act_df(gp_act f, double x)
-{
-    switch (f) {
-    case GP_ACT_RELU:
-        return x > 0 ? 1.0 : 0.0;
-    case GP_ACT_TANH: {
-        double t = gp_det_tanh(x);
-        return 1.0 - t * t;
-    }
-    case GP_ACT_SIGMOID: {
-        double sg = 1.0 / (1.0 + gp_det_exp(-x));
-        return sg * (1.0 - sg);
-    }
-    case GP_ACT_IDENTITY:
-    default:
-        return 1.0;
-    }
-}
-
 void gp_train_activate(gp_act f, gp_rmat s, gp_rmat x)
 {
     for (size_t i = 0; i < s.rows; i++) {
         const double *a = gp_rmat_at(s, i, 0);
         double *y = gp_rmat_at(x, i, 0);
-        for (size_t j = 0; j < s.cols; j++) y[j] = act_f(f, a[j]);
+        for (size_t j = 0; j < s.cols; j++) y[j] = gp_act_f(f, a[j]);
     }
     double *one = gp_rmat_at(x, s.rows, 0);
     for (size_t j = 0; j < s.cols; j++) one[j] = 1.0;
@@ -178,7 +143,22 @@ void gp_train_hadamard(gp_act f, gp_rmat s, gp_rmat c)
     for (size_t i = 0; i < s.rows; i++) {
         const double *a = gp_rmat_at(s, i, 0);
         double *y = gp_rmat_at(c, i, 0);
-        for (size_t j = 0; j < s.cols; j++) y[j] *= act_df(f, a[j]);
+        for (size_t j = 0; j < s.cols; j++) y[j] *= gp_act_df(f, a[j]);
+    }
+}
+
+void gp_train_softmax(gp_rmat s, gp_rmat y)
+{
+    for (size_t j = 0; j < s.cols; j++) {
+        double mx = -INFINITY, sum = 0;
+        for (size_t i = 0; i < s.rows; i++)
+            if (s.data[i * s.ld + j] > mx) mx = s.data[i * s.ld + j];
+        for (size_t i = 0; i < s.rows; i++) {
+            double e = gp_det_exp(s.data[i * s.ld + j] - mx);
+            y.data[i * y.ld + j] = e;
+            sum += e;
+        }
+        for (size_t i = 0; i < s.rows; i++) y.data[i * y.ld + j] /= sum;
     }
 }
 
