@@ -122,32 +122,40 @@ bool load_checkpoint(run *r, int i, uint64_t *step, uint64_t *updates, bool bloc
     return ok;
 }
 
-/* After the START exchange of a resumed job: the latest checkpoint step that
- * at least K_w + 1 nodes hold (enough to rebuild everyone else's blocks and
- * check them on the way); the
- * holders load theirs, the others regenerate theirs from the holders'.
- * Returns the step to go on from (0: start afresh). */
-uint64_t resume_job(run *r)
+uint64_t resume_choice(int P, int kw, uint64_t have, const double info[][START_LEN],
+                       uint64_t *updates, uint64_t *holders)
 {
-    int kw = r->info->k_storage;
-    uint64_t best = 0, best_updates = 0, holders = 0;
-    for (int p = 0; p < r->P; p++) {
-        if (!(r->start_have >> p & 1)) continue;
+    uint64_t best = 0;
+    *updates = *holders = 0;
+    for (int p = 0; p < P; p++) {
+        if (!(have >> p & 1)) continue;
         for (int c = 0; c < 2; c++) {
-            double st = r->start_info[p][1 + 2 * c];
+            double st = info[p][1 + 2 * c];
             if (st < 1) continue;
             uint64_t step = (uint64_t)st - 1, hold = 0;
-            for (int q = 0; q < r->P; q++)
-                if (r->start_have >> q & 1)
+            for (int q = 0; q < P; q++)
+                if (have >> q & 1)
                     for (int d = 0; d < 2; d++)
-                        if (r->start_info[q][1 + 2 * d] == st) hold |= 1ull << q;
+                        if (info[q][1 + 2 * d] == st) hold |= 1ull << q;
             if (__builtin_popcountll(hold) > kw && step > best) { /* K_w + 1: checked */
                 best = step;
-                best_updates = (uint64_t)r->start_info[p][2 + 2 * c];
-                holders = hold;
+                *updates = (uint64_t)info[p][2 + 2 * c];
+                *holders = hold;
             }
         }
     }
+    return best;
+}
+
+/* After the START exchange of a resumed job: the latest checkpoint step that
+ * at least K_w + 1 nodes hold (resume_choice); the holders load theirs, the
+ * others regenerate theirs from the holders'. Returns the step to go on
+ * from (0: start afresh). */
+uint64_t resume_job(run *r)
+{
+    int kw = r->info->k_storage;
+    uint64_t best_updates, holders;
+    uint64_t best = resume_choice(r->P, kw, r->start_have, r->start_info, &best_updates, &holders);
     if (best == 0) {
         tlog(r->t, "job %016" PRIx64 ": no checkpoint that %d nodes hold: starting afresh",
              r->j->id, kw + 1);

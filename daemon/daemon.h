@@ -34,7 +34,8 @@
 #include "trainer.h"
 #include "zap.h"
 
-/* main.c: set by a signal, read by the poll loop; this node's id, for the log */
+/* server.c: set by a signal (main.c), read by the poll loop; this node's id,
+ * for the log */
 extern volatile sig_atomic_t stop_requested;
 extern int node_id;
 

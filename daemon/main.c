@@ -30,9 +30,6 @@
 #define _GNU_SOURCE
 #include "daemon.h"
 
-volatile sig_atomic_t stop_requested;
-int node_id = -1;
-
 static void on_signal(int sig)
 {
     (void)sig;

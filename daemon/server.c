@@ -3,6 +3,9 @@
 #define _GNU_SOURCE
 #include "daemon.h"
 
+volatile sig_atomic_t stop_requested;
+int node_id = -1;
+
 /* Drains up to 64 messages from a socket through fn, so that no socket can
  * starve the others. */
 static void drain(daemon_s *d, void *sock, void (*fn)(daemon_s *, int64_t), int64_t t)

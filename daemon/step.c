@@ -6,7 +6,7 @@
 /* The record of each node whose output a verified decode used or corrected:
  * consecutive wrong outputs make it a suspect, consecutive right ones clear
  * it again. */
-static void judge(run *r, const gp_node_output *outs, int n, uint64_t wrong)
+void judge(run *r, const gp_node_output *outs, int n, uint64_t wrong)
 {
     uint64_t became = 0, cleared = 0;
     pthread_mutex_lock(&r->t->mu);

@@ -275,6 +275,10 @@ int fault_inject(run *r, gp_fault_op kind, uint64_t phase, gp_rmat m);
 /* ---- step.c: one attempt at a training step, in the paper's order: encode, product, exchange,
  * decode, activation, Hadamard, update, check */
 bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr, double *loss);
+/* The suspect rule, after a verified decode from outs (wrong: the outputs it
+ * corrected): SUSPECT_AFTER wrong outputs in a row make a node a suspect,
+ * SUSPECT_CLEAR right ones in a row clear it. */
+void judge(run *r, const gp_node_output *outs, int n, uint64_t wrong);
 
 /* ---- integrity.c: the stored code: projections, the check, regeneration of blocks off the
  * code, snapshots and rollback */
@@ -289,6 +293,14 @@ void save_job(gp_trainer *t, tjob *j);
 void drop_state(gp_trainer *t);
 void save_checkpoint(run *r);
 bool load_checkpoint(run *r, int i, uint64_t *step, uint64_t *updates, bool blocks);
+/* The checkpoint a resumed job goes on from, from what the START exchange
+ * said (info[p]: 1, then for each of node p's two checkpoints its step + 1,
+ * 0 for none, and its count of coded updates; have: the nodes heard): the
+ * latest step that more than kw nodes hold (K_w + 1: enough to rebuild the
+ * others' blocks and check them on the way). Returns it (0: none), with its
+ * count of updates and its holders. */
+uint64_t resume_choice(int P, int kw, uint64_t have, const double info[][START_LEN],
+                       uint64_t *updates, uint64_t *holders);
 uint64_t resume_job(run *r);
 
 /* ---- rejoin.c: waiting for a quorum or for redundancy, probing the peers, joining them where
