@@ -24,7 +24,6 @@
 #include "gp_clock.h"
 #include "gp_code.h"
 #include "gp_config.h"
-#include "gp_detmath.h"
 #include "gp_pool.h"
 #include "gp_proto.h"
 #include "gp_rng.h"
