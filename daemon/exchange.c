@@ -98,12 +98,14 @@ static void push_msg(void *push, uint64_t dest, const gp_pmsg *m)
 
 /* JOIN to every other node: about job (0: none known), asking for the blocks
  * at step (0: only what runs where). */
-void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64_t gen)
+void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64_t gen,
+                  bool running)
 {
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_JOIN, 0);
     gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)t->self);
     gp_pmsg_uint(&m, GP_F_JOB, job);
+    if (running) gp_pmsg_str(&m, GP_F_STATE, "running");
     if (step) {
         gp_pmsg_uint(&m, GP_F_STEP, step);
         gp_pmsg_uint(&m, GP_F_GEN, gen);

@@ -63,15 +63,33 @@ static double evaluate(run *r, double *test_loss)
 
 /* Every node starts together: each sends START (again every half second,
  * for nodes still loading their data or not yet given the job) until every
- * live node's has arrived, or a generous timeout. */
-static bool barrier(run *r)
+ * live node's has arrived, or a generous timeout. A node that came to the
+ * job late (it was stopped, or still busy with an earlier job) finds no
+ * START from peers that have gone on: once a second it asks them, and joins
+ * them where they are (BAR_JOIN), or ends the job as a quorum of the
+ * cluster ended it (BAR_ENDED, *ended: PK_DONE ...). BAR_GO: start at step
+ * 0; BAR_CANCEL: cancelled. */
+enum { BAR_GO, BAR_JOIN, BAR_ENDED, BAR_CANCEL };
+
+/* every live node's START is in, or most peers' later partials are */
+static int start_heard(run *r, uint64_t key)
+{
+    pthread_mutex_lock(&r->t->mu);
+    slot *s = mail_slot(r->t, key, true);
+    uint64_t up = atomic_load(&r->t->up) | 1ull << r->self;
+    int how = r->t->behind ? BAR_JOIN : s && (s->have & up) == up ? BAR_GO : -1;
+    pthread_mutex_unlock(&r->t->mu);
+    return how;
+}
+
+static int barrier(run *r, int *ended)
 {
     uint64_t all = (1ull << r->P) - 1, key = KEY(0, 0, PH_START);
     int64_t limit = 10 * r->t->cfg->peer_timeout_ms;
     if (limit < 60000) limit = 60000;
-    int64_t end = gp_mono_ms() + limit;
+    int64_t end = gp_mono_ms() + limit, ask = gp_mono_ms() + 1000;
     gp_rmat one;
-    if (gp_rmat_alloc(&one, 1, START_LEN) != GP_OK) return false;
+    if (gp_rmat_alloc(&one, 1, START_LEN) != GP_OK) return BAR_CANCEL;
     memset(one.data, 0, START_LEN * sizeof(double));
     one.data[0] = 1;
     int64_t held[2] = {-1, -1};
@@ -84,36 +102,31 @@ static bool barrier(run *r)
         }
     }
     r->ckpt_next = held[0] <= held[1] ? 0 : 1; /* the next checkpoint replaces the older */
-    bool ok = false;
-    while (!run_cancelled(r)) {
+    int how = -1;
+    while (how < 0 && !run_cancelled(r)) {
         ex_send(r, all, key, one, true);
-        pthread_mutex_lock(&r->t->mu);
-        slot *s = mail_slot(r->t, key, true);
-        uint64_t up = atomic_load(&r->t->up) | 1ull << r->self;
-        bool done = s && (s->have & up) == up;
-        pthread_mutex_unlock(&r->t->mu);
-        if (done || gp_mono_ms() >= end) {
-            ok = true;
-            break;
-        }
+        if ((how = start_heard(r, key)) >= 0 || gp_mono_ms() >= end) break;
         struct timespec ts = {0, 100 * 1000000};
-        for (int i = 0; i < 5 && !done; i++) {
+        for (int i = 0; i < 5 && how < 0; i++) {
             nanosleep(&ts, NULL);
-            pthread_mutex_lock(&r->t->mu);
-            s = mail_slot(r->t, key, true);
-            up = atomic_load(&r->t->up) | 1ull << r->self;
-            done = s && (s->have & up) == up;
-            pthread_mutex_unlock(&r->t->mu);
+            how = start_heard(r, key);
         }
-        if (done) {
-            ok = true;
-            break;
+        if (how < 0 && gp_mono_ms() >= ask) {
+            uint64_t at = 0, gen = 0;
+            bool waits = false;
+            uint64_t serving = probe_peers(r, 300, &at, &gen, NULL, &waits);
+            if ((*ended = quorum_ended(r)))
+                how = BAR_ENDED;
+            else if (serving && (at > 0 || gen > 0))
+                how = BAR_JOIN;
+            ask = gp_mono_ms() + 1000;
         }
     }
+    if (how < 0) how = run_cancelled(r) ? BAR_CANCEL : BAR_GO;
     /* once more: a node that got the job after our last START waits for it */
-    if (ok) ex_send(r, all, key, one, true);
+    if (how == BAR_GO) ex_send(r, all, key, one, true);
     gp_rmat_free(&one);
-    if (ok) {
+    if (how == BAR_GO) {
         pthread_mutex_lock(&r->t->mu);
         slot *s = mail_slot(r->t, key, false);
         r->start_have = 0;
@@ -125,7 +138,7 @@ static bool barrier(run *r)
         pthread_mutex_unlock(&r->t->mu);
         ex_advance(r, key + 1);
     }
-    return ok;
+    return how;
 }
 
 static gp_err pick_code(run *r, gp_msg *why)
@@ -472,9 +485,23 @@ static uint64_t start_run(run *r, drive *dv, ending *e)
         }
     }
     /* all nodes start together: wait for every live node to have its data */
-    if (!joined && !start_with_peers && !barrier(r)) {
-        e->how = END_CANCELLED;
-        return 0;
+    if (!joined && !start_with_peers) {
+        int ended = 0, how = barrier(r, &ended);
+        if (how == BAR_CANCEL) {
+            e->how = END_CANCELLED;
+            return 0;
+        }
+        if (how == BAR_ENDED) {
+            e->how = END_AS_OTHERS;
+            e->others = ended;
+            return 0;
+        }
+        if (how == BAR_JOIN) {
+            tlog(t, "job %016" PRIx64 ": the others started it without this node: joining them",
+                 j->id);
+            /* if that fails, its first step finds them ahead, and waits */
+            joined = join_run(r);
+        }
     }
     pthread_mutex_lock(&t->mu);
     j->state = JS_RUNNING;
@@ -818,7 +845,7 @@ void *trainer_main(void *arg)
              * this is a replacement with an empty state directory) */
             int64_t now = gp_mono_ms();
             if (now >= t->next_probe && atomic_load(&t->up) & ~(1ull << t->self)) {
-                ex_send_join(t, push, t->latest, 0, 0);
+                ex_send_join(t, push, t->latest, 0, 0, false);
                 t->next_probe = now + 2000;
             }
             gp_cond_wait_ms(&t->cv, &t->mu, 500);

@@ -340,13 +340,16 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
 {
     if (from < 0 || from >= t->P || from == t->self) return false;
     uint64_t want = m->v[GP_F_JOB].u, id = 0;
+    /* the asker runs `want` itself (else it is idle, and may take up ours) */
+    gp_pstr st = m->v[GP_F_STATE].s;
+    bool asker_runs = gp_pmsg_has(m, GP_F_STATE) && st.len == 7 && !memcmp(st.p, "running", 7);
     pthread_mutex_lock(&t->mu);
     if (t->active >= 0) id = t->jobs[t->active].id;
     pthread_mutex_unlock(&t->mu);
-    /* the peer lacks the job: it gets it whole, uploaded data (job.bin) too */
+    /* an idle peer lacks the job: it gets it whole, uploaded data (job.bin) too */
     st_buf jb = {0};
     gp_pstr blob[4] = {{0}};
-    if (id && want != id && t->dir[0]) {
+    if (id && want != id && !asker_runs && t->dir[0]) {
         char path[700];
         state_path(t, "job.bin", path, sizeof path);
         if (st_read(path, ST_JOB, &jb, NULL) == GP_OK && st_get_u64(&jb) == id) {
@@ -363,10 +366,13 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
     gp_pmsg r;
     gp_pmsg_init(&r, GP_MT_JOIN_INFO, m->id);
     gp_pmsg_uint(&r, GP_F_FROM, (uint64_t)t->self);
-    tjob *ended = j ? NULL : find_job(t, want);
-    if (want && ended && ended->state >= JS_DONE) {
-        /* the job asked about has ended here: say how (a node that waited
-         * through the end learns that a quorum finished it without it) */
+    tjob *ended = want && (!j || (asker_runs && j->id != want)) ? find_job(t, want) : NULL;
+    if (ended && ended->state >= JS_DONE) {
+        /* the job asked about has ended here: say how, to a peer that runs
+         * it even while a later one runs here (a node that waited through
+         * the end, or came to the job after the others had gone on, learns
+         * that a quorum finished it without it, rather than waiting for as
+         * long as the later job runs); an idle peer learns what runs */
         gp_pmsg_uint(&r, GP_F_JOB, ended->id);
         gp_pmsg_str(&r, GP_F_STATE, state_names[ended->state]);
         bool ok = gp_proto_encode(&r, buf, len, NULL) == GP_OK;
@@ -385,7 +391,7 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
         gp_pmsg_uint(&r, GP_F_GEN, j->gen);
         gp_pmsg_f64(&r, GP_F_RATE, j->job.batch > 0 ? j->rate / j->job.batch : 0);
     }
-    if (j && want != j->id) {
+    if (j && want != j->id && !asker_runs) {
         static const gp_field f[4] = {GP_F_TRAIN_DATA, GP_F_TRAIN_LABELS, GP_F_TEST_DATA,
                                       GP_F_TEST_LABELS};
         r.v[GP_F_TEXT].s = (gp_pstr){j->text, j->tlen};

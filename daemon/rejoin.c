@@ -15,7 +15,7 @@ uint64_t probe_peers(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, dou
     pthread_mutex_lock(&t->mu);
     for (int p = 0; p < r->P; p++) t->info[p].seen = false;
     pthread_mutex_unlock(&t->mu);
-    ex_send_join(t, r->push, r->j->id, 0, 0);
+    ex_send_join(t, r->push, r->j->id, 0, 0, true);
     int64_t end = gp_mono_ms() + wait_ms, resend = gp_mono_ms() + 300;
     uint64_t running = 0;
     bool furthest_waits = false;
@@ -47,7 +47,7 @@ uint64_t probe_peers(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, dou
         if ((seen & others) == others || gp_mono_ms() >= end) break;
         if (gp_mono_ms() >= resend) { /* the links may be coming back (a stopped node) */
             pthread_mutex_unlock(&t->mu);
-            ex_send_join(t, r->push, r->j->id, 0, 0);
+            ex_send_join(t, r->push, r->j->id, 0, 0, true);
             pthread_mutex_lock(&t->mu);
             resend = gp_mono_ms() + 300;
         }
@@ -103,6 +103,7 @@ static uint64_t join_attempts(run *r)
         double rate = 0;
         bool waits = false;
         uint64_t running = probe_peers(r, 3000, &at, &gen, &rate, &waits);
+        if (!running && quorum_ended(r)) return 0; /* nothing to join: the caller ends it */
         if (!running && attempt < 5) {
             /* no answer yet: a node just continued may still be working
              * through what was queued for it while it was stopped */
@@ -127,7 +128,7 @@ static uint64_t join_attempts(run *r)
         r->step = target - 1;
         r->excluded = 0; /* wait for the peers again */
         ex_advance(r, KEY(target - 1, 0, 0));
-        ex_send_join(t, r->push, r->j->id, target, gen);
+        ex_send_join(t, r->push, r->j->id, target, gen, true);
         tlog(t,
              "job %016" PRIx64 ": rejoining: %d peers run it at step %" PRIu64
              "; asked for their blocks at step %" PRIu64,
@@ -271,6 +272,21 @@ void end_wait(run *r)
     pthread_mutex_unlock(&r->t->mu);
 }
 
+int quorum_ended(run *r)
+{
+    int n[3] = {0}, how = 0;
+    pthread_mutex_lock(&r->t->mu);
+    for (int p = 0; p < r->P; p++) {
+        int k = r->t->info[p].kind;
+        if (p != r->self && r->t->info[p].seen && r->t->info[p].job == r->j->id && k >= PK_DONE)
+            n[k - PK_DONE]++;
+    }
+    pthread_mutex_unlock(&r->t->mu);
+    for (int e = 0; e < 3 && !how; e++)
+        if (n[e] >= r->quorum) how = PK_DONE + e;
+    return how;
+}
+
 /* Pauses the job at this step, committing nothing, after an attempt that
  * heard fewer than a quorum of the cluster (no_quorum) or whose decodes had
  * too few spare outputs to be checked (short_handed). It waits until a
@@ -306,7 +322,7 @@ int await_peers(run *r, int *ended)
         bool waits = false;
         uint64_t in_job = probe_peers(r, 600, &at, &gen, NULL, &waits);
         /* the peers that would serve a join at the furthest position */
-        int heard = 1, taking_part = 1, ended_n[3] = {0}, at_front = __builtin_popcountll(in_job);
+        int heard = 1, taking_part = 1, at_front = __builtin_popcountll(in_job);
         pthread_mutex_lock(&t->mu);
         for (int p = 0; p < r->P; p++) {
             if (p == r->self || !t->info[p].seen) continue;
@@ -315,7 +331,6 @@ int await_peers(run *r, int *ended)
             int k = t->info[p].kind;
             /* a node still joining sends nothing yet: it takes part once it has joined */
             if (k == PK_RUNNING || k == PK_WAITING) taking_part++;
-            if (k >= PK_DONE) ended_n[k - PK_DONE]++;
         }
         pthread_mutex_unlock(&t->mu);
         char text[300];
@@ -338,10 +353,7 @@ int await_peers(run *r, int *ended)
             last_heard = heard;
             last_in = taking_part;
         }
-        int e;
-        for (e = 0; e < 3 && ended_n[e] < r->quorum; e++) continue;
-        if (e < 3) {
-            *ended = PK_DONE + e;
+        if ((*ended = quorum_ended(r))) {
             result = W_ENDED;
             break;
         }

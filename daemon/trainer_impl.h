@@ -263,7 +263,10 @@ static inline gp_rmat view(gp_rmat m, size_t rows, size_t cols)
  * for, who is left out, when a joiner has caught up) */
 slot *mail_slot(gp_trainer *t, uint64_t key, bool create);
 void mail_clear(gp_trainer *t);
-void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64_t gen);
+/* JOIN: what runs (running: the sender runs `job` itself); with step, the
+ * receivers' blocks at that step */
+void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64_t gen,
+                  bool running);
 void ex_send(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok);
 slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms);
 void ex_advance(run *r, uint64_t key);
@@ -312,6 +315,9 @@ void serve_joins(run *r);
 bool join_pending(run *r);
 unsigned latest_attempt(run *r);
 void end_wait(run *r);
+/* PK_DONE, PK_FAILED or PK_CANCELLED when a quorum of the cluster said in
+ * the last probe that the job ended so; else 0 */
+int quorum_ended(run *r);
 int await_peers(run *r, int *ended);
 void end_as_others(run *r, int how);
 

@@ -146,7 +146,7 @@ static const struct {
                         F(LOSS) | F(ACCURACY) | F(RATE) | F(TEXT) | F(MEAN) | F(SCALE) | F(REASON) |
                             F(NODE_STATS)},
     [GP_MT_CANCEL] = {"CANCEL", F(JOB), 0},
-    [GP_MT_JOIN] = {"JOIN", F(FROM) | F(JOB), F(STEP) | F(GEN)},
+    [GP_MT_JOIN] = {"JOIN", F(FROM) | F(JOB), F(STEP) | F(GEN) | F(STATE)},
     [GP_MT_JOIN_INFO] = {"JOIN_INFO", F(FROM) | F(JOB) | F(STATE),
                          F(STEP) | F(GEN) | F(RATE) | F(TEXT) | F(SET) | F(TRAIN_DATA) |
                              F(TRAIN_LABELS) | F(TEST_DATA) | F(TEST_LABELS)},

@@ -6,6 +6,9 @@
 #   (b) node 6 SIGKILLed and replaced by a daemon with an empty state
 #       directory: it learns the job (and its data) from a peer and rejoins
 #   (c) node 3 stopped (SIGSTOP) for 4 s, then continued: it rejoins
+#   (d) node 2 stopped in a job that the others finish, then start another:
+#       continued, it learns that the first ended and joins the second
+#   (e) the same, with node 2 stopped before it started the first job
 # Each time the others' step keeps advancing while the node is away and
 # rejoins, and the rejoin is timed (from the restart to the rejoined step,
 # and to catching up). The job finishes with all 8 nodes, and the model is
@@ -118,5 +121,58 @@ worst = max(np.abs(np.load(f) - np.load("local" + f[len("cluster"):])).max() / n
 # as in train_cluster_test: 1876 steps * lr 0.1 * the decode's certified 1e-9 < 1e-6
 print(f"  model against train --local: largest relative difference {worst:.1e}")
 assert worst <= 1e-6
+PY
+echo "(d) node 2 stopped in a job that then ends, while the next runs"
+# Node 2 is stopped in job A, which the other 7 finish; job B starts (node
+# 2, down, is not given it). Continued, node 2 is still in A: it learns from
+# its peers, busy with B, that a quorum ended A (rather than waiting in A for
+# as long as B runs), then takes up B from them and joins it.
+set -- --set faults.scale=0
+ida=$(C submit "$job" "$@" --set data.train_limit=19200 --set training.epochs=1) ||
+    fail "(d) submit A"
+id=$ida
+wait_step 20
+kill -STOP "$(cat "$tmp/c/node2.pid")"
+line=$(($(wc -l < "$tmp/c/node2.log") + 1))
+C watch "$ida" > watch_a.txt 2>&1 || { cat watch_a.txt; fail "(d) job A did not finish"; }
+id=$(C submit "$job" "$@" --set training.epochs=2) || fail "(d) submit B"
+sleep 2
+kill -CONT "$(cat "$tmp/c/node2.pid")"
+rejoined 2 "$line" || fail "(d) node 2 did not join job B"
+grep "job $ida" part.log | grep -q "ended done on a quorum" || fail "(d) node 2 did not end job A"
+grep "job $ida.*ended\|job $id.*taking it up\|job $id.*rejoined at step\|caught up" part.log |
+    sed 's/^/    /'
+C watch "$id" > watch_b.txt 2>&1 || { cat watch_b.txt; fail "(d) job B did not finish"; }
+C status "$id" --json > job_b.json
+"$py" - job_b.json <<'PY' || fail "(d) node 2 did not finish job B"
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(f"  job B: {j['state']}, nodes up {j['nodes_up']}, node states {j['node_states']}")
+assert j["state"] == "done" and j["node_states"][2] == "done", j
+PY
+echo "(e) node 2 stopped before its start of a job, which then ends"
+# As (d), but node 2 is stopped as soon as job A is submitted, while it
+# loads the data: the others start without it once it is down. Continued,
+# node 2 reaches the start of A and finds no peer there: it asks them, learns
+# that a quorum ended A, and joins job B.
+line=$(($(wc -l < "$tmp/c/node2.log") + 1))
+ida=$(C submit "$job" "$@" --set data.train_limit=6400 --set training.epochs=1) ||
+    fail "(e) submit A"
+kill -STOP "$(cat "$tmp/c/node2.pid")"
+C watch "$ida" > watch_a.txt 2>&1 || { cat watch_a.txt; fail "(e) job A did not finish"; }
+id=$(C submit "$job" "$@" --set training.epochs=2) || fail "(e) submit B"
+sleep 2
+kill -CONT "$(cat "$tmp/c/node2.pid")"
+rejoined 2 "$line" || fail "(e) node 2 did not join job B"
+grep "job $ida" part.log | grep -q "ended done on a quorum" || fail "(e) node 2 did not end job A"
+grep "job $ida.*ended\|job $ida.*training samples\|job $id.*taking it up\|job $id.*rejoined at step" part.log |
+    sed 's/^/    /'
+C watch "$id" > watch_b.txt 2>&1 || { cat watch_b.txt; fail "(e) job B did not finish"; }
+C status "$id" --json > job_b.json
+"$py" - job_b.json <<'PY' || fail "(e) node 2 did not finish job B"
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(f"  job B: {j['state']}, node states {j['node_states']}")
+assert j["state"] == "done" and j["node_states"][2] == "done", j
 PY
 echo "ok"

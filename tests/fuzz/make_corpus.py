@@ -122,7 +122,7 @@ def proto():
                                          "counters": {"redo": 1}, "nodes_up": [0, 1],
                                          "elapsed": 1.5, "loss": F32(0.75), "accuracy": 0.5}),
         "cancel": msg("CANCEL", 18, {"job": 1}),
-        "join": msg("JOIN", 19, {"from": 5, "job": 1, "step": 120, "gen": 2}),
+        "join": msg("JOIN", 19, {"from": 5, "job": 1, "step": 120, "gen": 2, "state": "running"}),
         "join_info": msg("JOIN_INFO", 19, {"from": 0, "job": 1, "state": "running", "step": 121,
                                            "gen": 2, "rate": 12.5, "text": b"name: x\n",
                                            "set": b"", "train_data": b"\x00\x00\x08\x03"}),
