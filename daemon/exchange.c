@@ -226,7 +226,10 @@ slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
                     tlog(t, "job %016" PRIx64 ": node %d missing at step %" PRIu64, r->j->id, p,
                          r->step);
         }
-        if (!IS_REGEN(KEY_PHASE(key))) r->j->up = s->have | 1ull << r->self;
+        /* what this exchange showed of the nodes it was waiting for (an mds
+         * product asks only some: the others keep what was known of them) */
+        if (!IS_REGEN(KEY_PHASE(key)))
+            r->j->up = (r->j->up & ~want) | (s->have & want) | 1ull << r->self;
     }
     r->j->n.us_wait += gp_mono_us() - t0;
     pthread_mutex_unlock(&t->mu);
