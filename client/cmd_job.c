@@ -12,42 +12,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gp_file.h"
 #include "gp_model.h"
 #include "gp_train.h"
 #include "gpdot.h"
 
-static char *read_all(const char *path, size_t *len, gp_msg *why)
+/* The file whole, or NULL with why set (at most max bytes). */
+static char *read_all(const char *path, size_t max, const char *what, size_t *len, gp_msg *why)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap) break;
-        char *nb = realloc(buf, 2 * cap + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        gp_fail(why, GP_EIO, "%s: cannot read it", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
+    char *buf;
+    return gp_read_file(path, max, what, &buf, len, why) == GP_OK ? buf : NULL;
 }
 
 /* An absolute path for a file the daemons read (the client's view of it). */
@@ -94,7 +68,7 @@ int cmd_submit(int argc, char **argv)
     gp_job job;
     if (gp_job_load(file, sets, nset, &job, &why) != GP_OK) return cli_error(2, "%s", why.text);
     size_t tlen;
-    char *text = read_all(file, &tlen, &why);
+    char *text = read_all(file, (size_t)1 << 20, "a job file", &tlen, &why);
     if (!text) return cli_error(1, "%s", why.text);
     /* the overrides, then the data paths made absolute */
     static char paths[8][PATH_MAX + 64];
@@ -120,7 +94,7 @@ int cmd_submit(int argc, char **argv)
         np++;
         if (upload) {
             int slot = i < 3 ? (i == 1 ? 1 : 0) : (i == 4 ? 3 : 2);
-            files[slot] = read_all(abs, &up.len[slot], &why);
+            files[slot] = read_all(abs, (size_t)1 << 31, "a data file to upload", &up.len[slot], &why);
             if (!files[slot]) {
                 for (int k = 0; k < 4; k++) free(files[k]);
                 free(text);

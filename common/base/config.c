@@ -13,6 +13,7 @@
 
 #include "gp_mat.h"
 #include "gp_rng.h"
+#include "gp_file.h"
 #include "gp_yaml.h"
 
 static const char *const fault_ops[GP_FAULT_OP_COUNT_] = {
@@ -446,7 +447,7 @@ gp_err gp_config_load(const char *path, gp_config *c, gp_msg *why)
 {
     char *buf;
     size_t len;
-    gp_err e = gp_yaml_read_file(path, (size_t)16 << 20, "a cluster file", &buf, &len, why);
+    gp_err e = gp_read_file(path, (size_t)16 << 20, "a cluster file", &buf, &len, why);
     if (e != GP_OK) return e;
     e = gp_config_parse(buf, len, path, c, why);
     free(buf);

@@ -1,5 +1,5 @@
 /* gp_yaml.h - what the three YAML readers (the cluster file, job files,
- * model manifests) share: reading a small file whole, loading a document
+ * model manifests) share (each reads its file with gp_file.h): loading a document
  * with a located syntax error, scalars, and "file:line:column: reason"
  * messages. Each reader keeps its own keys and checks. */
 #ifndef GP_YAML_H
@@ -10,12 +10,6 @@
 #include <yaml.h>
 
 #include "gp_err.h"
-
-/* Reads the file at path whole into *text (NUL-terminated; free it), or
- * refuses it with "PATH: larger than MAX bytes; not WHAT" before reading
- * more than max + 1 bytes. GP_EIO when it cannot be opened or read. */
-gp_err gp_yaml_read_file(const char *path, size_t max, const char *what, char **text, size_t *len,
-                         gp_msg *why);
 
 /* Parses text into *doc and gives its root. A syntax error returns `code`
  * with "NAME:LINE:COL: problem"; a document without a root (an empty file)

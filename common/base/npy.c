@@ -1,4 +1,5 @@
 #include "gp_npy.h"
+#include "gp_file.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -115,38 +116,18 @@ gp_err gp_npy_parse(const void *buf, size_t len, gp_rmat *out, gp_msg *why)
 gp_err gp_npy_read(const char *path, gp_rmat *out, gp_msg *why)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
-    gp_err e = GP_OK;
-    unsigned char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) != 0) {
-        e = gp_fail(why, GP_EIO, "%s: cannot seek", path);
-        goto out;
-    }
-    long sz = ftell(f);
-    if (sz < 0 || (unsigned long)sz > GP_NPY_MAX_ELEMS * 8 + MAX_HEADER + 16) {
-        e = gp_fail(why, GP_ERANGE, "%s: file too large", path);
-        goto out;
-    }
-    rewind(f);
-    buf = malloc((size_t)sz + 1);
-    if (!buf) {
-        e = gp_fail(why, GP_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    if (fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-        e = gp_fail(why, GP_EIO, "%s: read failed", path);
-        goto out;
-    }
-    e = gp_npy_parse(buf, (size_t)sz, out, why);
+    char *buf;
+    size_t len;
+    gp_err e = gp_read_file(path, GP_NPY_MAX_ELEMS * 8 + MAX_HEADER + 16, "a .npy file", &buf, &len,
+                            why);
+    if (e != GP_OK) return e;
+    e = gp_npy_parse((const unsigned char *)buf, len, out, why);
     if (e != GP_OK && why) {
         char tmp[sizeof why->text];
         memcpy(tmp, why->text, sizeof tmp);
         snprintf(why->text, sizeof why->text, "%.100s: %.200s", path, tmp);
     }
-out:
     free(buf);
-    fclose(f);
     return e;
 }
 

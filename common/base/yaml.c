@@ -8,50 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-gp_err gp_yaml_read_file(const char *path, size_t max, const char *what, char **text, size_t *len,
-                         gp_msg *why)
-{
-    *text = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) { /* grows as it reads: a file is usually a few hundred bytes */
-        if (n == cap) {
-            if (cap > max) {
-                free(buf);
-                fclose(f);
-                return gp_fail(why, GP_EINVAL, "%s: larger than %zu bytes; not %s", path, max,
-                               what);
-            }
-            cap = cap ? 2 * cap : 4096;
-            if (cap > max + 1) cap = max + 1;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return gp_fail(why, GP_ENOMEM, "%s: no memory to read it", path);
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad || n > max) {
-        free(buf);
-        return bad ? gp_fail(why, GP_EIO, "%s: read error", path)
-                   : gp_fail(why, GP_EINVAL, "%s: larger than %zu bytes; not %s", path, max, what);
-    }
-    buf[n] = 0;
-    *text = buf;
-    *len = n;
-    return GP_OK;
-}
-
 gp_err gp_yaml_load(const char *text, size_t len, const char *name, gp_err code,
                     yaml_document_t *doc, yaml_node_t **root, gp_msg *why)
 {

@@ -15,6 +15,7 @@
  * first line whose first field is not a number is a header and skipped.
  * Empty lines are skipped; CR before LF is allowed. */
 #include "gp_data.h"
+#include "gp_file.h"
 
 #include <errno.h>
 #include <float.h>
@@ -430,42 +431,7 @@ gp_err gp_data_parse_csv(const void *text, size_t len, const char *name, size_t 
 
 static gp_err read_file(const char *path, unsigned char **buf, size_t *len, gp_msg *why)
 {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return gp_fail(why, GP_EIO, "%s: %s", path, strerror(errno));
-    size_t cap = 0, n = 0;
-    unsigned char *b = NULL;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= GP_DATA_MAX_BYTES) {
-                free(b);
-                fclose(f);
-                return gp_fail(why, GP_EFORMAT, "%s: larger than %zu bytes", path,
-                               GP_DATA_MAX_BYTES);
-            }
-            cap = cap ? 2 * cap : (size_t)1 << 20;
-            unsigned char *nb = realloc(b, cap);
-            if (!nb) {
-                free(b);
-                fclose(f);
-                return gp_fail(why, GP_ENOMEM, "%s: no memory", path);
-            }
-            b = nb;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(b);
-        return gp_fail(why, GP_EIO, "%s: read error", path);
-    }
-    *buf = b;
-    *len = n;
-    return GP_OK;
+    return gp_read_file(path, GP_DATA_MAX_BYTES, "a data file", (char **)buf, len, why);
 }
 
 gp_err gp_data_load(const gp_data_files *fs, size_t limit, gp_dataset *ds, gp_msg *why)

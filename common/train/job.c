@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "gp_code.h"
+#include "gp_file.h"
 #include "gp_yaml.h"
 
 typedef enum ftype {
@@ -714,7 +715,7 @@ gp_err gp_job_load(const char *path, const char *const *set, int nset, gp_job *j
 {
     char *buf;
     size_t len; /* a job file is a few hundred bytes */
-    gp_err e = gp_yaml_read_file(path, (size_t)1 << 20, "a job file", &buf, &len, why);
+    gp_err e = gp_read_file(path, (size_t)1 << 20, "a job file", &buf, &len, why);
     if (e != GP_OK) return e;
     char dir[GP_JOB_MAX_PATH] = "";
     const char *slash = strrchr(path, '/');

@@ -27,6 +27,7 @@
 #include <yaml.h>
 
 #include "gp_npy.h"
+#include "gp_file.h"
 #include "gp_yaml.h"
 
 static const char *const norm_names[] = {"standardize", "scale", "none"};
@@ -297,7 +298,7 @@ gp_err gp_model_load(const char *dir, gp_job *job, gp_rmat *w, gp_norm_stats *st
     if (e != GP_OK) return e;
     char *text;
     size_t len; /* a manifest is a few hundred bytes */
-    if ((e = gp_yaml_read_file(path, (size_t)1 << 20, "a model manifest", &text, &len, why)) !=
+    if ((e = gp_read_file(path, (size_t)1 << 20, "a model manifest", &text, &len, why)) !=
         GP_OK)
         return e;
     yaml_document_t doc;
