@@ -268,9 +268,13 @@ static void p_join_info(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
 
 /* What a peer may send; anything else is dropped and counted. */
 static const peer_fn peer_handlers[GP_MT_COUNT_] = {
-    [GP_MT_HEARTBEAT] = on_heartbeat, [GP_MT_PARTIAL] = on_partial,
-    [GP_MT_JOB_PARTIAL] = p_job_partial,      [GP_MT_JOIN] = p_join,
-    [GP_MT_JOIN_INFO] = p_join_info,  [GP_MT_BLOCK_REQ] = on_block_req, [GP_MT_BLOCK] = on_block,
+    [GP_MT_HEARTBEAT] = on_heartbeat,
+    [GP_MT_PARTIAL] = on_partial,
+    [GP_MT_JOB_PARTIAL] = p_job_partial,
+    [GP_MT_JOIN] = p_join,
+    [GP_MT_JOIN_INFO] = p_join_info,
+    [GP_MT_BLOCK_REQ] = on_block_req,
+    [GP_MT_BLOCK] = on_block,
 };
 
 void on_peer(daemon_s *d, int64_t t)
