@@ -105,13 +105,14 @@ static int barrier(run *r, int *ended)
     int how = -1;
     while (how < 0 && !run_cancelled(r)) {
         ex_send(r, all, key, one, true);
-        if ((how = start_heard(r, key)) >= 0 || gp_mono_ms() >= end) break;
+        how = start_heard(r, key);
         struct timespec ts = {0, 100 * 1000000};
         for (int i = 0; i < 5 && how < 0; i++) {
             nanosleep(&ts, NULL);
             how = start_heard(r, key);
         }
-        if (how < 0 && gp_mono_ms() >= ask) {
+        if (how == BAR_GO) break;
+        if (how == BAR_JOIN || gp_mono_ms() >= ask) { /* (the job may have ended there) */
             uint64_t at = 0, gen = 0;
             bool waits = false;
             uint64_t serving = probe_peers(r, 300, &at, &gen, NULL, &waits);
@@ -121,6 +122,7 @@ static int barrier(run *r, int *ended)
                 how = BAR_JOIN;
             ask = gp_mono_ms() + 1000;
         }
+        if (how < 0 && gp_mono_ms() >= end) how = BAR_GO;
     }
     if (how < 0) how = run_cancelled(r) ? BAR_CANCEL : BAR_GO;
     /* once more: a node that got the job after our last START waits for it */
@@ -501,6 +503,11 @@ static uint64_t start_run(run *r, drive *dv, ending *e)
                  j->id);
             /* if that fails, its first step finds them ahead, and waits */
             joined = join_run(r);
+            if (!joined && (ended = quorum_ended(r))) {
+                e->how = END_AS_OTHERS;
+                e->others = ended;
+                return 0;
+            }
         }
     }
     pthread_mutex_lock(&t->mu);

@@ -48,13 +48,14 @@ start() {
 }
 # ms TIME: milliseconds of a log timestamp HH:MM:SS.mmm
 ms() { echo "$1" | awk -F'[:.]' '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }'; }
-# rejoined NODE SINCE_LINE: waits (up to 90 s) until the node's log says it
-# rejoined and caught up, after line SINCE; leaves those lines in part.log
+# rejoined NODE SINCE_LINE [JOB]: waits (up to 90 s) until the node's log
+# says it rejoined (JOB, if given) and caught up, after line SINCE; leaves
+# those lines in part.log
 rejoined() {
     i=0
     while :; do
         tail -n +"$2" "$tmp/c/node$1.log" > part.log
-        grep -q "caught up" part.log && return 0
+        grep -q "${3:-}.*caught up" part.log && return 0
         i=$((i + 1)); [ $i -lt 900 ] || return 1
         sleep 0.1
     done
@@ -138,7 +139,7 @@ C watch "$ida" > watch_a.txt 2>&1 || { cat watch_a.txt; fail "(d) job A did not 
 id=$(C submit "$job" "$@" --set training.epochs=2) || fail "(d) submit B"
 sleep 2
 kill -CONT "$(cat "$tmp/c/node2.pid")"
-rejoined 2 "$line" || fail "(d) node 2 did not join job B"
+rejoined 2 "$line" "job $id" || fail "(d) node 2 did not join job B"
 grep "job $ida" part.log | grep -q "ended done on a quorum" || fail "(d) node 2 did not end job A"
 grep "job $ida.*ended\|job $id.*taking it up\|job $id.*rejoined at step\|caught up" part.log |
     sed 's/^/    /'
@@ -163,7 +164,7 @@ C watch "$ida" > watch_a.txt 2>&1 || { cat watch_a.txt; fail "(e) job A did not 
 id=$(C submit "$job" "$@" --set training.epochs=2) || fail "(e) submit B"
 sleep 2
 kill -CONT "$(cat "$tmp/c/node2.pid")"
-rejoined 2 "$line" || fail "(e) node 2 did not join job B"
+rejoined 2 "$line" "job $id" || fail "(e) node 2 did not join job B"
 grep "job $ida" part.log | grep -q "ended done on a quorum" || fail "(e) node 2 did not end job A"
 grep "job $ida.*ended\|job $ida.*training samples\|job $id.*taking it up\|job $id.*rejoined at step" part.log |
     sed 's/^/    /'
