@@ -52,11 +52,11 @@ void save_checkpoint(run *r)
     st_buf b = {0};
     st_put_u64(&b, r->j->id);
     st_put_u64(&b, (uint64_t)r->P);
-    st_put_u64(&b, r->snap_step);
-    st_put_u64(&b, r->snap_updates);
+    st_put_u64(&b, r->check.snap_step);
+    st_put_u64(&b, r->check.snap_updates);
     st_put_u64(&b, (uint64_t)r->L);
     for (int l = 0; l < r->L; l++) {
-        gp_rmat w = r->snap[l];
+        gp_rmat w = r->check.snap[l];
         st_put_u64(&b, w.rows);
         st_put_u64(&b, w.cols);
         for (size_t i = 0; i < w.rows; i++) st_put(&b, w.data + i * w.ld, w.cols * sizeof(double));
@@ -65,13 +65,13 @@ void save_checkpoint(run *r)
     st_put(&b, &r->j->n, sizeof r->j->n);
     pthread_mutex_unlock(&t->mu);
     char path[700], name[32];
-    snprintf(name, sizeof name, "ckpt-%d.bin", r->ckpt_next);
+    snprintf(name, sizeof name, "ckpt-%d.bin", r->check.ckpt_next);
     state_path(t, name, path, sizeof path);
     gp_msg why = {{0}};
     if (st_write(path, ST_CKPT, &b, &why) != GP_OK)
         tlog(t, "job %016" PRIx64 ": cannot write a checkpoint: %s", r->j->id, why.text);
     else
-        r->ckpt_next ^= 1;
+        r->check.ckpt_next ^= 1;
     free(b.p);
     run_count(r, &r->j->n.us_checkpoint, gp_mono_us() - t0);
 }
@@ -100,7 +100,7 @@ bool load_checkpoint(run *r, int i, uint64_t *step, uint64_t *updates, bool bloc
     *updates = st_get_u64(&b);
     ok = ok && st_get_u64(&b) == (uint64_t)r->L;
     for (int l = 0; ok && l < r->L; l++) {
-        gp_rmat w = r->wt[l];
+        gp_rmat w = r->model.wt[l];
         ok = st_get_u64(&b) == w.rows && st_get_u64(&b) == w.cols;
         const uint8_t *data = ok ? st_view(&b, w.rows * w.cols * sizeof(double)) : NULL;
         ok = data != NULL;
@@ -155,7 +155,8 @@ uint64_t resume_job(run *r)
 {
     int kw = r->info->k_storage;
     uint64_t best_updates, holders;
-    uint64_t best = resume_choice(r->P, kw, r->start_have, r->start_info, &best_updates, &holders);
+    uint64_t best =
+        resume_choice(r->P, kw, r->check.start_have, r->check.start_info, &best_updates, &holders);
     if (best == 0) {
         tlog(r->t, "job %016" PRIx64 ": no checkpoint that %d nodes hold: starting afresh",
              r->j->id, kw + 1);
@@ -168,19 +169,19 @@ uint64_t resume_job(run *r)
             updates == best_updates)
             mine = load_checkpoint(r, c, &step, &updates, true);
     }
-    uint64_t needy = r->start_have & ~holders;
+    uint64_t needy = r->check.start_have & ~holders;
     if (!mine) needy |= 1ull << r->self;
     holders &= ~needy;
-    r->gen = 1; /* past the START exchange's keys */
+    r->check.gen = 1; /* past the START exchange's keys */
     pthread_mutex_lock(&r->t->mu);
     r->j->gen = 1;
     pthread_mutex_unlock(&r->t->mu);
-    r->updates = best_updates;
-    r->step = best - 1;
+    r->model.updates = best_updates;
+    r->at.step = best - 1;
     ex_advance(r, KEY(best - 1, 0, 0));
     for (int l = 0; l < r->L && needy; l++) {
         uint64_t key = KEY(best - 1, 0, PH_REGEN + l);
-        if (mine) ex_send(r, needy, key, r->wt[l], true);
+        if (mine) ex_send(r, needy, key, r->model.wt[l], true);
         if (mine) {
             ex_advance(r, key + 1);
             continue;
@@ -188,11 +189,11 @@ uint64_t resume_job(run *r)
         slot *s = ex_collect(r, key, holders, r->t->cfg->peer_timeout_ms);
         if (!s) return 0;
         gp_node_output outs[GP_CONFIG_MAX_NODES];
-        int n = ex_outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+        int n = ex_outputs(r, s, r->model.wt[l].rows, r->model.wt[l].cols, outs);
         gp_decode_report rep;
         gp_msg why = {{0}};
-        gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n, r->updates,
-                                      r->wt[l], &rep, &why);
+        gp_err e = gp_code_regenerate(r->code, r->self, r->model.rows[l], r->model.cols[l], outs, n,
+                                      r->model.updates, r->model.wt[l], &rep, &why);
         if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
             run_count(r, &r->j->n.blocks_regenerated, 1);
             tlog(r->t,

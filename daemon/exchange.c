@@ -155,8 +155,9 @@ static void caught_up(run *r)
     tlog(r->t,
          "job %016" PRIx64 ": caught up with the others at step %" PRIu64
          ", %.2f s after it started to rejoin (at step %" PRIu64 ")",
-         r->j->id, r->step, (double)(gp_mono_ms() - r->join_started) / 1000.0, r->join_step);
-    r->join_started = 0;
+         r->j->id, r->at.step, (double)(gp_mono_ms() - r->peers.join_started) / 1000.0,
+         r->peers.join_step);
+    r->peers.join_started = 0;
 }
 
 /* Waits until every live node of `want` has sent `key`, or the peer timeout
@@ -169,7 +170,7 @@ slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
     int64_t deadline = gp_mono_ms() + timeout_ms;
     slot *s = NULL;
     pthread_mutex_lock(&t->mu);
-    if (r->join_started && KEY_PHASE(key) == PH_FWD && !later_partials(r, key)) {
+    if (r->peers.join_started && KEY_PHASE(key) == PH_FWD && !later_partials(r, key)) {
         /* no peer has sent anything for a later step: this node is where the
          * others are (they may be waiting for it), no longer replaying */
         caught_up(r);
@@ -185,15 +186,15 @@ slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
         }
         if (t->follow && t->newer > t->cur_attempt && KEY_PHASE(key) <= PH_CHECK &&
             KEY_ATTEMPT(key) == t->cur_attempt) {
-            r->superseded = true; /* the others are at a later attempt: so is this node */
+            r->at.superseded = true; /* the others are at a later attempt: so is this node */
             s = NULL;
             break;
         }
         s = mail_slot(t, key, true);
-        uint64_t up = (atomic_load(&t->up) | 1ull << r->self) & want & ~r->excluded;
+        uint64_t up = (atomic_load(&t->up) | 1ull << r->self) & want & ~r->peers.excluded;
         if (s && (s->have & up) == up) break;
         uint64_t others = up & ~(1ull << r->self), pending = others & ~(s ? s->have : 0);
-        if (r->join_started && KEY_PHASE(key) == PH_FWD && others &&
+        if (r->peers.join_started && KEY_PHASE(key) == PH_FWD && others &&
             2 * __builtin_popcountll(pending) >= __builtin_popcountll(others)) {
             /* a joining node that waits for at least half of its live peers'
              * product: caught up (waiting for fewer, it may only be waiting
@@ -210,13 +211,13 @@ slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
     if (s) {
         uint64_t missing = want & ~s->have, up = atomic_load(&t->up);
         if (gp_mono_ms() >= deadline) /* waited for in vain: not again until they answer */
-            r->excluded |= missing & up & ~(1ull << r->self);
+            r->peers.excluded |= missing & up & ~(1ull << r->self);
         /* and those down: when one is heard again (a stopped node continued,
          * a restarted one), the others go on without waiting for it until it
          * answers, rather than each waiting a peer timeout at the next
          * exchange and ending it with different sets of partials */
-        r->excluded |= missing & ~up & ~(1ull << r->self);
-        r->excluded &= ~s->have;
+        r->peers.excluded |= missing & ~up & ~(1ull << r->self);
+        r->peers.excluded &= ~s->have;
         r->j->n.partials_missing += (uint64_t)__builtin_popcountll(missing);
         uint64_t lost = r->j->up & ~s->have & want;
         if (lost && !IS_REGEN(KEY_PHASE(key))) {
@@ -224,7 +225,7 @@ slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms)
             for (int p = 0; p < r->P; p++)
                 if (lost >> p & 1)
                     tlog(t, "job %016" PRIx64 ": node %d missing at step %" PRIu64, r->j->id, p,
-                         r->step);
+                         r->at.step);
         }
         /* what this exchange showed of the nodes it was waiting for (an mds
          * product asks only some: the others keep what was known of them) */

@@ -8,7 +8,7 @@ int fault_inject(run *r, gp_fault_op kind, uint64_t phase, gp_rmat m)
 {
     const gp_job *job = r->job;
     int n = gp_fault_inject(job->rules, job->nrules, job->fault_scale, job->fault_seed,
-                            KEY(r->step, r->attempt, phase), r->self, kind, m);
+                            KEY(r->at.step, r->at.attempt, phase), r->self, kind, m);
     if (n) {
         pthread_mutex_lock(&r->t->mu);
         r->j->n.errors_injected += (uint64_t)n;

@@ -10,11 +10,11 @@ static void project(run *r, gp_rmat out)
 {
     size_t off = 0;
     for (int l = 0; l < r->L; l++) {
-        gp_rmat w = r->wt[l];
+        gp_rmat w = r->model.wt[l];
         gp_rng g;
-        gp_rng_seed(&g,
-                    gp_mix64(r->j->id ^ r->job->init_seed) ^ gp_mix64(KEY(r->step, r->attempt, l)));
-        double *v = r->enc.data; /* scratch: enc is at least as long as a block's columns */
+        gp_rng_seed(&g, gp_mix64(r->j->id ^ r->job->init_seed) ^
+                            gp_mix64(KEY(r->at.step, r->at.attempt, l)));
+        double *v = r->model.enc.data; /* scratch: enc is at least as long as a block's columns */
         for (size_t j = 0; j < w.cols; j++) v[j] = gp_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
         for (size_t i = 0; i < w.rows; i++) {
             long double acc = 0;
@@ -39,43 +39,43 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phas
         if (p == r->self) senders = from;
         if (from >> r->self & 1) to |= 1ull << p;
     }
-    uint64_t key = KEY(r->step, r->attempt, phase + l);
-    if (to) ex_send(r, to, key, r->wt[l], true);
+    uint64_t key = KEY(r->at.step, r->at.attempt, phase + l);
+    if (to) ex_send(r, to, key, r->model.wt[l], true);
     if (!(wrong >> r->self & 1)) return;
     /* Catching up after a join, this node replays steps the others took
      * without it: they never saw its projections, and send it nothing. It
      * takes what is there, waits for nothing, and goes on with the block as
      * it is (its outputs are corrected like any wrong node's); the others
      * rebuild it once it has caught up and their check sees it. */
-    bool replay = r->join_started != 0;
-    uint64_t excluded = r->excluded;
+    bool replay = r->peers.join_started != 0;
+    uint64_t excluded = r->peers.excluded;
     slot *s = ex_collect(r, key, senders, replay ? 0 : r->t->cfg->peer_timeout_ms);
-    if (replay) r->excluded = excluded;
+    if (replay) r->peers.excluded = excluded;
     if (!s) return;
     gp_node_output outs[GP_CONFIG_MAX_NODES];
-    int n = ex_outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+    int n = ex_outputs(r, s, r->model.wt[l].rows, r->model.wt[l].cols, outs);
     if (replay && n <= r->info->k_storage) {
         tlog(r->t,
              "job %016" PRIx64 ": step %" PRIu64 ": block of layer %d off the code while "
              "catching up: kept until the others see it",
-             r->j->id, r->step, l);
+             r->j->id, r->at.step, l);
         ex_advance(r, key + 1);
         return;
     }
     gp_decode_report rep;
     gp_msg why = {{0}};
     uint64_t t0 = gp_mono_us();
-    gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n, r->updates,
-                                  r->wt[l], &rep, &why);
+    gp_err e = gp_code_regenerate(r->code, r->self, r->model.rows[l], r->model.cols[l], outs, n,
+                                  r->model.updates, r->model.wt[l], &rep, &why);
     run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
     if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
         run_count(r, &r->j->n.blocks_regenerated, 1);
         tlog(r->t,
              "job %016" PRIx64 ": step %" PRIu64 ": block of layer %d regenerated from %d peers",
-             r->j->id, r->step, l, n);
+             r->j->id, r->at.step, l, n);
     } else {
         tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 ": cannot regenerate layer %d: %s", r->j->id,
-             r->step, l, why.text);
+             r->at.step, l, why.text);
     }
     ex_advance(r, key + 1);
 }
@@ -91,28 +91,28 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase);
 bool integrity_check(run *r)
 {
     size_t len = 0;
-    for (int l = 0; l < r->L; l++) len += r->wt[l].rows;
+    for (int l = 0; l < r->L; l++) len += r->model.wt[l].rows;
     /* The projections go with every vote (their cost is one pass over the
      * blocks); this node checks the stored code every check_every steps, and
      * at every step while it holds some node for a suspect. Nodes may differ
      * on that (each judges from its own decodes): a node that checks uses
      * the projections of every node. */
     bool coded = r->info->scheme != GP_SCHEME_UNCODED;
-    bool full = coded && (r->step % (uint64_t)r->job->check_every == 0 || r->suspects);
-    r->broken = false;
-    r->clean = false;
-    gp_rmat proj = view(r->proj, coded ? len : 1, 1);
+    bool full = coded && (r->at.step % (uint64_t)r->job->check_every == 0 || r->check.suspects);
+    r->check.broken = false;
+    r->check.clean = false;
+    gp_rmat proj = view(r->model.proj, coded ? len : 1, 1);
     if (coded)
         project(r, proj);
     else
         proj.data[0] = 0;
-    uint64_t key = KEY(r->step, r->attempt, PH_CHECK), all = (1ull << r->P) - 1;
-    ex_send(r, all, key, proj, r->own_ok);
+    uint64_t key = KEY(r->at.step, r->at.attempt, PH_CHECK), all = (1ull << r->P) - 1;
+    ex_send(r, all, key, proj, r->at.own_ok);
     slot *s = ex_collect(r, key, all, r->t->cfg->peer_timeout_ms);
     if (!s) return false;
     int votes = __builtin_popcountll(s->have), yes = __builtin_popcountll(s->ok & s->have);
-    bool commit = yes >= r->quorum;
-    r->no_quorum = votes < r->quorum;
+    bool commit = yes >= r->peers.quorum;
+    r->at.no_quorum = votes < r->peers.quorum;
     run_count(r, &r->j->n.checks, 1);
     if (yes && yes < votes) run_count(r, &r->j->n.split_votes, 1);
     if (!commit || !full) {
@@ -124,8 +124,8 @@ bool integrity_check(run *r)
 
 /* Which stored blocks are off the code, from every node's projections in s
  * (the exchange `key`, layer after layer, len values in all), and rebuilds
- * them (exchanges at phase + layer). Returns true; sets r->broken if more
- * are off than the code can locate, r->clean if none is. */
+ * them (exchanges at phase + layer). Returns true; sets r->check.broken if more
+ * are off than the code can locate, r->check.clean if none is. */
 static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
 {
     uint64_t wrong[GP_JOB_MAX_LAYERS] = {0};
@@ -140,8 +140,8 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
         gp_decode_report rep;
         gp_msg why = {{0}};
         uint64_t t0 = gp_mono_us();
-        gp_err e = gp_code_check_weights(r->code, r->rows[l], (size_t)r->info->n, outs, n,
-                                         r->updates, &rep, &why);
+        gp_err e = gp_code_check_weights(r->code, r->model.rows[l], (size_t)r->info->n, outs, n,
+                                         r->model.updates, &rep, &why);
         run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
         if (e == GP_EUNVERIFIED || e == GP_ENODES || rep.spare < 1)
             unchecked = true; /* too few blocks to check against: not known to be clean */
@@ -152,7 +152,7 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
                      "job %016" PRIx64 ": step %" PRIu64 " attempt %d: this node's block of "
                      "layer %d is off the code (by the projections of %d nodes, %#" PRIx64 "; "
                      "off: %#" PRIx64 ")",
-                     r->j->id, r->step, r->attempt, l, n, s->have, rep.wrong);
+                     r->j->id, r->at.step, r->at.attempt, l, n, s->have, rep.wrong);
             if (rep.wrong) {
                 pthread_mutex_lock(&r->t->mu);
                 for (int p = 0; p < r->P; p++) r->j->node_off[p] += rep.wrong >> p & 1;
@@ -160,19 +160,19 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
             }
         } else if (e == GP_EDETECTED) {
             tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 ": stored blocks of layer %d: %s",
-                 r->j->id, r->step, l, why.text);
-            r->broken = true;
+                 r->j->id, r->at.step, l, why.text);
+            r->check.broken = true;
         }
-        off += r->wt[l].rows;
+        off += r->model.wt[l].rows;
     }
     uint64_t have = s->have;
     ex_advance(r, key + 1);
-    if (r->broken) return true; /* beyond repair: the caller rolls back */
-    r->clean = !unchecked;
-    for (int l = 0; l < r->L; l++) r->clean = r->clean && !wrong[l];
+    if (r->check.broken) return true; /* beyond repair: the caller rolls back */
+    r->check.clean = !unchecked;
+    for (int l = 0; l < r->L; l++) r->check.clean = r->check.clean && !wrong[l];
     for (int l = 0; l < r->L; l++) {
         /* suspects are no source for others, unless too few remain without them */
-        uint64_t healthy = have & ~wrong[l], trusted = healthy & ~r->suspects;
+        uint64_t healthy = have & ~wrong[l], trusted = healthy & ~r->check.suspects;
         if (__builtin_popcountll(trusted) > r->info->k_storage) healthy = trusted;
         if (wrong[l]) regenerate(r, l, wrong[l], healthy, phase);
     }
@@ -190,26 +190,26 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
 void integrity_recheck(run *r)
 {
     size_t len = 0;
-    for (int l = 0; l < r->L; l++) len += r->wt[l].rows;
-    gp_rmat proj = view(r->proj, len, 1);
-    r->broken = false;
+    for (int l = 0; l < r->L; l++) len += r->model.wt[l].rows;
+    gp_rmat proj = view(r->model.proj, len, 1);
+    r->check.broken = false;
     project(r, proj);
-    uint64_t key = KEY(r->step, r->attempt, PH_RECHECK), all = (1ull << r->P) - 1;
+    uint64_t key = KEY(r->at.step, r->at.attempt, PH_RECHECK), all = (1ull << r->P) - 1;
     ex_send(r, all, key, proj, true);
     slot *s = ex_collect(r, key, all, r->t->cfg->peer_timeout_ms);
     if (!s) return;
-    bool clean = r->clean;
+    bool clean = r->check.clean;
     repair(r, s, len, key, PH_REREGEN);
-    r->clean = clean; /* that of the last committed step */
+    r->check.clean = clean; /* that of the last committed step */
 }
 
 /* Keeps a copy of the blocks (all consistent at this step) to roll back to. */
 void snap_take(run *r, uint64_t step)
 {
-    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->snap[l], r->wt[l]);
-    r->snap_step = step;
-    r->snap_updates = r->updates;
-    r->snap_valid = step % (uint64_t)r->job->checkpoint_every == 0;
+    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->check.snap[l], r->model.wt[l]);
+    r->check.snap_step = step;
+    r->check.snap_updates = r->model.updates;
+    r->check.snap_valid = step % (uint64_t)r->job->checkpoint_every == 0;
 }
 
 /* Back to the blocks of the last snapshot, in generation gen (above this
@@ -218,13 +218,13 @@ void roll_back(run *r, unsigned gen)
 {
     tlog(r->t,
          "job %016" PRIx64 ": step %" PRIu64 ": rolled back to step %" PRIu64 " (generation %u)",
-         r->j->id, r->step, r->snap_step, gen);
-    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->wt[l], r->snap[l]);
-    r->updates = r->snap_updates;
-    r->gen = gen;
-    r->step = r->snap_step;
+         r->j->id, r->at.step, r->check.snap_step, gen);
+    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->model.wt[l], r->check.snap[l]);
+    r->model.updates = r->check.snap_updates;
+    r->check.gen = gen;
+    r->at.step = r->check.snap_step;
     pthread_mutex_lock(&r->t->mu);
-    r->j->gen = r->gen;
+    r->j->gen = r->check.gen;
     r->j->n.rollbacks++;
     pthread_mutex_unlock(&r->t->mu);
 }

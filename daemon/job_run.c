@@ -36,19 +36,19 @@ static double evaluate(run *r, double *test_loss)
     *test_loss = NAN;
     bool ok = true;
     for (int l = 0; l < r->L && ok; l++) {
-        uint64_t key = KEY(r->step, EVAL_ATTEMPT, PH_EVAL + l);
-        ex_send(r, all, key, r->wt[l], true);
+        uint64_t key = KEY(r->at.step, EVAL_ATTEMPT, PH_EVAL + l);
+        ex_send(r, all, key, r->model.wt[l], true);
         slot *s = ex_collect(r, key, all, r->t->cfg->peer_timeout_ms);
-        if (!s || gp_rmat_alloc(&w[l], r->rows[l], r->cols[l]) != GP_OK) {
+        if (!s || gp_rmat_alloc(&w[l], r->model.rows[l], r->model.cols[l]) != GP_OK) {
             ok = false;
             break;
         }
         gp_node_output outs[GP_CONFIG_MAX_NODES];
-        int n = ex_outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+        int n = ex_outputs(r, s, r->model.wt[l].rows, r->model.wt[l].cols, outs);
         gp_decode_report rep;
         gp_msg why = {{0}};
-        gp_err e = gp_code_decode_weights(r->code, r->rows[l], r->cols[l], outs, n, r->updates,
-                                          w[l], &rep, &why);
+        gp_err e = gp_code_decode_weights(r->code, r->model.rows[l], r->model.cols[l], outs, n,
+                                          r->model.updates, w[l], &rep, &why);
         if (e != GP_OK && e != GP_EUNVERIFIED) {
             tlog(r->t, "job %016" PRIx64 ": cannot decode layer %d for the evaluation: %s",
                  r->j->id, l, why.text);
@@ -101,7 +101,7 @@ static int barrier(run *r, int *ended)
             held[c] = (int64_t)step;
         }
     }
-    r->ckpt_next = held[0] <= held[1] ? 0 : 1; /* the next checkpoint replaces the older */
+    r->check.ckpt_next = held[0] <= held[1] ? 0 : 1; /* the next checkpoint replaces the older */
     int how = -1;
     while (how < 0 && !run_cancelled(r)) {
         ex_send(r, all, key, one, true);
@@ -131,11 +131,11 @@ static int barrier(run *r, int *ended)
     if (how == BAR_GO) {
         pthread_mutex_lock(&r->t->mu);
         slot *s = mail_slot(r->t, key, false);
-        r->start_have = 0;
+        r->check.start_have = 0;
         for (int p = 0; s && p < r->P; p++)
             if ((s->have >> p & 1) && s->part[p].rows == 1 && s->part[p].cols == START_LEN) {
-                memcpy(r->start_info[p], s->part[p].data, sizeof r->start_info[p]);
-                r->start_have |= 1ull << p;
+                memcpy(r->check.start_info[p], s->part[p].data, sizeof r->check.start_info[p]);
+                r->check.start_have |= 1ull << p;
             }
         pthread_mutex_unlock(&r->t->mu);
         ex_advance(r, key + 1);
@@ -237,25 +237,25 @@ static gp_err setup(run *r, gp_msg *why)
             if (gp_code_takes_part(r->code, p, (gp_dir)d)) r->part_mask[d] |= 1ull << p;
     size_t B = (size_t)job->batch, maxenc = 1, maxout = 1, maxw = 1, proj = 0;
     for (int l = 0; l < r->L; l++) {
-        r->rows[l] = (size_t)job->sizes[l + 1];
-        r->cols[l] = (size_t)job->sizes[l] + 1;
-        size_t br = gp_code_block_rows(r->code, r->rows[l]),
-               bc = gp_code_block_cols(r->code, r->cols[l]);
-        if ((e = gp_rmat_alloc(&r->wt[l], br, bc)) != GP_OK ||
-            (e = gp_rmat_alloc(&r->backup[l], br, bc)) != GP_OK ||
-            (e = gp_rmat_alloc(&r->snap[l], br, bc)) != GP_OK)
+        r->model.rows[l] = (size_t)job->sizes[l + 1];
+        r->model.cols[l] = (size_t)job->sizes[l] + 1;
+        size_t br = gp_code_block_rows(r->code, r->model.rows[l]),
+               bc = gp_code_block_cols(r->code, r->model.cols[l]);
+        if ((e = gp_rmat_alloc(&r->model.wt[l], br, bc)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->model.backup[l], br, bc)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->check.snap[l], br, bc)) != GP_OK)
             return gp_fail(why, e, "no memory for the blocks");
         gp_rmat w;
-        if ((e = gp_rmat_alloc(&w, r->rows[l], r->cols[l])) != GP_OK)
+        if ((e = gp_rmat_alloc(&w, r->model.rows[l], r->model.cols[l])) != GP_OK)
             return gp_fail(why, e, "no memory");
         gp_train_init_weights(job, l, w);
-        e = gp_code_encode_weights(r->code, r->self, w, r->wt[l]);
+        e = gp_code_encode_weights(r->code, r->self, w, r->model.wt[l]);
         gp_rmat_free(&w);
         if (e != GP_OK) return gp_fail(why, e, "cannot encode layer %d", l);
         size_t enc = br > bc ? br : bc;
         if (enc > maxenc) maxenc = enc;
         for (int d = 0; d < 2; d++) {
-            size_t o = gp_code_output_rows(r->code, (gp_dir)d, r->rows[l], r->cols[l]);
+            size_t o = gp_code_output_rows(r->code, (gp_dir)d, r->model.rows[l], r->model.cols[l]);
             if (o > maxout) maxout = o;
         }
         if (br * bc > maxw) maxw = br * bc;
@@ -264,20 +264,20 @@ static gp_err setup(run *r, gp_msg *why)
     }
     for (int l = 0; l <= r->L; l++) {
         size_t width = (size_t)job->sizes[l];
-        if ((e = gp_rmat_alloc(&r->x[l], width + 1, B)) != GP_OK ||
-            (e = gp_rmat_alloc(&r->s[l], width, B)) != GP_OK ||
-            (e = gp_rmat_alloc(&r->dl[l], width, B)) != GP_OK)
+        if ((e = gp_rmat_alloc(&r->model.x[l], width + 1, B)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->model.s[l], width, B)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->model.dl[l], width, B)) != GP_OK)
             return gp_fail(why, e, "no memory for the activations");
     }
     size_t maxc = 1;
     for (int l = 0; l < r->L; l++)
-        if (r->cols[l] > maxc) maxc = r->cols[l];
-    if ((e = gp_rmat_alloc(&r->c, maxc, B)) != GP_OK ||
-        (e = gp_rmat_alloc(&r->enc, maxenc, B)) != GP_OK ||
-        (e = gp_rmat_alloc(&r->out, maxout, B)) != GP_OK ||
-        (e = gp_rmat_alloc(&r->dt, maxenc, B)) != GP_OK ||
-        (e = gp_rmat_alloc(&r->xt, maxenc, B)) != GP_OK ||
-        (e = gp_rmat_alloc(&r->proj, proj, 1)) != GP_OK || !(r->labels = malloc(B)))
+        if (r->model.cols[l] > maxc) maxc = r->model.cols[l];
+    if ((e = gp_rmat_alloc(&r->model.c, maxc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->model.enc, maxenc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->model.out, maxout, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->model.dt, maxenc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->model.xt, maxenc, B)) != GP_OK ||
+        (e = gp_rmat_alloc(&r->model.proj, proj, 1)) != GP_OK || !(r->model.labels = malloc(B)))
         return gp_fail(why, GP_ENOMEM, "no memory for the work buffers");
     return GP_OK;
 }
@@ -286,21 +286,21 @@ static void teardown(run *r)
 {
     for (int l = 0; l <= GP_JOB_MAX_LAYERS; l++) {
         if (l < GP_JOB_MAX_LAYERS) {
-            gp_rmat_free(&r->wt[l]);
-            gp_rmat_free(&r->backup[l]);
-            gp_rmat_free(&r->snap[l]);
+            gp_rmat_free(&r->model.wt[l]);
+            gp_rmat_free(&r->model.backup[l]);
+            gp_rmat_free(&r->check.snap[l]);
         }
-        gp_rmat_free(&r->x[l]);
-        gp_rmat_free(&r->s[l]);
-        gp_rmat_free(&r->dl[l]);
+        gp_rmat_free(&r->model.x[l]);
+        gp_rmat_free(&r->model.s[l]);
+        gp_rmat_free(&r->model.dl[l]);
     }
-    gp_rmat_free(&r->c);
-    gp_rmat_free(&r->enc);
-    gp_rmat_free(&r->out);
-    gp_rmat_free(&r->dt);
-    gp_rmat_free(&r->xt);
-    gp_rmat_free(&r->proj);
-    free(r->labels);
+    gp_rmat_free(&r->model.c);
+    gp_rmat_free(&r->model.enc);
+    gp_rmat_free(&r->model.out);
+    gp_rmat_free(&r->model.dt);
+    gp_rmat_free(&r->model.xt);
+    gp_rmat_free(&r->model.proj);
+    free(r->model.labels);
     gp_data_free(&r->train);
     gp_data_free(&r->test);
     gp_code_destroy(&r->code);
@@ -317,12 +317,12 @@ static void publish(run *r)
         memset(f, 0, sizeof *f);
         f->job = r->j->id;
         f->nlayers = r->L;
-        f->updates = r->updates;
+        f->updates = r->model.updates;
         for (int l = 0; l < r->L; l++) {
-            f->wt[l] = r->wt[l];
-            memset(&r->wt[l], 0, sizeof r->wt[l]);
-            f->rows[l] = r->rows[l];
-            f->cols[l] = r->cols[l];
+            f->wt[l] = r->model.wt[l];
+            memset(&r->model.wt[l], 0, sizeof r->model.wt[l]);
+            f->rows[l] = r->model.rows[l];
+            f->cols[l] = r->model.cols[l];
             gp_code_params cp = {0};
             const gp_code_info *in = r->info;
             cp.scheme = in->scheme;
@@ -515,13 +515,13 @@ static uint64_t start_run(run *r, drive *dv, ending *e)
     j->started_ms = gp_mono_ms();
     pthread_mutex_unlock(&t->mu);
     dv->order = malloc(r->train.count * sizeof *dv->order);
-    if (!dv->order || gp_rmat_alloc(&dv->x0, r->cols[0], (size_t)job->batch) != GP_OK) {
+    if (!dv->order || gp_rmat_alloc(&dv->x0, r->model.cols[0], (size_t)job->batch) != GP_OK) {
         fail_run(e, false, "no memory for the batches");
         return 0;
     }
     dv->t_run = gp_mono_ms();
     uint64_t first = joined ? joined : j->resume ? resume_job(r) : 0;
-    r->joined_now = joined != 0 || start_with_peers;
+    r->at.joined_now = joined != 0 || start_with_peers;
     pthread_mutex_lock(&t->mu);
     t->wide_window = joined != 0; /* a joiner takes its peers' exchanges early until caught up */
     pthread_mutex_unlock(&t->mu);
@@ -550,12 +550,12 @@ static void begin_step(run *r, drive *dv, uint64_t step)
         r->j->epoch = ep + 1;
         pthread_mutex_unlock(&t->mu);
     }
-    r->step = step;
+    r->at.step = step;
     pthread_mutex_lock(&t->mu);
     r->j->at_step = step;
     pthread_mutex_unlock(&t->mu);
     serve_joins(r);
-    if (!r->join_started && t->wide_window) {
+    if (!r->peers.join_started && t->wide_window) {
         pthread_mutex_lock(&t->mu);
         t->wide_window = false;
         pthread_mutex_unlock(&t->mu);
@@ -563,37 +563,38 @@ static void begin_step(run *r, drive *dv, uint64_t step)
     size_t first = (size_t)(step % dv->spe) * (size_t)job->batch, b = (size_t)job->batch;
     if (first + b > r->train.count) b = r->train.count - first;
     dv->b = b;
-    dv->xb = gp_rmat_view(dv->x0.data, r->cols[0], b, b);
-    gp_train_batch(&r->train, r->st, dv->order, first, b, dv->xb, r->labels);
+    dv->xb = gp_rmat_view(dv->x0.data, r->model.cols[0], b, b);
+    gp_train_batch(&r->train, r->st, dv->order, first, b, dv->xb, r->model.labels);
 }
 
 /* Attempts at the step until a quorum commits it or refuses it max_redo + 1
  * times, or the node must wait for its peers, join them or roll back.
  * Returns what a wait came to: W_RETRY when nothing else happened, W_JOINED
- * (r->step is where), W_ENDED (*ended: how the others ended the job); e is
+ * (r->at.step is where), W_ENDED (*ended: how the others ended the job); e is
  * set when the run ends here. */
 static int attempts(run *r, drive *dv, double lr, bool *committed, double *loss, int *ended,
                     ending *e)
 {
     gp_trainer *t = r->t;
     tjob *j = r->j;
-    bool waited = r->joined_now, just_waited = false;
-    r->joined_now = false;
+    bool waited = r->at.joined_now, just_waited = false;
+    r->at.joined_now = false;
     int refused = 0, outcome = W_RETRY;
     *committed = false;
-    r->attempt = 0;
+    r->at.attempt = 0;
     for (;;) {
-        if (r->attempt >= MAX_ATTEMPTS) {
+        if (r->at.attempt >= MAX_ATTEMPTS) {
             fail_run(e, true,
                      "step %" PRIu64 ": %d attempts without a quorum committing it; the last: %s",
-                     r->step, MAX_ATTEMPTS, r->last_error[0] ? r->last_error : "no quorum");
+                     r->at.step, MAX_ATTEMPTS,
+                     r->at.last_error[0] ? r->at.last_error : "no quorum");
             return outcome;
         }
         pthread_mutex_lock(&t->mu);
         t->follow = waited; /* after a wait: go with the others' latest attempt */
-        t->cur_gen = r->gen;
-        t->cur_step = r->step;
-        t->cur_attempt = (unsigned)r->attempt;
+        t->cur_gen = r->check.gen;
+        t->cur_step = r->at.step;
+        t->cur_attempt = (unsigned)r->at.attempt;
         t->newer = 0;
         pthread_mutex_unlock(&t->mu);
         /* the others may have started a later attempt already */
@@ -602,28 +603,28 @@ static int attempts(run *r, drive *dv, double lr, bool *committed, double *loss,
         if (hi > t->cur_attempt) t->newer = hi;
         /* too few heard to commit anything: wait before trying (not right
          * after a wait, whose probe heard enough) */
-        bool few =
-            !just_waited && __builtin_popcountll(atomic_load(&t->up) | 1ull << r->self) < r->quorum;
+        bool few = !just_waited &&
+                   __builtin_popcountll(atomic_load(&t->up) | 1ull << r->self) < r->peers.quorum;
         pthread_mutex_unlock(&t->mu);
         just_waited = false;
         if (few) {
-            r->no_quorum = true;
-            r->short_handed = false;
+            r->at.no_quorum = true;
+            r->at.short_handed = false;
         } else {
-            *committed = attempt_step(r, dv->xb, r->labels, dv->b, lr, loss);
+            *committed = attempt_step(r, dv->xb, r->model.labels, dv->b, lr, loss);
             if (run_cancelled(r)) {
                 e->how = END_CANCELLED;
                 return outcome;
             }
-            if (*committed || r->broken || t->behind) break;
-            if (r->superseded) { /* not refused: the others tried again first */
+            if (*committed || r->check.broken || t->behind) break;
+            if (r->at.superseded) { /* not refused: the others tried again first */
                 pthread_mutex_lock(&t->mu);
-                r->attempt = (int)t->newer;
+                r->at.attempt = (int)t->newer;
                 pthread_mutex_unlock(&t->mu);
                 continue;
             }
         }
-        if (r->no_quorum || r->short_handed) {
+        if (r->at.no_quorum || r->at.short_handed) {
             /* not refused by a quorum: nothing could be committed; the step
              * waits until enough nodes answer, untouched */
             waited = just_waited = true;
@@ -634,16 +635,16 @@ static int attempts(run *r, drive *dv, double lr, bool *committed, double *loss,
             }
             if (outcome != W_RETRY) break;
             unsigned latest = latest_attempt(r);
-            int next = r->attempt + (few ? 0 : 1);
-            r->attempt = (int)latest > next ? (int)latest : next;
-            r->excluded = 0; /* wait for every node heard again */
+            int next = r->at.attempt + (few ? 0 : 1);
+            r->at.attempt = (int)latest > next ? (int)latest : next;
+            r->peers.excluded = 0; /* wait for every node heard again */
             continue;
         }
         run_count(r, &j->n.steps_redone, 1);
-        tlog(t, "job %016" PRIx64 ": step %" PRIu64 " redone (attempt %d)", j->id, r->step,
-             r->attempt + 1);
+        tlog(t, "job %016" PRIx64 ": step %" PRIu64 " redone (attempt %d)", j->id, r->at.step,
+             r->at.attempt + 1);
         if (++refused > r->job->max_redo) break;
-        r->attempt++;
+        r->at.attempt++;
     }
     pthread_mutex_lock(&t->mu);
     t->follow = false;
@@ -658,24 +659,24 @@ static int attempts(run *r, drive *dv, double lr, bool *committed, double *loss,
 static int catch_up(run *r, int *ended)
 {
     tlog(r->t, "job %016" PRIx64 ": the others are ahead at step %" PRIu64 ": looking for them",
-         r->j->id, r->step);
+         r->j->id, r->at.step);
     uint64_t back = join_run(r);
     if (back) {
-        r->step = back;
+        r->at.step = back;
         return W_JOINED;
     }
-    r->no_quorum = true;
-    r->short_handed = false;
+    r->at.no_quorum = true;
+    r->at.short_handed = false;
     return await_peers(r, ended);
 }
 
 /* After a join: the step loop goes on where this node joined. */
 static uint64_t moved_to(run *r, drive *dv)
 {
-    r->joined_now = true;
+    r->at.joined_now = true;
     dv->order_epoch = -1;
-    snap_take(r, r->step);
-    return r->step;
+    snap_take(r, r->at.step);
+    return r->at.step;
 }
 
 /* More stored blocks left the code than it can locate: every node goes back
@@ -692,18 +693,18 @@ static uint64_t after_break(run *r, drive *dv, uint64_t step, ending *e)
         fail_run(e, false, "the stored code broke beyond repair too often");
         return step;
     }
-    if (r->snap_valid) {
-        roll_back(r, r->gen + 1);
-        return r->step;
+    if (r->check.snap_valid) {
+        roll_back(r, r->check.gen + 1);
+        return r->at.step;
     }
     tlog(t,
          "job %016" PRIx64 ": step %" PRIu64 ": the others roll back to a snapshot "
          "this node does not hold: joining again",
-         r->j->id, r->step);
+         r->j->id, r->at.step);
     uint64_t back = join_run(r);
     if (!back) {
-        r->no_quorum = true;
-        r->short_handed = false;
+        r->at.no_quorum = true;
+        r->at.short_handed = false;
         int ended = 0, w = await_peers(r, &ended);
         if (w == W_CANCEL) e->how = END_CANCELLED;
         if (w == W_ENDED) {
@@ -711,7 +712,7 @@ static uint64_t after_break(run *r, drive *dv, uint64_t step, ending *e)
             e->others = ended;
         }
         if (w == W_CANCEL || w == W_ENDED) return step;
-        back = w == W_JOINED ? r->step : 0;
+        back = w == W_JOINED ? r->at.step : 0;
     }
     if (!back) return step; /* this step again, with the blocks it has */
     dv->order_epoch = -1;
@@ -725,11 +726,11 @@ static uint64_t after_break(run *r, drive *dv, uint64_t step, ending *e)
 static void count_skipped(run *r, ending *e)
 {
     run_count(r, &r->j->n.steps_skipped, 1);
-    tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 " skipped after %d attempts", r->j->id, r->step,
-         r->job->max_redo + 1);
-    if (!join_pending(r) && ++r->skipped_run >= MAX_SKIPPED_RUN)
+    tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 " skipped after %d attempts", r->j->id,
+         r->at.step, r->job->max_redo + 1);
+    if (!join_pending(r) && ++r->at.skipped_run >= MAX_SKIPPED_RUN)
         fail_run(e, false, "%d steps in a row could not be decoded; the last: %s", MAX_SKIPPED_RUN,
-                 r->last_error[0] ? r->last_error : "the nodes did not agree");
+                 r->at.last_error[0] ? r->at.last_error : "the nodes did not agree");
 }
 
 /* After a step, committed or skipped: checkpoints, progress, and at the end
@@ -740,13 +741,13 @@ static uint64_t step_done(run *r, drive *dv, uint64_t step, bool committed, doub
     tjob *j = r->j;
     const gp_job *job = r->job;
     if (committed) {
-        r->skipped_run = 0;
+        r->at.skipped_run = 0;
         dv->loss_window[dv->nloss++ % 50] = loss / (double)dv->b;
     }
     step++;
     /* snapshots at the same steps on every node (multiples of
      * checkpoint_every), so that a rollback takes all to the same step */
-    if (committed && r->clean && step % (uint64_t)job->checkpoint_every == 0) {
+    if (committed && r->check.clean && step % (uint64_t)job->checkpoint_every == 0) {
         snap_take(r, step);
         save_checkpoint(r);
     }
@@ -797,7 +798,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
     r->push = push;
     r->P = t->P;
     r->self = t->self;
-    r->quorum = t->P / 2 + 1; /* a majority of the cluster, up or not */
+    r->peers.quorum = t->P / 2 + 1; /* a majority of the cluster, up or not */
     drive dv = {.order_epoch = -1, .t_start = gp_mono_ms()};
     ending e = {.how = GO_ON};
     uint64_t step = start_run(r, &dv, &e);
@@ -806,10 +807,10 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
         double loss = 0;
         bool committed;
         int ended = 0;
-        int outcome =
-            attempts(r, &dv, gp_train_lr(r->job, r->step, dv.spe), &committed, &loss, &ended, &e);
+        int outcome = attempts(r, &dv, gp_train_lr(r->job, r->at.step, dv.spe), &committed, &loss,
+                               &ended, &e);
         if (e.how != GO_ON) break;
-        if (!committed && !r->broken && t->behind && outcome == W_RETRY) {
+        if (!committed && !r->check.broken && t->behind && outcome == W_RETRY) {
             outcome = catch_up(r, &ended);
             if (outcome == W_CANCEL) e.how = END_CANCELLED;
             if (outcome == W_CANCEL || outcome == W_RETRY) continue; /* this step again */
@@ -819,7 +820,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
             e.others = ended;
         } else if (outcome == W_JOINED) {
             step = moved_to(r, &dv);
-        } else if (r->broken) {
+        } else if (r->check.broken) {
             step = after_break(r, &dv, step, &e);
         } else {
             if (!committed) count_skipped(r, &e);

@@ -81,7 +81,7 @@ static uint64_t join_attempts(run *r);
 uint64_t join_run(run *r)
 {
     gp_trainer *t = r->t;
-    if (!r->join_started) r->join_started = gp_mono_ms();
+    if (!r->peers.join_started) r->peers.join_started = gp_mono_ms();
     pthread_mutex_lock(&t->mu);
     t->wide_window = true;
     t->behind = false;
@@ -121,12 +121,12 @@ static uint64_t join_attempts(run *r)
         uint64_t target = at + lead, total = r->j->steps;
         if (target >= total) return 0; /* too close to the end to be worth it */
         if (target == 0) return 0;     /* they wait at the start: nothing to join yet */
-        r->gen = (unsigned)gen;
+        r->check.gen = (unsigned)gen;
         pthread_mutex_lock(&t->mu);
-        r->j->gen = r->gen;
+        r->j->gen = r->check.gen;
         pthread_mutex_unlock(&t->mu);
-        r->step = target - 1;
-        r->excluded = 0; /* wait for the peers again */
+        r->at.step = target - 1;
+        r->peers.excluded = 0; /* wait for the peers again */
         ex_advance(r, KEY(target - 1, 0, 0));
         ex_send_join(t, r->push, r->j->id, target, gen, true);
         tlog(t,
@@ -162,19 +162,19 @@ static uint64_t join_attempts(run *r)
                  r->j->id, target);
             continue;
         }
-        r->updates = updates;
+        r->model.updates = updates;
         bool ok = true;
         for (int l = 0; l < r->L && ok; l++) {
             key = KEY(target - 1, JOIN_ATTEMPT, PH_REGEN + l);
             s = ex_collect(r, key, senders, r->t->cfg->peer_timeout_ms);
             if (!s) return 0;
             gp_node_output outs[GP_CONFIG_MAX_NODES];
-            int n = ex_outputs(r, s, r->wt[l].rows, r->wt[l].cols, outs);
+            int n = ex_outputs(r, s, r->model.wt[l].rows, r->model.wt[l].cols, outs);
             gp_decode_report rep;
             gp_msg why = {{0}};
             uint64_t t0 = gp_mono_us();
-            gp_err e = gp_code_regenerate(r->code, r->self, r->rows[l], r->cols[l], outs, n,
-                                          r->updates, r->wt[l], &rep, &why);
+            gp_err e = gp_code_regenerate(r->code, r->self, r->model.rows[l], r->model.cols[l],
+                                          outs, n, r->model.updates, r->model.wt[l], &rep, &why);
             run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
             if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
                 run_count(r, &r->j->n.blocks_regenerated, 1);
@@ -187,14 +187,14 @@ static uint64_t join_attempts(run *r)
         }
         if (!ok) continue;
         ex_advance(r, KEY(target, 0, 0));
-        r->excluded = 0;
-        r->join_step = target;
+        r->peers.excluded = 0;
+        r->peers.join_step = target;
         tlog(t,
              "job %016" PRIx64 ": rejoined at step %" PRIu64 ": blocks rebuilt from %d peers "
              "(%.2f s since it started to rejoin: %.2f s waiting for the peers to reach the step, "
              "%.2f s receiving and rebuilding); catching up",
              r->j->id, target, __builtin_popcountll(senders),
-             (double)(gp_mono_ms() - r->join_started) / 1000.0,
+             (double)(gp_mono_ms() - r->peers.join_started) / 1000.0,
              (double)(t_there - t_asked) / 1000.0, (double)(gp_mono_ms() - t_there) / 1000.0);
         return target;
     }
@@ -210,27 +210,27 @@ void serve_joins(run *r)
     pthread_mutex_lock(&t->mu);
     for (int p = 0; p < r->P; p++) {
         if (!t->want_join[p].on) continue;
-        if (t->want_join[p].job != r->j->id || t->want_join[p].step < r->step ||
-            t->want_join[p].gen != r->gen)
+        if (t->want_join[p].job != r->j->id || t->want_join[p].step < r->at.step ||
+            t->want_join[p].gen != r->check.gen)
             t->want_join[p].on = false; /* passed: it asks again */
-        else if (t->want_join[p].step == r->step) {
+        else if (t->want_join[p].step == r->at.step) {
             who |= 1ull << p;
             t->want_join[p].on = false;
         }
     }
     pthread_mutex_unlock(&t->mu);
-    if (!who || r->step == 0) return;
+    if (!who || r->at.step == 0) return;
     gp_rmat u;
     if (gp_rmat_alloc(&u, 1, 1) != GP_OK) return;
-    u.data[0] = (double)r->updates;
-    ex_send(r, who, KEY(r->step - 1, JOIN_ATTEMPT, 0), u, true);
+    u.data[0] = (double)r->model.updates;
+    ex_send(r, who, KEY(r->at.step - 1, JOIN_ATTEMPT, 0), u, true);
     gp_rmat_free(&u);
     for (int l = 0; l < r->L; l++)
-        ex_send(r, who, KEY(r->step - 1, JOIN_ATTEMPT, PH_REGEN + l), r->wt[l], true);
+        ex_send(r, who, KEY(r->at.step - 1, JOIN_ATTEMPT, PH_REGEN + l), r->model.wt[l], true);
     for (int p = 0; p < r->P; p++)
         if (who >> p & 1)
             tlog(t, "job %016" PRIx64 ": sent node %d its way back in: the blocks at step %" PRIu64,
-                 r->j->id, p, r->step);
+                 r->j->id, p, r->at.step);
 }
 
 /* Whether a peer asked for this node's blocks at a step still to come. */
@@ -240,7 +240,7 @@ bool join_pending(run *r)
     pthread_mutex_lock(&r->t->mu);
     for (int p = 0; p < r->P; p++)
         if (r->t->want_join[p].on && r->t->want_join[p].job == r->j->id &&
-            r->t->want_join[p].step > r->step && r->t->want_join[p].gen == r->gen)
+            r->t->want_join[p].step > r->at.step && r->t->want_join[p].gen == r->check.gen)
             on = true;
     pthread_mutex_unlock(&r->t->mu);
     return on;
@@ -254,8 +254,8 @@ unsigned latest_attempt(run *r)
     pthread_mutex_lock(&r->t->mu);
     for (int i = 0; i < TR_SLOTS; i++) {
         const slot *s = &r->t->slots[i];
-        if (s->used && (s->have & ~(1ull << r->self)) && KEY_GEN(s->key) == r->gen &&
-            KEY_STEP(s->key) == r->step && KEY_ATTEMPT(s->key) < JOIN_ATTEMPT &&
+        if (s->used && (s->have & ~(1ull << r->self)) && KEY_GEN(s->key) == r->check.gen &&
+            KEY_STEP(s->key) == r->at.step && KEY_ATTEMPT(s->key) < JOIN_ATTEMPT &&
             KEY_ATTEMPT(s->key) > hi)
             hi = KEY_ATTEMPT(s->key);
     }
@@ -283,7 +283,7 @@ int quorum_ended(run *r)
     }
     pthread_mutex_unlock(&r->t->mu);
     for (int e = 0; e < 3 && !how; e++)
-        if (n[e] >= r->quorum) how = PK_DONE + e;
+        if (n[e] >= r->peers.quorum) how = PK_DONE + e;
     return how;
 }
 
@@ -295,19 +295,19 @@ int quorum_ended(run *r)
  * enough of them to rebuild this node's blocks, checked (it joins them
  * there). Meanwhile it serves joins at this step: a node that was cut off
  * may need this node's blocks. Returns W_RETRY (try the step again), W_JOINED
- * (r->step is where it joined), W_CANCEL, or W_ENDED (a quorum of the
+ * (r->at.step is where it joined), W_CANCEL, or W_ENDED (a quorum of the
  * cluster ended the job without this node: *ended is PK_DONE, PK_FAILED or
  * PK_CANCELLED). */
 int await_peers(run *r, int *ended)
 {
     gp_trainer *t = r->t;
-    int need = r->quorum, kw = r->info->k_storage;
-    bool redundancy = r->short_handed && !r->no_quorum;
-    if (redundancy && r->short_k + r->job->spare > need) need = r->short_k + r->job->spare;
+    int need = r->peers.quorum, kw = r->info->k_storage;
+    bool redundancy = r->at.short_handed && !r->at.no_quorum;
+    if (redundancy && r->at.short_k + r->job->spare > need) need = r->at.short_k + r->job->spare;
     if (need > r->P) need = r->P;
     int64_t since = gp_mono_ms();
     tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": %s; waiting (committing nothing)", r->j->id,
-         r->step,
+         r->at.step,
          redundancy ? "too few outputs to check a decode"
                     : "fewer than a quorum of the cluster "
                       "answered");
@@ -334,16 +334,16 @@ int await_peers(run *r, int *ended)
         }
         pthread_mutex_unlock(&t->mu);
         char text[300];
-        if (heard < r->quorum)
+        if (heard < r->peers.quorum)
             snprintf(text, sizeof text,
                      "waiting for a quorum at step %" PRIu64 ": %d of %d nodes answer, a step "
                      "needs %d",
-                     r->step, heard, r->P, r->quorum);
+                     r->at.step, heard, r->P, r->peers.quorum);
         else
             snprintf(text, sizeof text,
                      "waiting for redundancy at step %" PRIu64 ": %d of %d nodes take part, "
                      "checked decodes need %d",
-                     r->step, taking_part, r->P, need);
+                     r->at.step, taking_part, r->P, need);
         pthread_mutex_lock(&t->mu);
         r->j->waiting = true;
         snprintf(r->j->reason, sizeof r->j->reason, "%s", text);
@@ -360,9 +360,9 @@ int await_peers(run *r, int *ended)
         /* further on: a later generation, or a later step of this one; or a
          * quorum of the cluster committing steps in an earlier generation
          * (this node rolled back alone) */
-        bool ahead = in_job && (gen > r->gen || (gen == r->gen && at > r->step) ||
-                                (gen < r->gen && !waits && at_front >= r->quorum));
-        if (ahead && gen > r->gen && at == r->snap_step && r->snap_valid) {
+        bool ahead = in_job && (gen > r->check.gen || (gen == r->check.gen && at > r->at.step) ||
+                                (gen < r->check.gen && !waits && at_front >= r->peers.quorum));
+        if (ahead && gen > r->check.gen && at == r->check.snap_step && r->check.snap_valid) {
             /* the others rolled back to the snapshot this node holds as well
              * (it judged the stored code repairable from the projections it
              * had, they did not): it goes back with them, to the same blocks */
@@ -370,11 +370,11 @@ int await_peers(run *r, int *ended)
             result = W_JOINED;
             break;
         }
-        if (ahead && at_front > kw && heard >= r->quorum) {
+        if (ahead && at_front > kw && heard >= r->peers.quorum) {
             /* the others are further on: join them there */
             uint64_t back = join_run(r);
             if (back) {
-                r->step = back;
+                r->at.step = back;
                 result = W_JOINED;
                 break;
             }
@@ -383,12 +383,12 @@ int await_peers(run *r, int *ended)
         if (t->behind) { /* peers' partials from steps ahead */
             uint64_t back = join_run(r);
             if (back) {
-                r->step = back;
+                r->at.step = back;
                 result = W_JOINED;
                 break;
             }
         }
-        if (heard >= r->quorum && taking_part >= need) break;
+        if (heard >= r->peers.quorum && taking_part >= need) break;
         struct timespec ts = {0, 300 * 1000000};
         nanosleep(&ts, NULL);
     }
@@ -396,7 +396,7 @@ int await_peers(run *r, int *ended)
      * asks for its blocks at this step) until the step is committed */
     if (result != W_RETRY) end_wait(r);
     if (result != W_CANCEL)
-        tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": waited %.1f s; %s", r->j->id, r->step,
+        tlog(t, "job %016" PRIx64 ": step %" PRIu64 ": waited %.1f s; %s", r->j->id, r->at.step,
              (double)(gp_mono_ms() - since) / 1000.0,
              result == W_RETRY    ? "enough nodes answer again: trying the step again"
              : result == W_JOINED ? "joined the others further on"

@@ -55,7 +55,7 @@ enum {
      ((phase) >= PH_REREGEN && (phase) < PH_REREGEN + GP_JOB_MAX_LAYERS))
 /* key: generation (rollbacks so far) << 56 | step << 20 | attempt << 8 | phase */
 #define KEY(step, attempt, phase)                                                                  \
-    ((uint64_t)r->gen << 56 | (uint64_t)(step) << 20 | (uint64_t)(attempt) << 8 | (phase))
+    ((uint64_t)r->check.gen << 56 | (uint64_t)(step) << 20 | (uint64_t)(attempt) << 8 | (phase))
 #define KEY_STEP(k)    (((k) >> 20) & ((1ull << 36) - 1))
 #define KEY_ATTEMPT(k) ((unsigned)((k) >> 8) & 0xfffu)
 #define KEY_PHASE(k)   ((unsigned)(k)&0xffu)
@@ -202,52 +202,76 @@ struct gp_trainer {
 
 #define tlog(t, ...) gp_log((t)->self, __VA_ARGS__)
 
+/* One job's run on this node, in four parts with one purpose each. */
 typedef struct run {
+    /* the job and this node's place in it */
     gp_trainer *t;
-    tjob *j;
-    const gp_job *job;
-    void *push;
-    int L, P, self;
-    gp_code_t *code;
+    tjob *j;           /* its entry in the job table (status, counters) */
+    const gp_job *job; /* the parsed job file */
+    void *push;        /* the trainer thread's socket to the I/O thread */
+    int L, P, self;    /* layers, nodes, this node */
+    gp_code_t *code;   /* the code every layer is stored in */
     const gp_code_info *info;
     uint64_t part_mask[2]; /* nodes taking part in forward / backward products */
-    size_t rows[GP_JOB_MAX_LAYERS], cols[GP_JOB_MAX_LAYERS]; /* W_l: rows x cols (bias included) */
-    gp_rmat wt[GP_JOB_MAX_LAYERS], backup[GP_JOB_MAX_LAYERS];
-    gp_rmat x[GP_JOB_MAX_LAYERS + 1];  /* X_l: (sizes[l]+1) x B */
-    gp_rmat s[GP_JOB_MAX_LAYERS + 1];  /* S_l: sizes[l] x B (l >= 1) */
-    gp_rmat dl[GP_JOB_MAX_LAYERS + 1]; /* D_l: sizes[l] x B (l >= 1) */
-    gp_rmat c, enc, out, dt, xt, proj;
-    uint8_t *labels;
-    uint64_t updates;
-    bool own_ok; /* every decode of this attempt succeeded here */
-    uint64_t step;
-    int attempt;
     gp_dataset train, test;
-    gp_norm_stats st;
-    uint64_t wrong_seen;             /* nodes found wrong in this attempt (logged) */
-    int streak[GP_CONFIG_MAX_NODES]; /* > 0: consecutive wrong outputs; < 0: right ones */
-    uint64_t suspects;
-    uint64_t excluded; /* nodes that missed a deadline: not waited for until they answer */
-    int quorum;        /* votes a step needs: a majority of the cluster */
-    bool no_quorum;    /* this attempt's check heard fewer than a quorum */
-    bool short_handed; /* a decode of this attempt had fewer spare outputs than asked */
-    bool superseded;   /* the others went on to a later attempt of this step */
-    bool joined_now;   /* this step was reached by joining: follow the others' attempts */
-    int short_k;       /* the threshold of the last such decode */
-    int skipped_run;   /* consecutive steps skipped */
-    char last_error[400];
-    unsigned gen;                    /* rollbacks so far: part of every exchange key */
-    bool broken;                     /* the last check found stored blocks beyond repair */
-    bool clean;                      /* the last check found every stored block on the code */
-    gp_rmat snap[GP_JOB_MAX_LAYERS]; /* blocks as of snap_step, when all were consistent */
-    uint64_t snap_step, snap_updates;
-    /* checkpoints: what the START exchange said each node holds */
-    double start_info[GP_CONFIG_MAX_NODES][START_LEN];
-    uint64_t start_have;
-    int ckpt_next;        /* which of ckpt-0/1 the next checkpoint replaces */
-    bool snap_valid;      /* snap[] is the cluster's snapshot at snap_step (not a join's) */
-    int64_t join_started; /* joining: when; until this node has caught up */
-    uint64_t join_step;
+    gp_norm_stats st; /* the input normalisation, from the training set */
+
+    /* the model: this node's coded blocks and the matrices of a step */
+    struct run_model {
+        /* W_l: rows x cols (the bias included) */
+        size_t rows[GP_JOB_MAX_LAYERS], cols[GP_JOB_MAX_LAYERS];
+        gp_rmat wt[GP_JOB_MAX_LAYERS];     /* this node's coded block of each W_l */
+        gp_rmat backup[GP_JOB_MAX_LAYERS]; /* the blocks before this attempt's update */
+        gp_rmat x[GP_JOB_MAX_LAYERS + 1];  /* X_l: (sizes[l]+1) x B */
+        gp_rmat s[GP_JOB_MAX_LAYERS + 1];  /* S_l: sizes[l] x B (l >= 1) */
+        gp_rmat dl[GP_JOB_MAX_LAYERS + 1]; /* D_l: sizes[l] x B (l >= 1) */
+        gp_rmat c;                         /* a backward product, decoded */
+        gp_rmat enc, out;                  /* a product's encoded input, its output */
+        gp_rmat dt, xt;                    /* an update's encoded D_l and X_l */
+        gp_rmat proj;                      /* the projections the check sends */
+        uint8_t *labels;                   /* the step's labels */
+        uint64_t updates;                  /* updates committed to the blocks so far */
+    } model;
+
+    /* the attempt: the step being tried, and what its decodes and check said */
+    struct run_attempt {
+        uint64_t step;
+        int attempt;
+        bool own_ok;          /* every decode of this attempt succeeded here */
+        uint64_t wrong_seen;  /* nodes found wrong in this attempt (logged) */
+        bool no_quorum;       /* this attempt's check heard fewer than a quorum */
+        bool short_handed;    /* a decode of this attempt had fewer spare outputs than asked */
+        int short_k;          /* the threshold of the last such decode */
+        bool superseded;      /* the others went on to a later attempt of this step */
+        bool joined_now;      /* this step was reached by joining: follow the others' attempts */
+        int skipped_run;      /* consecutive steps skipped */
+        char last_error[400]; /* the last decode's failure, for the job's reason */
+    } at;
+
+    /* integrity: the nodes' records, the stored code's state, the snapshot a
+     * rollback returns to, the checkpoints */
+    struct run_check {
+        int streak[GP_CONFIG_MAX_NODES]; /* > 0: consecutive wrong outputs; < 0: right ones */
+        uint64_t suspects;               /* nodes whose blocks are checked at every step */
+        unsigned gen;                    /* rollbacks so far: part of every exchange key */
+        bool broken;                     /* the last check found stored blocks beyond repair */
+        bool clean;                      /* the last check found every stored block on the code */
+        gp_rmat snap[GP_JOB_MAX_LAYERS]; /* blocks as of snap_step, when all were consistent */
+        uint64_t snap_step, snap_updates;
+        bool snap_valid; /* snap[] is the cluster's snapshot at snap_step (not a join's) */
+        /* checkpoints: what the START exchange said each node holds */
+        double start_info[GP_CONFIG_MAX_NODES][START_LEN];
+        uint64_t start_have;
+        int ckpt_next; /* which of ckpt-0/1 the next checkpoint replaces */
+    } check;
+
+    /* membership: whom a step needs and waits for; this node's own join */
+    struct run_peers {
+        int quorum;           /* votes a step needs: a majority of the cluster */
+        uint64_t excluded;    /* nodes that missed a deadline: not waited for until they answer */
+        int64_t join_started; /* joining: when; until this node has caught up */
+        uint64_t join_step;   /* the step it joined at */
+    } peers;
 } run;
 
 enum { W_RETRY, W_JOINED, W_CANCEL, W_ENDED };

@@ -37,7 +37,7 @@ static void free_trainer(gp_trainer *t)
 
 static run new_run(gp_trainer *t)
 {
-    run r = {.t = t, .j = &t->jobs[0], .P = t->P, .self = t->self, .quorum = t->P / 2 + 1};
+    run r = {.t = t, .j = &t->jobs[0], .P = t->P, .self = t->self, .peers.quorum = t->P / 2 + 1};
     return r;
 }
 
@@ -103,7 +103,7 @@ static void collect_rules(void)
     t->floor = KEY(3, 0, 0); /* the trainer is at step 3 */
     for (int p = 0; p < 5; p++) CHECK(deliver(t, JOB, k1, p, p, true));
     slot *s = ex_collect(r, k1, all, 1000);
-    CHECK(s && s->have == all && r->excluded == 0);
+    CHECK(s && s->have == all && r->peers.excluded == 0);
     /* node 4 silent and up; node 3 down */
     atomic_store(&t->up, all & ~(1ull << 3));
     for (int p = 0; p < 3; p++) deliver(t, JOB, k2, p, p, true);
@@ -112,7 +112,7 @@ static void collect_rules(void)
     int64_t waited = gp_mono_ms() - t0;
     CHECKF(s && s->have == 0x07 && waited >= 150, "have %#llx after %lld ms",
            s ? (unsigned long long)s->have : 0ull, (long long)waited);
-    CHECK(r->excluded == (1ull << 3 | 1ull << 4));
+    CHECK(r->peers.excluded == (1ull << 3 | 1ull << 4));
     CHECK(t->jobs[0].n.partials_missing == 2);
     /* the next exchange does not wait for them */
     for (int p = 0; p < 3; p++) deliver(t, JOB, k3, p, p, true);
@@ -122,8 +122,8 @@ static void collect_rules(void)
     /* node 4 answers again: it is waited for from then on */
     CHECK(deliver(t, JOB, k3, 4, 4, true));
     s = ex_collect(r, k3, all, 5000);
-    CHECKF(s && s->have == 0x17 && r->excluded == 1ull << 3, "have %#llx excluded %#llx",
-           s ? (unsigned long long)s->have : 0ull, (unsigned long long)r->excluded);
+    CHECKF(s && s->have == 0x17 && r->peers.excluded == 1ull << 3, "have %#llx excluded %#llx",
+           s ? (unsigned long long)s->have : 0ull, (unsigned long long)r->peers.excluded);
     /* a late partial of an exchange that is over is dropped */
     ex_advance(r, KEY(4, 0, 0));
     CHECK(!deliver(t, JOB, k2, 4, 4, true));
@@ -139,29 +139,29 @@ static void caught_up_rule(void)
     REQUIRE(t);
     run rr = new_run(t), *r = &rr;
     t->wide_window = true;
-    r->join_started = gp_mono_ms();
+    r->peers.join_started = gp_mono_ms();
     uint64_t all = 0x1f;
     /* replaying step 20: the peers are at 22 already */
     for (int p = 1; p < 5; p++) deliver(t, JOB, KEY(20, 0, PH_FWD), p, p, true);
     deliver(t, JOB, KEY(22, 0, PH_FWD), 2, 1.0, true);
     deliver(t, JOB, KEY(20, 0, PH_FWD), 0, 0, true);
     CHECK(ex_collect(r, KEY(20, 0, PH_FWD), all, 1000) != NULL);
-    CHECK(r->join_started != 0); /* still replaying */
+    CHECK(r->peers.join_started != 0); /* still replaying */
     /* at step 22, the furthest any peer has sent: caught up at once */
     deliver(t, JOB, KEY(22, 0, PH_FWD), 0, 0, true);
     for (int p = 1; p < 5; p++)
         if (p != 2) deliver(t, JOB, KEY(22, 0, PH_FWD), p, p, true);
     CHECK(ex_collect(r, KEY(22, 0, PH_FWD), all, 1000) != NULL);
-    CHECK(r->join_started == 0);
+    CHECK(r->peers.join_started == 0);
     /* the second way: a later step's partials are there, but half the peers
      * have not sent this exchange */
-    r->join_started = gp_mono_ms();
+    r->peers.join_started = gp_mono_ms();
     deliver(t, JOB, KEY(23, 0, PH_FWD), 0, 0, true);
     deliver(t, JOB, KEY(23, 0, PH_FWD), 1, 1, true);
     deliver(t, JOB, KEY(23, 0, PH_FWD), 2, 2, true);
     deliver(t, JOB, KEY(24, 0, PH_FWD), 1, 1, true);
     CHECK(ex_collect(r, KEY(23, 0, PH_FWD), all, 100) != NULL);
-    CHECK(r->join_started == 0);
+    CHECK(r->peers.join_started == 0);
     free_trainer(t);
 }
 
@@ -177,17 +177,17 @@ static void suspect_rule(void)
     for (int i = 0; i < SUSPECT_AFTER - 1; i++) judge(r, outs, 4, 1ull << 2);
     judge(r, outs, 4, 0); /* one right output */
     for (int i = 0; i < SUSPECT_AFTER - 1; i++) judge(r, outs, 4, 1ull << 2);
-    CHECK(r->suspects == 0);
+    CHECK(r->check.suspects == 0);
     judge(r, outs, 4, 1ull << 2);
-    CHECK(r->suspects == 1ull << 2 && t->jobs[0].suspects == 1ull << 2);
+    CHECK(r->check.suspects == 1ull << 2 && t->jobs[0].suspects == 1ull << 2);
     CHECK(t->jobs[0].node_wrong[2] == 2 * SUSPECT_AFTER - 1);
     /* absent from a decode: neither right nor wrong */
     for (int i = 0; i < 3 * SUSPECT_CLEAR; i++) judge(r, outs, 2, 0);
-    CHECK(r->suspects == 1ull << 2);
+    CHECK(r->check.suspects == 1ull << 2);
     for (int i = 0; i < SUSPECT_CLEAR - 1; i++) judge(r, outs, 4, 0);
-    CHECK(r->suspects == 1ull << 2);
+    CHECK(r->check.suspects == 1ull << 2);
     judge(r, outs, 4, 0);
-    CHECK(r->suspects == 0 && t->jobs[0].suspects == 0);
+    CHECK(r->check.suspects == 0 && t->jobs[0].suspects == 0);
     free_trainer(t);
 }
 
