@@ -123,6 +123,30 @@ worst = max(np.abs(np.load(f) - np.load("local" + f[len("cluster"):])).max() / n
 print(f"  model against train --local: largest relative difference {worst:.1e}")
 assert worst <= 1e-6
 PY
+# next_job CASE ARGS...: with job $ida finishing (or finished) while node 2 is
+# stopped: job B submitted, node 2 continued 2 s later; it must end $ida as
+# a quorum did, join B and finish it with the others
+next_job() {
+    c=$1
+    shift
+    C watch "$ida" > watch_a.txt 2>&1 || { cat watch_a.txt; fail "($c) job A did not finish"; }
+    id=$(C submit "$job" "$@" --set training.epochs=2) || fail "($c) submit B"
+    sleep 2
+    kill -CONT "$(cat "$tmp/c/node2.pid")"
+    rejoined 2 "$line" "job $id" || fail "($c) node 2 did not join job B"
+    grep "job $ida" part.log | grep -q "ended done on a quorum" || fail "($c) node 2 did not end job A"
+    grep "job $ida.*ended\|job $ida.*joining them\|job $id.*taking it up\|job $id.*rejoined at step\|job $id.*caught up" part.log |
+        sed 's/^/    /'
+    C watch "$id" > watch_b.txt 2>&1 || { cat watch_b.txt; fail "($c) job B did not finish"; }
+    C status "$id" --json > job_b.json
+    "$py" - job_b.json <<'PY' || fail "($c) node 2 did not finish job B"
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(f"  job B: {j['state']}, nodes up {j['nodes_up']}, node states {j['node_states']}")
+assert j["state"] == "done" and j["node_states"][2] == "done", j
+PY
+}
+
 echo "(d) node 2 stopped in a job that then ends, while the next runs"
 # Node 2 is stopped in job A, which the other 7 finish; job B starts (node
 # 2, down, is not given it). Continued, node 2 is still in A: it learns from
@@ -135,45 +159,16 @@ id=$ida
 wait_step 20
 kill -STOP "$(cat "$tmp/c/node2.pid")"
 line=$(($(wc -l < "$tmp/c/node2.log") + 1))
-C watch "$ida" > watch_a.txt 2>&1 || { cat watch_a.txt; fail "(d) job A did not finish"; }
-id=$(C submit "$job" "$@" --set training.epochs=2) || fail "(d) submit B"
-sleep 2
-kill -CONT "$(cat "$tmp/c/node2.pid")"
-rejoined 2 "$line" "job $id" || fail "(d) node 2 did not join job B"
-grep "job $ida" part.log | grep -q "ended done on a quorum" || fail "(d) node 2 did not end job A"
-grep "job $ida.*ended\|job $id.*taking it up\|job $id.*rejoined at step\|caught up" part.log |
-    sed 's/^/    /'
-C watch "$id" > watch_b.txt 2>&1 || { cat watch_b.txt; fail "(d) job B did not finish"; }
-C status "$id" --json > job_b.json
-"$py" - job_b.json <<'PY' || fail "(d) node 2 did not finish job B"
-import json, sys
-j = json.load(open(sys.argv[1]))
-print(f"  job B: {j['state']}, nodes up {j['nodes_up']}, node states {j['node_states']}")
-assert j["state"] == "done" and j["node_states"][2] == "done", j
-PY
+next_job d "$@"
+
 echo "(e) node 2 stopped before its start of a job, which then ends"
 # As (d), but node 2 is stopped as soon as job A is submitted, while it
 # loads the data: the others start without it once it is down. Continued,
-# node 2 reaches the start of A and finds no peer there: it asks them, learns
-# that a quorum ended A, and joins job B.
+# node 2 reaches the start of A and finds no peer there (or its queued
+# STARTs): it learns that a quorum ended A, and joins job B.
 line=$(($(wc -l < "$tmp/c/node2.log") + 1))
 ida=$(C submit "$job" "$@" --set data.train_limit=6400 --set training.epochs=1) ||
     fail "(e) submit A"
 kill -STOP "$(cat "$tmp/c/node2.pid")"
-C watch "$ida" > watch_a.txt 2>&1 || { cat watch_a.txt; fail "(e) job A did not finish"; }
-id=$(C submit "$job" "$@" --set training.epochs=2) || fail "(e) submit B"
-sleep 2
-kill -CONT "$(cat "$tmp/c/node2.pid")"
-rejoined 2 "$line" "job $id" || fail "(e) node 2 did not join job B"
-grep "job $ida" part.log | grep -q "ended done on a quorum" || fail "(e) node 2 did not end job A"
-grep "job $ida.*ended\|job $ida.*training samples\|job $id.*taking it up\|job $id.*rejoined at step" part.log |
-    sed 's/^/    /'
-C watch "$id" > watch_b.txt 2>&1 || { cat watch_b.txt; fail "(e) job B did not finish"; }
-C status "$id" --json > job_b.json
-"$py" - job_b.json <<'PY' || fail "(e) node 2 did not finish job B"
-import json, sys
-j = json.load(open(sys.argv[1]))
-print(f"  job B: {j['state']}, node states {j['node_states']}")
-assert j["state"] == "done" and j["node_states"][2] == "done", j
-PY
+next_job e "$@"
 echo "ok"
