@@ -187,7 +187,12 @@ static uint64_t join_attempts(run *r)
         }
         if (!ok) continue;
         ex_advance(r, KEY(target, 0, 0));
-        r->peers.excluded = 0;
+        /* waited for from here on: the peers that sent their blocks, which
+         * run the job at this step; the others (down, or joining themselves
+         * at another step) until they answer, as any node found missing
+         * (waiting a peer timeout for a fellow joiner let the others run
+         * hundreds of steps past this node's mailbox) */
+        r->peers.excluded = ~senders & ~(1ull << r->self) & (r->P == 64 ? ~0ull : (1ull << r->P) - 1);
         r->peers.join_step = target;
         tlog(t,
              "job %016" PRIx64 ": rejoined at step %" PRIu64 ": blocks rebuilt from %d peers "
