@@ -104,3 +104,13 @@ bool cli_is_job_id(const char *s)
     uint64_t id;
     return strcmp(s, "latest") != 0 && cli_parse_job(s, &id);
 }
+
+void cli_json_str(const char *s)
+{
+    putchar('"');
+    for (const char *q = s; *q; q++) {
+        if (*q == '"' || *q == '\\') putchar('\\');
+        if ((unsigned char)*q >= 0x20) putchar(*q);
+    }
+    putchar('"');
+}

@@ -104,7 +104,9 @@ int cmd_status(int argc, char **argv)
                    st[p].answered ? "true" : "false");
             for (int q = 0, k = 0; q < n; q++)
                 if (st[p].nodes_up >> q & 1) printf("%s%d", k++ ? ", " : "", q);
-            printf("], \"counters\": {");
+            printf("], \"blas\": ");
+            cli_json_str(st[p].blas);
+            printf(", \"counters\": {");
             for (int i = 0; i < st[p].ncounters; i++)
                 printf("%s\"%s\": %llu", i ? ", " : "", st[p].counter_name[i],
                        (unsigned long long)st[p].counter[i]);
@@ -116,6 +118,7 @@ int cmd_status(int argc, char **argv)
             continue;
         }
         printf("node %d: sees %d of %d up;", p, __builtin_popcountll(st[p].nodes_up), n);
+        if (st[p].blas[0]) printf(" BLAS %s;", st[p].blas);
         for (int i = 0; i < st[p].ncounters; i++)
             if (st[p].counter[i])
                 printf(" %s %llu", st[p].counter_name[i], (unsigned long long)st[p].counter[i]);

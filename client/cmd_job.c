@@ -94,7 +94,8 @@ int cmd_submit(int argc, char **argv)
         np++;
         if (upload) {
             int slot = i < 3 ? (i == 1 ? 1 : 0) : (i == 4 ? 3 : 2);
-            files[slot] = read_all(abs, (size_t)1 << 31, "a data file to upload", &up.len[slot], &why);
+            files[slot] =
+                read_all(abs, (size_t)1 << 31, "a data file to upload", &up.len[slot], &why);
             if (!files[slot]) {
                 for (int k = 0; k < 4; k++) free(files[k]);
                 free(text);
@@ -238,12 +239,9 @@ static void print_json(const gpdot_job_info *info, int n)
         else
             printf("%snull", q ? ", " : "");
     printf("], ");
-    printf("\"nodes_answering\": %d, \"reason\": \"", answering);
-    for (const char *q = s->reason; *q; q++) {
-        if (*q == '"' || *q == '\\') putchar('\\');
-        if ((unsigned char)*q >= 0x20) putchar(*q);
-    }
-    printf("\"}\n");
+    printf("\"nodes_answering\": %d, \"reason\": ", answering);
+    cli_json_str(s->reason);
+    printf("}\n");
 }
 
 static bool terminal(const char *state)

@@ -391,6 +391,9 @@ gp_err gpdot_status_all(gpdot_t *c, gpdot_status *st, gp_msg *why)
         const gp_pmsg *r = &c->r[p];
         if (!(got >> p & 1) || r->type != GP_MT_STATUS_OK) continue;
         s->answered = true;
+        if (gp_pmsg_has(r, GP_F_BLAS))
+            snprintf(s->blas, sizeof s->blas, "%.*s", (int)r->v[GP_F_BLAS].s.len,
+                     r->v[GP_F_BLAS].s.p);
         for (size_t i = 0; i < r->v[GP_F_NODES_UP].n; i++)
             if (r->ids[i] < 64) s->nodes_up |= 1ull << r->ids[i];
         for (size_t i = 0; i < r->v[GP_F_COUNTERS].n && s->ncounters < GPDOT_MAX_COUNTERS; i++) {

@@ -69,6 +69,7 @@ typedef struct gpdot_status {
     int ncounters;
     char counter_name[GPDOT_MAX_COUNTERS][48];
     uint64_t counter[GPDOT_MAX_COUNTERS];
+    char blas[160]; /* the node's BLAS kernel and why ("" from a node that does not say) */
 } gpdot_status;
 
 /* STATUS of every node into st[0 .. nodes-1]. GP_OK if any answered. */

@@ -42,6 +42,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    gp_blas_settle_or_exit(argv, "gpdot-client");
     while (argc >= 3 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--cluster") ||
                          !strcmp(argv[1], "-k") || !strcmp(argv[1], "--key"))) {
         if (argv[1][1] == 'c' || argv[1][2] == 'c')
@@ -57,7 +58,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("gpdot-client %s\n", GP_VERSION);
+        printf("gpdot-client %s\nBLAS kernel %s\n", GP_VERSION, gp_blas_kernel());
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "gp_blas.h"
 #include "gp_clock.h"
 #include "gp_code.h"
 #include "gp_config.h"

@@ -83,6 +83,7 @@ static int load_node_key(const gp_config *cfg, int self, const char *key_path, c
 
 int main(int argc, char **argv)
 {
+    gp_blas_settle_or_exit(argv, "gpdotd"); /* may run gpdotd again with a faster kernel */
     const char *path = NULL, *key_path = NULL;
     bool check = false;
     for (int i = 1; i < argc; i++) {

@@ -192,7 +192,8 @@ static uint64_t join_attempts(run *r)
          * at another step) until they answer, as any node found missing
          * (waiting a peer timeout for a fellow joiner let the others run
          * hundreds of steps past this node's mailbox) */
-        r->peers.excluded = ~senders & ~(1ull << r->self) & (r->P == 64 ? ~0ull : (1ull << r->P) - 1);
+        r->peers.excluded =
+            ~senders & ~(1ull << r->self) & (r->P == 64 ? ~0ull : (1ull << r->P) - 1);
         r->peers.join_step = target;
         tlog(t,
              "job %016" PRIx64 ": rejoined at step %" PRIu64 ": blocks rebuilt from %d peers "

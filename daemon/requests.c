@@ -12,6 +12,7 @@ static void status_reply(daemon_s *d, gp_pmsg *r, int64_t t)
     gp_pmsg_uint(r, GP_F_NODE, (uint64_t)d->self);
     gp_pmsg_ids(r, GP_F_NODES_UP, up, nup);
     gp_pmsg_names(r, GP_F_MATRICES, NULL, 0);
+    gp_pmsg_str(r, GP_F_BLAS, gp_blas_kernel());
     gp_pcounter c[] = {
 #define X(name) {{#name, sizeof #name - 1}, 0},
         COUNTERS(X)

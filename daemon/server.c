@@ -103,9 +103,9 @@ int serve(const gp_config *cfg, int self, const char *pub, const char *sec)
     d->started = gp_mono_ms();
     d->next_heartbeat = d->started;
     logf_("node %d of %d serving clients on %s, peers on %s; %lld workers with %lld BLAS "
-          "threads each; %s",
+          "threads each, BLAS kernel %s; %s",
           self, cfg->nnodes, cfg->nodes[self].client, cfg->nodes[self].peer,
-          (long long)cfg->workers, (long long)cfg->blas_threads,
+          (long long)cfg->workers, (long long)cfg->blas_threads, gp_blas_kernel(),
           cfg->curve ? "CURVE on every endpoint" : "no authentication (no security section)");
     printf("ready\n");
     fflush(stdout);

@@ -132,6 +132,7 @@ typedef enum gp_field {
     GP_F_KEY,          /* uint */
     GP_F_GEN,          /* uint */
     GP_F_SEQ,          /* uint */
+    GP_F_BLAS,         /* str */
     GP_F_COUNT_
 } gp_field;
 

@@ -97,6 +97,7 @@ static const struct {
     [GP_F_KEY] = {"key", K_UINT},
     [GP_F_GEN] = {"gen", K_UINT},
     [GP_F_SEQ] = {"seq", K_UINT},
+    [GP_F_BLAS] = {"blas", K_STR},
 };
 
 _Static_assert(GP_F_COUNT_ <= 128, "fields are bits of a gp_fset");
@@ -114,7 +115,7 @@ static const struct {
     [GP_MT_PING] = {"PING", 0, 0},
     [GP_MT_PONG] = {"PONG", F(NODE) | F(UPTIME_MS), 0},
     [GP_MT_STATUS] = {"STATUS", 0, 0},
-    [GP_MT_STATUS_OK] = {"STATUS_OK", F(NODE) | F(NODES_UP) | F(MATRICES) | F(COUNTERS), 0},
+    [GP_MT_STATUS_OK] = {"STATUS_OK", F(NODE) | F(NODES_UP) | F(MATRICES) | F(COUNTERS), F(BLAS)},
     [GP_MT_STORE] = {"STORE",
                      F(NAME) | F(ROWS) | F(COLS) | F(SCHEME) | F(M) | F(N) | F(ORIENTATION) |
                          F(BLOCK),

@@ -9,7 +9,51 @@
 
 #include <stdbool.h>
 
+#include "gp_err.h"
 #include "gp_mat.h"
+
+/* The kernel. OpenBLAS picks its kernels by the CPU when it loads; on a CPU
+ * newer than it knows it may fall back to a core for narrower vectors
+ * (Debian's 0.3.21 runs its SSE3 "Prescott" kernels on recent Intel Xeons,
+ * at a fifth of the speed). Every gpdot program calls gp_blas_settle() first
+ * thing in main: when OpenBLAS's pick is narrower than what the CPU runs, it
+ * runs the program again (same PID, same arguments) with OPENBLAS_CORETYPE
+ * set to the widest core the CPU supports (SkylakeX, Haswell or
+ * Sandybridge), then checks that kernel against a reference product (gemm,
+ * gemm with A^T, gemv and the rank-k update against a long double loop,
+ * within gamma_k |A| |B|), going back to OpenBLAS's pick if it fails.
+ * Overrides: OPENBLAS_CORETYPE set by the user is kept (unless GP_BLAS_CORE=auto
+ * is set outright: then a narrow core it names counts as OpenBLAS's pick);
+ * GP_BLAS_CORE=openblas keeps OpenBLAS's pick; GP_BLAS_CORE=NAME asks for
+ * that core. Fails (with
+ * the reason) only if the kernel that runs fails the check, or GP_BLAS_CORE
+ * names no core. Programs it starts decide anew. */
+gp_err gp_blas_settle(char **argv, gp_msg *why);
+
+/* gp_blas_settle for a program's main: on failure prints "PROG: reason" and
+ * exits with status 1. */
+void gp_blas_settle_or_exit(char **argv, const char *prog);
+
+/* What runs and why, e.g. "SkylakeX (chosen by gpdot: OpenBLAS picked
+ * Prescott on this CPU; checked)" or "Cooperlake (OpenBLAS's choice; checked)". */
+const char *gp_blas_kernel(void);
+
+/* The reference product check alone (GP_ENUMERIC, with the ratio, if the
+ * kernel running fails it). */
+gp_err gp_blas_check(gp_msg *why);
+
+/* What the check measures: the largest error of the products over the
+ * classical bound (<= 1 passes; correct kernels give about a half here, from
+ * the rank-3 update, where the bound is tight). */
+double gp_blas_check_ratio(void);
+
+/* The decision, for tests: the widest vectors a core's kernels use (0 SSE,
+ * 1 AVX, 2 AVX2 + FMA, 3 AVX-512; -1 a core gpdot leaves alone), the CPU's
+ * (-1 not x86), and the core gpdot asks for instead of `picked` on a CPU of
+ * that level (NULL: keep it). */
+int gp_blas_core_level(const char *core);
+int gp_blas_cpu_level(void);
+const char *gp_blas_better_core(const char *picked, int cpu_level);
 
 /* Sets the number of OpenBLAS threads (>= 1). */
 void gp_blas_set_threads(int n);

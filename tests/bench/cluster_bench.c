@@ -58,6 +58,7 @@ static uint64_t counter_sum(gpdot_t *c, const char *name)
 
 int main(int argc, char **argv)
 {
+    gp_blas_settle_or_exit(argv, "cluster_bench");
     const char *cfg = NULL;
     int reps = 51, size = 1024, batches[8], nb = 0;
     for (int i = 1; i < argc; i++) {
@@ -107,8 +108,9 @@ int main(int argc, char **argv)
     gp_code_new(&cp, &gc, NULL);
     const gp_code_info *info = gp_code_info_of(gc);
     printf("cluster_bench: %d nodes on this machine, gpd m=2 n=2 row (K_f=%d), W %dx%d, median "
-           "and p99 of %d runs\n%s, one thread in this process; the daemons as started\n\n",
-           P, info->k_forward, size, size, reps, gp_blas_config());
+           "and p99 of %d runs\n%s\nBLAS kernel %s, one thread in this process; the daemons as "
+           "started\n\n",
+           P, info->k_forward, size, size, reps, gp_blas_config(), gp_blas_kernel());
     printf("%5s  %11s %11s %11s %11s %9s %11s %8s %12s %12s %6s\n", "B", "gpdot ms", "p99 ms",
            "+fetch ms", "p99 ms", "prod/s", "OpenBLAS ms", "ratio", "wire B/node", "minimum B",
            "x min");

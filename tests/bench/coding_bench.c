@@ -101,6 +101,7 @@ static void destroy(setup *s)
 
 int main(int argc, char **argv)
 {
+    gp_blas_settle_or_exit(argv, "coding_bench");
     int reps = 15;
     bool quick = false;
     for (int i = 1; i < argc; i++) {
@@ -124,8 +125,8 @@ int main(int argc, char **argv)
     }
     char desc[128];
     gp_code_describe(c, desc, sizeof desc);
-    printf("coding_bench: %s, one OpenBLAS thread, median of %d runs\n%s\n\n", desc, reps,
-           gp_blas_config());
+    printf("coding_bench: %s, one OpenBLAS thread, median of %d runs\n%s\nBLAS kernel %s\n\n", desc,
+           reps, gp_blas_config(), gp_blas_kernel());
     gp_rng rng;
     gp_rng_seed(&rng, 1);
     const size_t widths[] = {1024, 2048, 4096};

@@ -435,6 +435,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    gp_blas_settle_or_exit(argv, "load_bench");
     const char *cfg = NULL, *dir = NULL, *pidfile = NULL, *rsslog = NULL;
     int nclients = 16, size = 1024, batch = 64, inputs = 4;
     double seconds = 60, interval = 0.5, rss_limit = 20.0, warmup = -1;
@@ -550,9 +551,9 @@ int main(int argc, char **argv)
            "m=2 n=2 row (K_f=%d), W %dx%d, x %dx%d (%d inputs per client)\n",
            nclients, seconds, P, sysconf(_SC_NPROCESSORS_ONLN), in->k_forward, size, size, size,
            batch, inputs);
-    printf("%s, one thread for the references; every result checked: ||Y - W x||_F within "
-           "%.2g ||W x||_F at most (kappa %.3g)\n",
-           gp_blas_config(), worst_budget, kappa);
+    printf("%s\nBLAS kernel %s, one thread for the references; every result checked: ||Y - W "
+           "x||_F within %.2g ||W x||_F at most (kappa %.3g)\n",
+           gp_blas_config(), gp_blas_kernel(), worst_budget, kappa);
     fflush(stdout);
 
     gpdot_status *st0 = calloc((size_t)P, sizeof *st0), *st1 = calloc((size_t)P, sizeof *st1);

@@ -84,6 +84,7 @@ ncpu=$(nproc)
 blas=$(dpkg-query -W -f '${Version}' libopenblas0-pthread 2> /dev/null ||
     dpkg-query -W -f '${Version}' libopenblas0 2> /dev/null || echo unknown)
 others=$(pgrep -c -x gpdotd || true) # before ours start: other clusters' daemons
+kernel=$("$client" --version | sed -n 's/^BLAS kernel //p')
 
 cfg=$(sh "$top/deploy/local/cluster.sh" up --nodes 8 --dir "$dir" --timeout-ms 2000)
 pids=$(cat "$dir"/node*.pid)
@@ -186,10 +187,10 @@ while [ "$r" -le "$reps" ]; do
 done
 others1=$(($(pgrep -c -x gpdotd || true) - 8))
 
-python3 - "$runs" "$ncpu" "$cpu" "$blas" "$others" "$others1" "$reps" "$common" <<'EOF'
+python3 - "$runs" "$ncpu" "$cpu" "$blas" "$others" "$others1" "$reps" "$common" "$kernel" <<'EOF'
 import json, statistics, sys
 
-runs, ncpu, cpu, blas, others, others1, reps, common = sys.argv[1:]
+runs, ncpu, cpu, blas, others, others1, reps, common, kernel = sys.argv[1:]
 others, others1, ncpu = max(int(others), 0), max(int(others1), 0), int(ncpu)
 nan = float("nan")
 
@@ -243,6 +244,12 @@ for kind, j in order:
 
 allruns = [j for _, j in order]
 print(f"machine: {cpu}, nproc {ncpu}; OpenBLAS {blas}; OPENBLAS_NUM_THREADS=1 in every process")
+daemon_kernels = set()
+for kind, rep, path, *_ in (l.split() for l in open(runs)):
+    if kind != "local":
+        daemon_kernels |= {n.get("blas", "?") for n in json.load(open(path[:-5] + ".before"))
+                           if n.get("answered")}
+print(f"BLAS kernel: train --local {kernel}; daemons {', '.join(sorted(daemon_kernels))}")
 print(f"other gpdotd processes: {others} at the start, {others1} at the end; other processes "
       f"kept {med([j['_other'] for j in allruns]):.2f} cores busy during the median run, "
       f"{max(j['_other'] for j in allruns):.2f} at most")

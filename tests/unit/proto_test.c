@@ -211,6 +211,7 @@ static void round_trip_every_type(void)
             case GP_F_REASON:
             case GP_F_PHASE:
             case GP_F_STATE:
+            case GP_F_BLAS:
                 gp_pmsg_str(&one, f, "some text, with spaces");
                 break;
             case GP_F_NAME:
@@ -295,7 +296,8 @@ static void round_trip_every_type(void)
                 if (f == GP_F_CLIENT || f == GP_F_CLUSTER || f == GP_F_SCHEME ||
                     f == GP_F_ORIENTATION || f == GP_F_FN || f == GP_F_ERROR || f == GP_F_REASON ||
                     f == GP_F_PHASE || f == GP_F_STATE || f == GP_F_NAME || f == GP_F_OUT ||
-                    f == GP_F_A || f == GP_F_B || f == GP_F_DELTA || f == GP_F_INPUT)
+                    f == GP_F_A || f == GP_F_B || f == GP_F_DELTA || f == GP_F_INPUT ||
+                    f == GP_F_BLAS)
                     same = a->s.len == b->s.len && memcmp(a->s.p, b->s.p, a->s.len) == 0;
                 else
                     same = a->u == b->u;

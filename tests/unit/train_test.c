@@ -798,6 +798,7 @@ static const test_case cases[] = {
 
 int main(int argc, char **argv)
 {
+    gp_blas_settle_or_exit(argv, "train_test");
     gp_blas_set_threads(1);
     return test_main(argc, argv, cases, (int)(sizeof cases / sizeof cases[0]));
 }
