@@ -834,6 +834,7 @@ static void run_job(gp_trainer *t, tjob *j, void *push)
 void *trainer_main(void *arg)
 {
     gp_trainer *t = arg;
+    pthread_setname_np(pthread_self(), "gp-trainer"); /* as top and perf show it */
     void *push = zmq_socket(t->ctx, ZMQ_PUSH);
     int hwm = 0, linger = 0; /* the I/O thread drains it; nothing may be lost in between */
     zmq_setsockopt(push, ZMQ_SNDHWM, &hwm, sizeof hwm);

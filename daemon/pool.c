@@ -1,4 +1,5 @@
 /* pool.c - the daemon's worker threads (see gp_pool.h). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "gp_pool.h"
 
 #include <pthread.h>
@@ -30,6 +31,7 @@ struct gp_pool {
 static void *worker(void *p)
 {
     gp_pool_t *pool = p;
+    pthread_setname_np(pthread_self(), "gp-worker"); /* as top and perf show it */
     void *push = zmq_socket(pool->zctx, ZMQ_PUSH);
     int linger = 0;
     zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof linger);

@@ -1,4 +1,5 @@
 /* zap.c - the ZAP handler of gpdotd (see zap.h). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "zap.h"
 
 #include <errno.h>
@@ -119,6 +120,7 @@ static void handle(gp_zap *z)
 static void *run(void *arg)
 {
     gp_zap *z = arg;
+    pthread_setname_np(pthread_self(), "gp-zap"); /* as top and perf show it */
     while (!atomic_load(&z->stop)) {
         zmq_pollitem_t it = {z->sock, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&it, 1, 200);
