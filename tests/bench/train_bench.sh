@@ -8,6 +8,7 @@
 #
 # --reps N     runs of each configuration (default 3)
 # --quick      6400 training and 2000 test samples, 1 rep: checks that it runs
+# --ipc        the daemons talk over Unix domain sockets, not TCP (cluster.sh --ipc)
 # --set K=V    another override for every run (e.g. training.batch=256,
 #              code.scheme=polynomial); values without spaces
 #
@@ -46,11 +47,12 @@ job=$top/deploy/examples/fashion-mnist.yaml
 
 die() { echo "train_bench.sh: $*" >&2; exit 2; }
 
-reps=3 quick=0 extra=
+reps=3 quick=0 extra= ipc=
 while [ $# -gt 0 ]; do
     case $1 in
     --reps) [ $# -ge 2 ] || die "--reps needs a number"; reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
+    --ipc) ipc=--ipc; shift ;;
     --set) [ $# -ge 2 ] || die "--set needs KEY=VALUE"; extra="$extra --set $2"; shift 2 ;;
     -h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (--reps N, --quick, --set KEY=VALUE)" ;;
@@ -86,7 +88,7 @@ blas=$(dpkg-query -W -f '${Version}' libopenblas0-pthread 2> /dev/null ||
 others=$(pgrep -c -x gpdotd || true) # before ours start: other clusters' daemons
 kernel=$("$client" --version | sed -n 's/^BLAS kernel //p')
 
-cfg=$(sh "$top/deploy/local/cluster.sh" up --nodes 8 --dir "$dir" --timeout-ms 2000)
+cfg=$(sh "$top/deploy/local/cluster.sh" up --nodes 8 --dir "$dir" --timeout-ms 2000 $ipc)
 pids=$(cat "$dir"/node*.pid)
 
 # user + system seconds of our daemons so far: all threads, ZeroMQ's I/O
@@ -187,10 +189,10 @@ while [ "$r" -le "$reps" ]; do
 done
 others1=$(($(pgrep -c -x gpdotd || true) - 8))
 
-python3 - "$runs" "$ncpu" "$cpu" "$blas" "$others" "$others1" "$reps" "$common" "$kernel" <<'EOF'
+python3 - "$runs" "$ncpu" "$cpu" "$blas" "$others" "$others1" "$reps" "$common" "$kernel" "$ipc" <<'EOF'
 import json, statistics, sys
 
-runs, ncpu, cpu, blas, others, others1, reps, common, kernel = sys.argv[1:]
+runs, ncpu, cpu, blas, others, others1, reps, common, kernel, ipc = sys.argv[1:]
 others, others1, ncpu = max(int(others), 0), max(int(others1), 0), int(ncpu)
 nan = float("nan")
 
@@ -243,7 +245,8 @@ for kind, j in order:
         ratios[kind].append(epoch_s(j) / epoch_s(last))
 
 allruns = [j for _, j in order]
-print(f"machine: {cpu}, nproc {ncpu}; OpenBLAS {blas}; OPENBLAS_NUM_THREADS=1 in every process")
+print(f"machine: {cpu}, nproc {ncpu}; OpenBLAS {blas}; OPENBLAS_NUM_THREADS=1 in every process; "
+      f"the daemons' peers over {'Unix domain sockets (ipc://)' if ipc else 'TCP on 127.0.0.1'}")
 daemon_kernels = set()
 for kind, rep, path, *_ in (l.split() for l in open(runs)):
     if kind != "local":
