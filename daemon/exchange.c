@@ -65,7 +65,8 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
         (KEY_STEP(key) <= KEY_STEP(t->floor) + 1 || t->wide_window) &&
         t->mail_bytes + bytes <= TR_MAIL_BYTES) {
         slot *s = mail_slot(t, key, true);
-        if (s && !(s->have >> from & 1) && gp_rmat_alloc(&s->part[from], v.rows, v.cols) == GP_OK) {
+        if (s && !(s->have >> from & 1) &&
+            gp_rmat_alloc_uninit(&s->part[from], v.rows, v.cols) == GP_OK) {
             memcpy(s->part[from].data, v.data, bytes); /* NaN and Inf kept: decodes correct them */
             t->mail_bytes += bytes;
             s->have |= 1ull << from;

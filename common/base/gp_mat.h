@@ -38,6 +38,10 @@ static inline gp_rmat gp_rmat_sub(gp_rmat m, size_t r0, size_t c0, size_t rows, 
  * overflows, GP_ENOMEM if allocation fails; *m is then all zero. */
 gp_err gp_rmat_alloc(gp_rmat *m, size_t rows, size_t cols);
 
+/* As gp_rmat_alloc, but the contents are left undefined: for a matrix that
+ * is written whole at once (a received partial copied in). */
+gp_err gp_rmat_alloc_uninit(gp_rmat *m, size_t rows, size_t cols);
+
 /* Frees storage from gp_rmat_alloc; safe on a zeroed or already freed matrix. */
 void gp_rmat_free(gp_rmat *m);
 

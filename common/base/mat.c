@@ -17,7 +17,7 @@
 #define STAGGER_MIN ((size_t)64 << 10)
 static _Atomic unsigned stagger;
 
-double *gp_alloc_doubles(size_t n)
+static double *alloc_doubles(size_t n, bool zero)
 {
     if (n == 0) n = 1;
     if (n > (SIZE_MAX - 16384) / sizeof(double)) return NULL;
@@ -32,9 +32,14 @@ double *gp_alloc_doubles(size_t n)
         d = at >= d ? at : at + 4096;
     }
     double *p = (double *)d;
-    memset(p, 0, bytes);
+    if (zero) memset(p, 0, bytes);
     memcpy((char *)p - sizeof raw, &raw, sizeof raw);
     return p;
+}
+
+double *gp_alloc_doubles(size_t n)
+{
+    return alloc_doubles(n, true);
 }
 
 void gp_free_doubles(double *p)
@@ -45,14 +50,24 @@ void gp_free_doubles(double *p)
     free(raw);
 }
 
-gp_err gp_rmat_alloc(gp_rmat *m, size_t rows, size_t cols)
+static gp_err rmat_alloc(gp_rmat *m, size_t rows, size_t cols, bool zero)
 {
     memset(m, 0, sizeof *m);
     if (cols != 0 && rows > SIZE_MAX / sizeof(double) / cols) return GP_ERANGE;
-    double *d = gp_alloc_doubles(rows * cols);
+    double *d = alloc_doubles(rows * cols, zero);
     if (!d) return GP_ENOMEM;
     *m = gp_rmat_view(d, rows, cols, cols);
     return GP_OK;
+}
+
+gp_err gp_rmat_alloc(gp_rmat *m, size_t rows, size_t cols)
+{
+    return rmat_alloc(m, rows, cols, true);
+}
+
+gp_err gp_rmat_alloc_uninit(gp_rmat *m, size_t rows, size_t cols)
+{
+    return rmat_alloc(m, rows, cols, false);
 }
 
 void gp_rmat_free(gp_rmat *m)

@@ -106,8 +106,32 @@ static void staggered_alloc(void)
     CHECK(gp_alloc_doubles(SIZE_MAX / 4) == NULL);
 }
 
+/* gp_rmat_alloc_uninit: the same alignment, size checks and staggering,
+ * without the zero fill; gp_rmat_alloc still zero-fills memory that held
+ * data before. */
+static void uninit_alloc(void)
+{
+    gp_rmat a, b, z;
+    REQUIRE(gp_rmat_alloc_uninit(&a, 300, 301) == GP_OK);
+    CHECK(a.rows == 300 && a.cols == 301 && a.ld == 301 && (uintptr_t)a.data % 64 == 0);
+    for (size_t i = 0; i < 300 * 301; i++) a.data[i] = (double)i; /* the whole of it is usable */
+    CHECK(a.data[300 * 301 - 1] == 300.0 * 301 - 1);
+    REQUIRE(gp_rmat_alloc_uninit(&b, 0, 5) == GP_OK);
+    CHECK(b.rows == 0 && b.cols == 5 && b.data != NULL);
+    gp_rmat_free(&b);
+    gp_rmat_free(&a);
+    REQUIRE(gp_rmat_alloc(&z, 300, 301) == GP_OK);
+    int bad = 0;
+    for (size_t i = 0; i < 300 * 301; i++) bad += z.data[i] != 0.0;
+    CHECK(bad == 0);
+    gp_rmat_free(&z);
+    gp_rmat o;
+    CHECK(gp_rmat_alloc_uninit(&o, SIZE_MAX / 2, 4) == GP_ERANGE && o.data == NULL);
+}
+
 static const test_case cases[] = {
     {"combine_blocks", combine_blocks},
+    {"uninit_alloc", uninit_alloc},
     {"zero_views", zero_views},
     {"staggered_alloc", staggered_alloc},
 };
