@@ -163,11 +163,18 @@ gp_err gp_blas_settle(char **argv, gp_msg *why)
     if (mode && strcmp(mode, "auto") == 0) user = NULL;
     if (!mode || !*mode) mode = "auto";
     if (mark[0] == '+') { /* "+PICKED": gpdot asked for a better core than OpenBLAS's PICKED */
-        gp_msg bad;
+        if (strcasecmp(core, mark + 1) == 0) { /* this OpenBLAS would not run the better one */
+            snprintf(kernel_text, sizeof kernel_text,
+                     "%s (OpenBLAS's choice; it would not run a wider core; checked)", core);
+            return gp_blas_check(why);
+        }
+        gp_msg bad = {{0}};
         if (gp_blas_check(&bad) != GP_OK) {
             char back[96];
             snprintf(back, sizeof back, "!%s", core);
             again(argv, NULL, back); /* OpenBLAS's own pick after all */
+            return gp_fail(why, GP_ENUMERIC, "%s, and this program could not run again without it",
+                           bad.text);
         }
         snprintf(kernel_text, sizeof kernel_text,
                  "%s (chosen by gpdot: OpenBLAS picked %s on this CPU; checked)", core, mark + 1);

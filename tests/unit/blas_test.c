@@ -112,6 +112,21 @@ static void settle(void)
     printf("  this machine: OpenBLAS %s, CPU level %d\n", openblas_get_corename(),
            gp_blas_cpu_level());
     settled(none, 0, "checked)", &same);
+    /* an OpenBLAS that would not run the wider core gpdot asked for: the
+     * program, started again, finds OpenBLAS's own pick (the mark it gets
+     * names the core it had before) and says so */
+    char out[512], mark[96], want[160];
+    pid_t pid;
+    const char *plain[] = {"GP_BLAS_CORE=openblas", NULL};
+    REQUIRE(show(plain, out, sizeof out, &pid) == 0);
+    char core[64] = "";
+    long child = 0;
+    sscanf(out, "%ld %63s", &child, core);
+    snprintf(mark, sizeof mark, "GP_BLAS_REEXEC=+%s", core);
+    const char *refused[] = {mark, NULL};
+    snprintf(want, sizeof want, "%s (OpenBLAS's choice; it would not run a wider core; checked)",
+             core);
+    settled(refused, 0, want, &same);
     /* the user's OPENBLAS_CORETYPE is kept, even a narrow one */
     const char *user[] = {"OPENBLAS_CORETYPE=Prescott", NULL};
     settled(user, 0, "Prescott (OPENBLAS_CORETYPE=Prescott; checked)", &same);
@@ -128,12 +143,12 @@ static void settle(void)
     const char *generic[] = {"OPENBLAS_CORETYPE=Prescott", "GP_BLAS_CORE=auto", NULL};
     const char *best = gp_blas_better_core("Prescott", gp_blas_cpu_level());
     if (best) {
-        char want[128];
-        snprintf(want, sizeof want,
+        char best_want[128];
+        snprintf(best_want, sizeof best_want,
                  "%s (chosen by gpdot: OpenBLAS picked Prescott on this CPU; checked); passes on "
                  "OPENBLAS_CORETYPE=-",
                  best);
-        settled(generic, 0, want, &same);
+        settled(generic, 0, best_want, &same);
         printf("  OpenBLAS on Prescott here is run again on %s\n", best);
     } else {
         settled(generic, 0, "Prescott (OpenBLAS's choice; checked)", &same);
