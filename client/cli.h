@@ -24,11 +24,11 @@ long cli_long(const char *opt, const char *s, long min, long max);
 /* "28.7 KiB" */
 const char *cli_bytes(double b, char *buf, size_t len);
 
-/* Prints "gpdot-client: " + message to stderr and returns `code`. */
 /* Prints s as a JSON string, quoted, with '"' and '\\' escaped and control
  * characters left out. */
 void cli_json_str(const char *s);
 
+/* Prints "gpdot-client: " + message to stderr and returns `code`. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cmd_plan(int argc, char **argv);

@@ -111,7 +111,7 @@ void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64
         gp_pmsg_uint(&m, GP_F_STEP, step);
         gp_pmsg_uint(&m, GP_F_GEN, gen);
     }
-    uint64_t all = (t->P == 64 ? ~0ull : (1ull << t->P) - 1) & ~(1ull << t->self);
+    uint64_t all = others_mask(t->P, t->self);
     push_msg(push, all, &m);
 }
 

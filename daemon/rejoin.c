@@ -23,7 +23,7 @@ uint64_t probe_peers(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, dou
     for (;;) {
         /* every other node of the cluster: a node that was stopped may not
          * have heard the others' heartbeats again yet */
-        uint64_t others = (r->P == 64 ? ~0ull : (1ull << r->P) - 1) & ~(1ull << r->self), seen = 0;
+        uint64_t others = others_mask(r->P, r->self), seen = 0;
         running = 0;
         furthest_waits = false;
         *step = *gen = 0;
@@ -192,8 +192,7 @@ static uint64_t join_attempts(run *r)
          * at another step) until they answer, as any node found missing
          * (waiting a peer timeout for a fellow joiner let the others run
          * hundreds of steps past this node's mailbox) */
-        r->peers.excluded =
-            ~senders & ~(1ull << r->self) & (r->P == 64 ? ~0ull : (1ull << r->P) - 1);
+        r->peers.excluded = others_mask(r->P, r->self) & ~senders;
         r->peers.join_step = target;
         tlog(t,
              "job %016" PRIx64 ": rejoined at step %" PRIu64 ": blocks rebuilt from %d peers "

@@ -278,6 +278,12 @@ enum { W_RETRY, W_JOINED, W_CANCEL, W_ENDED };
 
 /* ---- small helpers ---- */
 
+/* Every node of a cluster of P but `self`. */
+static inline uint64_t others_mask(int P, int self)
+{
+    return (P == 64 ? ~0ull : (1ull << P) - 1) & ~(1ull << self);
+}
+
 static inline gp_rmat view(gp_rmat m, size_t rows, size_t cols)
 {
     return gp_rmat_view(m.data, rows, cols, cols);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "gp_blas.h"
+#include "gp_rng.h"
 
 /* OpenBLAS's cores by the widest vectors their kernels use: 0 SSE (or
  * less), 1 AVX, 2 AVX2 with FMA, 3 AVX-512. AMD's Bulldozer family is left
@@ -70,25 +71,21 @@ static char kernel_text[200];
 double gp_blas_check_ratio(void)
 {
     enum { M = 37, K = 83, N = 29 };
-    static double a[M * K], b[K * N], c[M * N], x[M * 3], y[N * 3], v[K], w[M];
-    unsigned s = 12345;
-    for (int i = 0; i < M * K; i++)
-        a[i] = (double)(s = s * 1103515245u + 12345u) / 4294967296.0 - 0.5;
-    for (int i = 0; i < K * N; i++)
-        b[i] = (double)(s = s * 1103515245u + 12345u) / 4294967296.0 - 0.5;
-    for (int i = 0; i < M * 3; i++)
-        x[i] = (double)(s = s * 1103515245u + 12345u) / 4294967296.0 - 0.5;
-    for (int i = 0; i < N * 3; i++)
-        y[i] = (double)(s = s * 1103515245u + 12345u) / 4294967296.0 - 0.5;
+    static double a[M * K], at[K * M], b[K * N], c[M * N], x[M * 3], y[N * 3], v[K], w[M];
+    gp_rng rng;
+    gp_rng_seed(&rng, 12345);
+    double *fill[] = {a, b, x, y};
+    size_t len[] = {M * K, K * N, M * 3, N * 3};
+    for (int f = 0; f < 4; f++)
+        for (size_t i = 0; i < len[f]; i++) fill[f][i] = gp_rng_uniform(&rng) - 0.5;
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) at[k * M + i] = a[i * K + k];
     for (int i = 0; i < K; i++) v[i] = b[i * N];
     const double u = 0x1p-53;
     double worst = 0;
     /* C = A B, then C = (A^T)^T B with A^T stored, then w = A v, then
      * C += X Y^T: each against its reference */
     for (int kind = 0; kind < 4; kind++) {
-        static double at[K * M];
-        for (int i = 0; i < M; i++)
-            for (int k = 0; k < K; k++) at[k * M + i] = a[i * K + k];
         gp_rmat A = gp_rmat_view(a, M, K, K), AT = gp_rmat_view(at, K, M, M),
                 B = gp_rmat_view(b, K, N, N), C = gp_rmat_view(c, M, N, N);
         int kk = K, cols = N;
