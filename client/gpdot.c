@@ -463,7 +463,7 @@ gp_err gpdot_store(gpdot_t *c, const char *name, gp_rmat w, const gpdot_code *wa
         gp_pmsg_uint(&m, GP_F_M, (uint64_t)info->m);
         gp_pmsg_uint(&m, GP_F_N, (uint64_t)info->n);
         gp_pmsg_str(&m, GP_F_ORIENTATION, info->orient == GP_ORIENT_COL ? "col" : "row");
-        gp_pmsg_mat(&m, GP_F_BLOCK, (gp_pmat){(uint32_t)br, (uint32_t)bc, false, blk.data});
+        gp_pmsg_mat(&m, GP_F_BLOCK, (gp_pmat){(uint32_t)br, (uint32_t)bc, false, blk.data, 0});
         if ((e = send_to(c, p, &m, why)) == GP_OK) sent |= 1ull << p;
     }
     gp_rmat_free(&blk);
@@ -571,7 +571,7 @@ gp_err gpdot_multiply(gpdot_t *c, const char *name, gp_rmat x, bool transpose, c
     gp_pmsg_str(&m, GP_F_OUT, out);
     gp_pmsg_bool(&m, GP_F_TRANSPOSE, transpose);
     if (c->unverified) gp_pmsg_bool(&m, GP_F_UNVERIFIED, true);
-    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){(uint32_t)x.rows, (uint32_t)x.cols, false, xc.data});
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){(uint32_t)x.rows, (uint32_t)x.cols, false, xc.data, 0});
     uint64_t got = broadcast_until(c, &m, GP_MT_DONE, why), agreeing;
     if (xc.data != x.data) gp_rmat_free(&xc);
     gp_err e = accept_done(c, got, rep, &agreeing, why);
@@ -590,7 +590,7 @@ gp_err gpdot_put(gpdot_t *c, const char *name, gp_rmat v, gp_msg *why)
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_PUT, new_id(c));
     gp_pmsg_str(&m, GP_F_NAME, name);
-    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)v.rows, (uint32_t)v.cols, false, vc.data});
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)v.rows, (uint32_t)v.cols, false, vc.data, 0});
     uint64_t got = broadcast(c, &m, why);
     if (vc.data != v.data) gp_rmat_free(&vc);
     return acks(c, got, false, "put", why);

@@ -28,6 +28,7 @@
 #include "gp_pool.h"
 #include "gp_proto.h"
 #include "gp_rng.h"
+#include "net.h"
 #include "gp_train.h"
 #include "log.h"
 #include "notify.h"
@@ -133,6 +134,7 @@ typedef struct daemon_s {
     const gp_config *cfg;
     int self;
     void *ctx, *clients, *peers, *out[GP_CONFIG_MAX_NODES];
+    zmq_msg_t *in_frame; /* frame 1 of the peer message being handled, or NULL */
     int64_t started, last_seen[GP_CONFIG_MAX_NODES], next_heartbeat;
     uint64_t heartbeat_seq; /* of the last heartbeat sent */
     counters n;

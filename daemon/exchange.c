@@ -5,12 +5,41 @@
 
 static void slot_free(gp_trainer *t, slot *s)
 {
-    for (int p = 0; p < t->P; p++)
-        if (s->part[p].data) {
-            t->mail_bytes -= s->part[p].rows * s->part[p].cols * sizeof(double);
+    for (int p = 0; p < t->P; p++) {
+        if (!s->part[p].data) continue;
+        t->mail_bytes -= s->part[p].rows * s->part[p].cols * sizeof(double);
+        if (s->held[p]) { /* a view into the frame as it was received */
+            zmq_msg_close(s->held[p]);
+            free(s->held[p]);
+            s->held[p] = NULL;
+            s->part[p] = (gp_rmat){0};
+        } else {
             gp_rmat_free(&s->part[p]);
         }
-    memset(s, 0, sizeof *s);
+    }
+    s->used = false;
+    s->key = s->have = s->ok = 0;
+}
+
+/* Keeps node p's partial v in s: the frame it came in, as it is (ZeroMQ
+ * counts the references: no copy), when its data is that frame's and aligned
+ * for doubles; else a copy. */
+static bool keep_part(slot *s, int p, gp_pmat v, zmq_msg_t *frame)
+{
+    if (frame && zmq_msg_data(frame) == v.data && (uintptr_t)v.data % _Alignof(double) == 0) {
+        zmq_msg_t *h = malloc(sizeof *h);
+        if (h && zmq_msg_init(h) == 0 && zmq_msg_copy(h, frame) == 0 &&
+            (uintptr_t)zmq_msg_data(h) % _Alignof(double) == 0) {
+            s->held[p] = h;
+            s->part[p] = gp_rmat_view(zmq_msg_data(h), v.rows, v.cols, v.cols);
+            return true;
+        }
+        if (h) zmq_msg_close(h);
+        free(h);
+    }
+    if (gp_rmat_alloc_uninit(&s->part[p], v.rows, v.cols) != GP_OK) return false;
+    memcpy(s->part[p].data, v.data, (size_t)v.rows * v.cols * sizeof(double));
+    return true;
 }
 
 slot *mail_slot(gp_trainer *t, uint64_t key, bool create)
@@ -34,7 +63,7 @@ void mail_clear(gp_trainer *t)
         if (t->slots[i].used) slot_free(t, &t->slots[i]);
 }
 
-bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
+bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from, zmq_msg_t *frame)
 {
     gp_pmat v = m->v[GP_F_VALUE].m;
     uint64_t key = m->v[GP_F_KEY].u;
@@ -65,9 +94,8 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from)
         (KEY_STEP(key) <= KEY_STEP(t->floor) + 1 || t->wide_window) &&
         t->mail_bytes + bytes <= TR_MAIL_BYTES) {
         slot *s = mail_slot(t, key, true);
-        if (s && !(s->have >> from & 1) &&
-            gp_rmat_alloc_uninit(&s->part[from], v.rows, v.cols) == GP_OK) {
-            memcpy(s->part[from].data, v.data, bytes); /* NaN and Inf kept: decodes correct them */
+        /* NaN and Inf kept: decodes correct them */
+        if (s && !(s->have >> from & 1) && keep_part(s, from, v, frame)) {
             t->mail_bytes += bytes;
             s->have |= 1ull << from;
             if (!gp_pmsg_has(m, GP_F_OK) || m->v[GP_F_OK].b) s->ok |= 1ull << from;
@@ -86,21 +114,51 @@ void tr_set_up(gp_trainer *t, uint64_t up)
     atomic_store(&t->up, up);
 }
 
-/* Queues m for the nodes in dest (never the own bit) on the I/O thread. */
-static void push_msg(void *push, uint64_t dest, const gp_pmsg *m)
+static void free_buf(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+/* Sends m to the nodes in dest (never the own bit) on the trainer's own
+ * sockets, followed by `data` as its frame 1 when not NULL: the header is
+ * encoded once and, like the data, sent to every peer as one message that
+ * ZeroMQ counts the references of. A peer whose queue is full (it is gone
+ * or far behind) misses it, as if lost. */
+static void send_peers(gp_trainer *t, uint64_t dest, const gp_pmsg *m, zmq_msg_t *data)
 {
     void *buf;
     size_t len;
     if (!dest || gp_proto_encode(m, &buf, &len, NULL) != GP_OK) return;
-    zmq_send(push, &dest, sizeof dest, ZMQ_SNDMORE);
-    zmq_send(push, buf, len, 0);
-    free(buf);
+    zmq_msg_t head;
+    if (zmq_msg_init_data(&head, buf, len, free_buf, NULL) != 0) {
+        free(buf);
+        return;
+    }
+    size_t dlen = data ? zmq_msg_size(data) : 0;
+    for (int p = 0; p < t->P; p++) {
+        if (!(dest >> p & 1) || p == t->self || !t->out[p]) continue;
+        zmq_msg_t h, d;
+        zmq_msg_init(&h);
+        zmq_msg_copy(&h, &head);
+        if (zmq_msg_send(&h, t->out[p], ZMQ_DONTWAIT | (data ? ZMQ_SNDMORE : 0)) < 0) {
+            zmq_msg_close(&h);
+            continue;
+        }
+        if (data) { /* a message's later parts are queued with its first */
+            zmq_msg_init(&d);
+            zmq_msg_copy(&d, data);
+            if (zmq_msg_send(&d, t->out[p], ZMQ_DONTWAIT) < 0) zmq_msg_close(&d);
+        }
+        atomic_fetch_add(&t->sent, 1);
+        atomic_fetch_add(&t->sent_bytes, len + dlen);
+    }
+    zmq_msg_close(&head);
 }
 
 /* JOIN to every other node: about job (0: none known), asking for the blocks
  * at step (0: only what runs where). */
-void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64_t gen,
-                  bool running)
+void ex_send_join(gp_trainer *t, uint64_t job, uint64_t step, uint64_t gen, bool running)
 {
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_JOIN, 0);
@@ -111,30 +169,29 @@ void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64
         gp_pmsg_uint(&m, GP_F_STEP, step);
         gp_pmsg_uint(&m, GP_F_GEN, gen);
     }
-    uint64_t all = others_mask(t->P, t->self);
-    push_msg(push, all, &m);
+    send_peers(t, others_mask(t->P, t->self), &m, NULL);
 }
 
-/* Sends y to the nodes in dest (bit p) with the job's key; a copy goes to
- * the own mailbox when dest has the own bit. */
+/* Sends y to the nodes in dest (bit p) with the job's key, its data in a
+ * frame of its own: copied once, into that frame, which every peer's send
+ * and the own mailbox (when dest has the own bit) share. */
 void ex_send(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
 {
+    zmq_msg_t data;
+    if (zmq_msg_init_size(&data, y.rows * y.cols * sizeof(double)) != 0) return;
+    double *d = zmq_msg_data(&data);
+    for (size_t i = 0; i < y.rows; i++)
+        memcpy(d + i * y.cols, y.data + i * y.ld, y.cols * sizeof *d);
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_JOB_PARTIAL, key);
     gp_pmsg_uint(&m, GP_F_JOB, r->j->id);
     gp_pmsg_uint(&m, GP_F_KEY, key);
     gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)r->self);
     gp_pmsg_bool(&m, GP_F_OK, ok);
-    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y.rows, (uint32_t)y.cols, false, y.data});
-    if (dest >> r->self & 1) tr_partial(r->t, &m, r->self);
-    dest &= ~(1ull << r->self);
-    if (!dest) return;
-    void *buf;
-    size_t len;
-    if (gp_proto_encode(&m, &buf, &len, NULL) != GP_OK) return;
-    zmq_send(r->push, &dest, sizeof dest, ZMQ_SNDMORE);
-    zmq_send(r->push, buf, len, 0);
-    free(buf);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y.rows, (uint32_t)y.cols, false, d, 1});
+    if (dest >> r->self & 1) tr_partial(r->t, &m, r->self, &data);
+    send_peers(r->t, dest & ~(1ull << r->self), &m, &data);
+    zmq_msg_close(&data);
 }
 
 /* Whether a peer has sent partials of a step after key's, in its generation

@@ -341,8 +341,6 @@ static void publish(run *r)
     }
     pthread_mutex_unlock(&t->mu);
     if (ok) {
-        uint64_t zero = 0;
-        zmq_send(r->push, &zero, sizeof zero, ZMQ_SNDMORE);
         zmq_send(r->push, "adopt", 5, 0);
     }
 }
@@ -854,7 +852,7 @@ void *trainer_main(void *arg)
              * this is a replacement with an empty state directory) */
             int64_t now = gp_mono_ms();
             if (now >= t->next_probe && atomic_load(&t->up) & ~(1ull << t->self)) {
-                ex_send_join(t, push, t->latest, 0, 0, false);
+                ex_send_join(t, t->latest, 0, 0, false);
                 t->next_probe = now + 2000;
             }
             gp_cond_wait_ms(&t->cv, &t->mu, 500);

@@ -8,7 +8,7 @@ static const char *const state_names[] = {"queued", "running", "done", "failed",
 static void restore_job(gp_trainer *t);
 static tjob *find_job(gp_trainer *t, uint64_t id);
 
-gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx)
+gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx, const char *pub, const char *sec)
 {
     gp_trainer *t = calloc(1, sizeof *t);
     if (!t) return NULL;
@@ -16,6 +16,8 @@ gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx)
     t->self = self;
     t->P = cfg->nnodes;
     t->ctx = ctx;
+    t->pub = pub;
+    t->sec = sec;
     t->active = -1;
     gp_msg why = {{0}};
     if (st_dir(cfg->state_dir, self, t->dir, sizeof t->dir, &why) != GP_OK) {
@@ -24,6 +26,14 @@ gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx)
     }
     pthread_mutex_init(&t->mu, NULL);
     gp_cond_init(&t->cv);
+    /* made here, used by the trainer thread alone from its start on */
+    for (int p = 0; p < t->P; p++)
+        if (p != self && !(t->out[p] = net_peer(ctx, cfg, pub, sec, p))) {
+            tlog(t, "the trainer cannot connect to node %d at %s: %s", p, cfg->nodes[p].peer,
+                 zmq_strerror(errno));
+            tr_destroy(&t);
+            return NULL;
+        }
     t->pull = zmq_socket(ctx, ZMQ_PULL);
     int hwm = 0;
     if (!t->pull || zmq_setsockopt(t->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
@@ -98,6 +108,8 @@ void tr_destroy(gp_trainer **tp)
     pthread_mutex_unlock(&t->mu);
     if (t->thread_started) pthread_join(t->thread, NULL);
     if (t->pull) zmq_close(t->pull);
+    for (int p = 0; p < t->P; p++)
+        if (t->out[p]) zmq_close(t->out[p]);
     mail_clear(t);
     for (int i = 0; i < TR_JOBS; i++) job_free(&t->jobs[i]);
     for (int l = 0; l < GP_JOB_MAX_LAYERS; l++) {
@@ -115,49 +127,33 @@ void *tr_socket(gp_trainer *t)
     return t->pull;
 }
 
-void tr_forward(gp_trainer *t, void *const *out, tr_adopt_fn adopt, void *arg,
-                uint64_t *partials_sent, uint64_t *bytes_sent)
+void tr_forward(gp_trainer *t, tr_adopt_fn adopt, void *arg)
 {
-    for (int i = 0; i < 256; i++) {
-        uint64_t dest;
-        int rc = zmq_recv(t->pull, &dest, sizeof dest, ZMQ_DONTWAIT);
+    for (int i = 0; i < 16; i++) {
+        zmq_msg_t note;
+        zmq_msg_init(&note);
+        int rc = zmq_msg_recv(&note, t->pull, ZMQ_DONTWAIT);
+        zmq_msg_close(&note);
         if (rc < 0) break;
-        zmq_msg_t body;
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&body, t->pull, 0) < 0) {
-            zmq_msg_close(&body);
-            break;
+        /* a job ended: store its blocks */
+        pthread_mutex_lock(&t->mu);
+        finished f = t->fin;
+        memset(&t->fin, 0, sizeof t->fin);
+        pthread_mutex_unlock(&t->mu);
+        for (int l = 0; l < f.nlayers && f.ready; l++) {
+            char name[64];
+            tr_weight_name(f.job, l, name, sizeof name);
+            if (f.code[l]) adopt(arg, name, &f.wt[l], f.rows[l], f.cols[l], &f.code[l], f.updates);
+            gp_rmat_free(&f.wt[l]);
+            gp_code_destroy(&f.code[l]);
         }
-        if (rc == sizeof dest && dest == 0) { /* a job ended: store its blocks */
-            pthread_mutex_lock(&t->mu);
-            finished f = t->fin;
-            memset(&t->fin, 0, sizeof t->fin);
-            pthread_mutex_unlock(&t->mu);
-            for (int l = 0; l < f.nlayers && f.ready; l++) {
-                char name[64];
-                tr_weight_name(f.job, l, name, sizeof name);
-                if (f.code[l])
-                    adopt(arg, name, &f.wt[l], f.rows[l], f.cols[l], &f.code[l], f.updates);
-                gp_rmat_free(&f.wt[l]);
-                gp_code_destroy(&f.code[l]);
-            }
-        } else if (rc == sizeof dest) {
-            for (int p = 0; p < t->P; p++) {
-                if (!(dest >> p & 1) || p == t->self || !out[p]) continue;
-                zmq_msg_t copy;
-                zmq_msg_init(&copy);
-                zmq_msg_copy(&copy, &body);
-                size_t len = zmq_msg_size(&copy);
-                if (zmq_msg_send(&copy, out[p], ZMQ_DONTWAIT) >= 0) {
-                    (*partials_sent)++;
-                    *bytes_sent += len;
-                } else {
-                    zmq_msg_close(&copy);
-                }
-            }
-        }
-        zmq_msg_close(&body);
     }
+}
+
+void tr_sent(gp_trainer *t, uint64_t *messages, uint64_t *bytes)
+{
+    *messages += atomic_exchange(&t->sent, 0);
+    *bytes += atomic_exchange(&t->sent_bytes, 0);
 }
 
 static tjob *find_job(gp_trainer *t, uint64_t id)
@@ -331,7 +327,7 @@ gp_err tr_info(gp_trainer *t, uint64_t job, gp_pmsg *r, tr_scratch *s, gp_msg *w
         s->stats[3 * p + 1] = (double)j->node_off[p];
         s->stats[3 * p + 2] = (double)(j->suspects >> p & 1);
     }
-    gp_pmsg_mat(r, GP_F_NODE_STATS, (gp_pmat){(uint32_t)t->P, 3, false, s->stats});
+    gp_pmsg_mat(r, GP_F_NODE_STATS, (gp_pmat){(uint32_t)t->P, 3, false, s->stats, 0});
     pthread_mutex_unlock(&t->mu);
     return GP_OK;
 }

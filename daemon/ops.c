@@ -151,7 +151,7 @@ static void send_partial(daemon_s *d, op *o)
     gp_pmsg_uint(&m, GP_F_OP, o->id);
     gp_pmsg_str(&m, GP_F_PHASE, o->dir == GP_FORWARD ? "fwd" : "bwd");
     gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)d->self);
-    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y->rows, (uint32_t)y->cols, false, y->data});
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y->rows, (uint32_t)y->cols, false, y->data, 0});
     void *buf;
     size_t len;
     if (gp_proto_encode(&m, &buf, &len, NULL) != GP_OK) return;
@@ -188,7 +188,7 @@ static void decode_done(daemon_s *d, op *o)
         if (!o->digest_only)
             gp_pmsg_mat(&r, GP_F_VALUE,
                         (gp_pmat){(uint32_t)o->result.rows, (uint32_t)o->result.cols, false,
-                                  o->result.data});
+                                  o->result.data, 0});
         op_reply(d, o, &r);
         op_free(d, o);
         return;
@@ -366,7 +366,7 @@ void on_block_req(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
     gp_pmsg_str(&r, GP_F_NAME, e->name);
     gp_pmsg_uint(&r, GP_F_FROM, (uint64_t)d->self);
     gp_pmsg_mat(&r, GP_F_VALUE,
-                (gp_pmat){(uint32_t)e->m.rows, (uint32_t)e->m.cols, false, e->m.data});
+                (gp_pmat){(uint32_t)e->m.rows, (uint32_t)e->m.cols, false, e->m.data, 0});
     send_msg(d->out[from], NULL, 0, &r, NULL);
 }
 

@@ -15,7 +15,7 @@ uint64_t probe_peers(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, dou
     pthread_mutex_lock(&t->mu);
     for (int p = 0; p < r->P; p++) t->info[p].seen = false;
     pthread_mutex_unlock(&t->mu);
-    ex_send_join(t, r->push, r->j->id, 0, 0, true);
+    ex_send_join(t, r->j->id, 0, 0, true);
     int64_t end = gp_mono_ms() + wait_ms, resend = gp_mono_ms() + 300;
     uint64_t running = 0;
     bool furthest_waits = false;
@@ -47,7 +47,7 @@ uint64_t probe_peers(run *r, int64_t wait_ms, uint64_t *step, uint64_t *gen, dou
         if ((seen & others) == others || gp_mono_ms() >= end) break;
         if (gp_mono_ms() >= resend) { /* the links may be coming back (a stopped node) */
             pthread_mutex_unlock(&t->mu);
-            ex_send_join(t, r->push, r->j->id, 0, 0, true);
+            ex_send_join(t, r->j->id, 0, 0, true);
             pthread_mutex_lock(&t->mu);
             resend = gp_mono_ms() + 300;
         }
@@ -128,7 +128,7 @@ static uint64_t join_attempts(run *r)
         r->at.step = target - 1;
         r->peers.excluded = 0; /* wait for the peers again */
         ex_advance(r, KEY(target - 1, 0, 0));
-        ex_send_join(t, r->push, r->j->id, target, gen, true);
+        ex_send_join(t, r->j->id, target, gen, true);
         tlog(t,
              "job %016" PRIx64 ": rejoining: %d peers run it at step %" PRIu64
              "; asked for their blocks at step %" PRIu64,

@@ -121,7 +121,7 @@ static gp_err h_fetch(const request *q, gp_pmsg *r, gp_msg *why)
                  gp_proto_digest(en->m.data, en->m.rows * en->m.cols * sizeof(double)));
     if (!gp_pmsg_has(m, GP_F_DIGEST_ONLY) || !m->v[GP_F_DIGEST_ONLY].b)
         gp_pmsg_mat(r, GP_F_VALUE,
-                    (gp_pmat){(uint32_t)en->m.rows, (uint32_t)en->m.cols, false, en->m.data});
+                    (gp_pmat){(uint32_t)en->m.rows, (uint32_t)en->m.cols, false, en->m.data, 0});
     return GP_OK;
 }
 
@@ -242,7 +242,7 @@ typedef void (*peer_fn)(daemon_s *d, const gp_pmsg *m, int from, int64_t t);
 static void p_job_partial(daemon_s *d, const gp_pmsg *m, int from, int64_t t)
 {
     (void)t;
-    if (tr_partial(d->tr, m, from))
+    if (tr_partial(d->tr, m, from, m->v[GP_F_VALUE].m.frame == 1 ? d->in_frame : NULL))
         d->n.partials_received++;
     else
         d->n.partials_late++;
@@ -280,27 +280,34 @@ static const peer_fn peer_handlers[GP_MT_COUNT_] = {
 
 void on_peer(daemon_s *d, int64_t t)
 {
-    zmq_msg_t part[2];
-    int np, total = recv_parts(d->peers, part, 2, &np);
+    /* [identity, header, and up to GP_PROTO_MAX_FRAMES frames of matrix data] */
+    zmq_msg_t part[2 + GP_PROTO_MAX_FRAMES];
+    int np, total = recv_parts(d->peers, part, 2 + GP_PROTO_MAX_FRAMES, &np);
     if (total == 0) return;
-    bool ok = total == 2;            /* [identity, frame] */
-    zmq_msg_t *body = &part[np - 1]; /* part[0]: the connection's id, ZeroMQ's own */
+    bool ok = total >= 2 && total == np; /* part[0]: the connection's id, ZeroMQ's own */
     d->n.peer_messages++;
     gp_pmsg m;
     int from = -1;
-    if (ok && gp_proto_decode(zmq_msg_data(body), zmq_msg_size(body), &m, NULL) == GP_OK &&
+    gp_pstr frames[GP_PROTO_MAX_FRAMES];
+    for (int i = 2; i < np; i++)
+        frames[i - 2] = (gp_pstr){zmq_msg_data(&part[i]), zmq_msg_size(&part[i])};
+    if (ok &&
+        gp_proto_decode_frames(zmq_msg_data(&part[1]), zmq_msg_size(&part[1]), frames, np - 2, &m,
+                               NULL) == GP_OK &&
         gp_pmsg_has(&m, GP_F_FROM) && m.v[GP_F_FROM].u < (uint64_t)d->cfg->nnodes &&
         (int)m.v[GP_F_FROM].u != d->self) {
         char want[32];
         from = (int)m.v[GP_F_FROM].u;
         snprintf(want, sizeof want, "node-%d", from);
-        const char *user = d->cfg->curve ? zmq_msg_gets(body, "User-Id") : want;
+        const char *user = d->cfg->curve ? zmq_msg_gets(&part[1], "User-Id") : want;
         if (!user || strcmp(user, want) != 0)
             from = -1; /* with CURVE: the key it connected with is not that node's */
     }
+    d->in_frame = np > 2 ? &part[2] : NULL;
     if (from >= 0 && m.type < GP_MT_COUNT_ && peer_handlers[m.type])
         peer_handlers[m.type](d, &m, from, t);
     else
         d->n.peer_dropped++;
+    d->in_frame = NULL;
     for (int i = 0; i < np; i++) zmq_msg_close(&part[i]);
 }

@@ -67,21 +67,7 @@ int serve(const gp_config *cfg, int self, const char *pub, const char *sec)
     }
     for (int p = 0; p < cfg->nnodes; p++) {
         if (p == self) continue;
-        d->out[p] = sock_new(d, ZMQ_DEALER);
-        /* Queue only to a live connection: a peer stopped (SIGSTOP, a hung
-         * machine) misses the ZMTP heartbeats, its connection is closed and
-         * what was queued for it is dropped, rather than waiting for it by
-         * the thousand, stale, to be worked through before anything new
-         * (its peers' answers to its JOIN, their heartbeats) when it goes on.
-         * No fixed routing id: the peer's ROUTER would refuse the new
-         * connection while the old one, with the same id, still drains
-         * there, for seconds after the peer goes on. Who sent a message is
-         * its `from`, and with CURVE the key it connected with. */
-        int immediate = 1;
-        if (!d->out[p] ||
-            zmq_setsockopt(d->out[p], ZMQ_IMMEDIATE, &immediate, sizeof immediate) != 0 ||
-            !sock_secure(d, d->out[p], NULL, cfg->nodes[p].public_key) ||
-            zmq_connect(d->out[p], cfg->nodes[p].peer) != 0) {
+        if (!(d->out[p] = net_peer(d->ctx, cfg, pub, sec, p))) {
             logf_("cannot connect to node %d at %s: %s", p, cfg->nodes[p].peer,
                   zmq_strerror(errno));
             shutdown_daemon(d);
@@ -94,7 +80,7 @@ int serve(const gp_config *cfg, int self, const char *pub, const char *sec)
         shutdown_daemon(d);
         return 1;
     }
-    d->tr = tr_new(cfg, self, d->ctx);
+    d->tr = tr_new(cfg, self, d->ctx, pub, sec);
     if (!d->tr) {
         logf_("cannot start the trainer thread");
         shutdown_daemon(d);
@@ -137,6 +123,7 @@ int serve(const gp_config *cfg, int self, const char *pub, const char *sec)
         for (int p = 0; p < cfg->nnodes; p++)
             if (peer_up(d, p, t)) up |= 1ull << p;
         tr_set_up(d->tr, up);
+        tr_sent(d->tr, &d->n.partials_sent, &d->n.partial_bytes_sent);
         zmq_pollitem_t items[4] = {{d->clients, 0, ZMQ_POLLIN, 0},
                                    {d->peers, 0, ZMQ_POLLIN, 0},
                                    {gp_pool_socket(d->pool), 0, ZMQ_POLLIN, 0},
@@ -150,8 +137,7 @@ int serve(const gp_config *cfg, int self, const char *pub, const char *sec)
             break;
         }
         t = gp_mono_ms();
-        if (items[3].revents & ZMQ_POLLIN)
-            tr_forward(d->tr, d->out, adopt, d, &d->n.partials_sent, &d->n.partial_bytes_sent);
+        if (items[3].revents & ZMQ_POLLIN) tr_forward(d->tr, adopt, d);
         if (items[2].revents & ZMQ_POLLIN) on_pool(d, t);
         /* clients first: a request that is waiting starts its operation before
          * the peers' partials for it arrive and have to be kept as pending */

@@ -4,14 +4,14 @@
 #include "daemon.h"
 
 /* Every socket is made here, with its limits: */
-void *sock_new(daemon_s *d, int type)
+void *net_socket(void *ctx, const gp_config *cfg, int type)
 {
-    void *s = zmq_socket(d->ctx, type);
+    void *s = zmq_socket(ctx, type);
     if (!s) return NULL;
     int linger = 0; /* never block shutdown on unsent messages */
     int hwm = 1000; /* bounded queues: messages beyond are dropped, not buffered */
-    int64_t maxmsg = d->cfg->max_message; /* larger frames are refused by ZeroMQ itself */
-    int ivl = (int)d->cfg->heartbeat_ms, tmo = (int)d->cfg->peer_timeout_ms; /* ZMTP liveness */
+    int64_t maxmsg = cfg->max_message; /* larger frames are refused by ZeroMQ itself */
+    int ivl = (int)cfg->heartbeat_ms, tmo = (int)cfg->peer_timeout_ms; /* ZMTP liveness */
     /* a lost peer is tried again every half second at most, and a connection
      * attempt into a cut network gives up after a quarter of the peer
      * timeout (else TCP's own SYN back-off, 1, 3, 7, 15 s..., decides when a
@@ -30,19 +30,52 @@ void *sock_new(daemon_s *d, int type)
     return s;
 }
 
-/* CURVE on a socket, with security: a server in ZAP domain `domain`, or (domain
- * NULL) a client of the node whose public key is `server`. */
-bool sock_secure(daemon_s *d, void *s, const char *domain, const char *server)
+void *sock_new(daemon_s *d, int type)
 {
-    if (!d->cfg->curve) return true;
+    return net_socket(d->ctx, d->cfg, type);
+}
+
+bool net_secure(void *s, const gp_config *cfg, const char *pub, const char *sec, const char *domain,
+                const char *server)
+{
+    if (!cfg->curve) return true;
     int one = 1;
     if (domain)
         return zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) == 0 &&
-               zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, d->sec, GP_KEY_LEN) == 0 &&
+               zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, GP_KEY_LEN) == 0 &&
                zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) == 0;
     return zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server, GP_KEY_LEN) == 0 &&
-           zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, d->pub, GP_KEY_LEN) == 0 &&
-           zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, d->sec, GP_KEY_LEN) == 0;
+           zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, GP_KEY_LEN) == 0 &&
+           zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, GP_KEY_LEN) == 0;
+}
+
+bool sock_secure(daemon_s *d, void *s, const char *domain, const char *server)
+{
+    return net_secure(s, d->cfg, d->pub, d->sec, domain, server);
+}
+
+void *net_peer(void *ctx, const gp_config *cfg, const char *pub, const char *sec, int p)
+{
+    void *s = net_socket(ctx, cfg, ZMQ_DEALER);
+    /* Queue only to a live connection: a peer stopped (SIGSTOP, a hung
+     * machine) misses the ZMTP heartbeats, its connection is closed and what
+     * was queued for it is dropped, rather than waiting for it by the
+     * thousand, stale, to be worked through before anything new (its peers'
+     * answers to its JOIN, their heartbeats) when it goes on. No fixed
+     * routing id: the peer's ROUTER would refuse the new connection while
+     * the old one, with the same id, still drains there, for seconds after
+     * the peer goes on. Who sent a message is its `from`, and with CURVE the
+     * key it connected with. */
+    int immediate = 1;
+    if (!s || zmq_setsockopt(s, ZMQ_IMMEDIATE, &immediate, sizeof immediate) != 0 ||
+        !net_secure(s, cfg, pub, sec, NULL, cfg->nodes[p].public_key) ||
+        zmq_connect(s, cfg->nodes[p].peer) != 0) {
+        int e = errno;
+        if (s) zmq_close(s);
+        errno = e;
+        return NULL;
+    }
+    return s;
 }
 
 /* Sends an encoded message on s, after the routing frames (route may be NULL). */

@@ -13,9 +13,10 @@
  * are regenerated from healthy peers' blocks at once; a step that a majority
  * could not decode is rolled back on every node and redone.
  *
- * The I/O thread (server.c) owns every socket. It hands the trainer the
- * PARTIAL messages of the job (tr_partial) and the set of live nodes
- * (tr_set_up), and forwards what the trainer sends (tr_socket, tr_forward).
+ * The trainer sends to its peers on sockets of its own (net.h). The I/O
+ * thread (server.c) receives: it hands the trainer the PARTIAL messages of
+ * the job (tr_partial) and the set of live nodes (tr_set_up), and stores a
+ * finished job's blocks (tr_socket, tr_forward).
  * Exchanges are keyed by (step, attempt, phase); the mailbox keeps only keys
  * from the current one to the end of the next step, within a byte budget.
  */
@@ -24,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "gp_code.h"
 #include "gp_config.h"
@@ -32,20 +34,24 @@
 
 typedef struct gp_trainer gp_trainer;
 
-/* Starts the trainer thread. ctx is the daemon's ZeroMQ context. */
-gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx);
+/* Starts the trainer thread and connects its sockets to the peers. ctx is
+ * the daemon's ZeroMQ context; pub and sec its CURVE keys (when the cluster
+ * has security), which must outlive the trainer. */
+gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx, const char *pub, const char *sec);
 /* Stops a running job (state failed: "daemon stopped") and the thread. */
 void tr_destroy(gp_trainer **t);
 
-/* The socket the I/O thread polls for messages the trainer sends. */
+/* The socket the I/O thread polls for the trainer's notices. */
 void *tr_socket(gp_trainer *t);
-/* Forwards what the trainer queued: to peers (out[p]) and, when a job ends,
- * calls adopt once per layer with the job's final stored block (taken over
- * by the callee, with a code of its own) so that FETCH can decode it. */
+/* Takes the notices: when a job has ended, calls adopt once per layer with
+ * the job's final stored block (taken over by the callee, with a code of its
+ * own) so that FETCH can decode it. */
 typedef void (*tr_adopt_fn)(void *arg, const char *name, gp_rmat *block, size_t rows, size_t cols,
                             gp_code_t **code, uint64_t updates);
-void tr_forward(gp_trainer *t, void *const *out, tr_adopt_fn adopt, void *arg,
-                uint64_t *partials_sent, uint64_t *bytes_sent);
+void tr_forward(gp_trainer *t, tr_adopt_fn adopt, void *arg);
+/* Adds the messages (and their bytes) the trainer sent to peers since the
+ * last call. */
+void tr_sent(gp_trainer *t, uint64_t *messages, uint64_t *bytes);
 
 /* The live nodes (bit p), updated by the I/O thread. */
 void tr_set_up(gp_trainer *t, uint64_t up);
@@ -61,8 +67,10 @@ bool tr_join(gp_trainer *t, const gp_pmsg *m, int from, void **buf, size_t *len)
 void tr_join_info(gp_trainer *t, const gp_pmsg *m, int from);
 
 /* JOB_PARTIAL (a training exchange's partial, by JOB and KEY): returns false if it is not
- * for the job running here or outside the window (dropped). */
-bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from);
+ * for the job running here or outside the window (dropped). frame: the frame
+ * that holds the partial's data (its frame 1), or NULL; kept without a copy
+ * (ZeroMQ counts its references) when aligned for doubles. */
+bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from, zmq_msg_t *frame);
 /* JOB_STATUS (job 0: the latest): fills r (a JOB_INFO; pointers into
  * scratch, which must outlive the send). */
 typedef struct tr_scratch {

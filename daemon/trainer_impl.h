@@ -6,7 +6,9 @@
  * (exchange.c) and the check of the stored code (integrity.c), and committed
  * by a quorum; the job waits, joins or rolls back when it cannot be
  * (rejoin.c, integrity.c), keeps durable state (checkpoint.c) and is known
- * to the I/O thread through the job table (jobs.c).
+ * to the I/O thread through the job table (jobs.c). The trainer sends to its
+ * peers on sockets of its own; what they send comes in through the I/O
+ * thread (tr_partial, tr_join, tr_join_info).
  */
 #ifndef GP_TRAINER_IMPL_H
 #define GP_TRAINER_IMPL_H
@@ -30,6 +32,7 @@
 #include "gp_rng.h"
 #include "gp_train.h"
 #include "log.h"
+#include "net.h"
 #include "state.h"
 
 #define TR_JOBS       16             /* jobs remembered (queued, running, ended) */
@@ -140,6 +143,7 @@ typedef struct slot {
     uint64_t key;
     uint64_t have, ok;
     gp_rmat part[GP_CONFIG_MAX_NODES];
+    zmq_msg_t *held[GP_CONFIG_MAX_NODES]; /* part[p] is a view into this frame */
 } slot;
 
 /* A finished job's blocks, waiting for the I/O thread to adopt them. */
@@ -157,6 +161,9 @@ struct gp_trainer {
     const gp_config *cfg;
     int self, P;
     void *ctx, *pull;
+    const char *pub, *sec;             /* this node's CURVE keys */
+    void *out[GP_CONFIG_MAX_NODES];    /* the trainer's own sockets to its peers */
+    _Atomic uint64_t sent, sent_bytes; /* messages to peers, and their bytes */
     pthread_t thread;
     bool thread_started;
     pthread_mutex_t mu;
@@ -295,8 +302,7 @@ slot *mail_slot(gp_trainer *t, uint64_t key, bool create);
 void mail_clear(gp_trainer *t);
 /* JOIN: what runs (running: the sender runs `job` itself); with step, the
  * receivers' blocks at that step */
-void ex_send_join(gp_trainer *t, void *push, uint64_t job, uint64_t step, uint64_t gen,
-                  bool running);
+void ex_send_join(gp_trainer *t, uint64_t job, uint64_t step, uint64_t gen, bool running);
 void ex_send(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok);
 slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms);
 void ex_advance(run *r, uint64_t key);

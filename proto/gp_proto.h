@@ -26,6 +26,7 @@
 #define GP_PROTO_MAX_STR     4096       /* bytes in one str */
 #define GP_PROTO_MAX_NAME    64         /* bytes in a name */
 #define GP_PROTO_MAX_LIST    64         /* entries of an array field */
+#define GP_PROTO_MAX_FRAMES  4          /* data frames after a header */
 #define GP_PROTO_MAX_ELEMS   (1u << 28) /* rows * cols of one matrix */
 
 typedef enum gp_mtype {
@@ -144,11 +145,15 @@ typedef struct gp_pstr {
     size_t len;
 } gp_pstr;
 
-/* A matrix, row-major, little-endian; data is a view when decoded. */
+/* A matrix, row-major, little-endian; data is a view when decoded. With
+ * frame k > 0 its data travels as the message's k-th frame after the header
+ * (no copy into the header, none out of it): encoded as "frame": k in place
+ * of "data"; the sender sends data as that frame. */
 typedef struct gp_pmat {
     uint32_t rows, cols;
     bool f32;         /* float32, else float64 */
     const void *data; /* rows * cols * (f32 ? 4 : 8) bytes */
+    uint8_t frame;    /* 0: data inline; k: in frame k after the header */
 } gp_pmat;
 
 typedef struct gp_pcounter {
@@ -231,6 +236,12 @@ gp_err gp_proto_encode(const gp_pmsg *m, void **out, size_t *len, gp_msg *why);
  * m->id is set as soon as it could be read (else 0), so that an error reply
  * can carry it. Allocates nothing; m's views point into buf. */
 gp_err gp_proto_decode(const void *buf, size_t len, gp_pmsg *m, gp_msg *why);
+/* The same for a header frame followed by nframes frames of matrix data
+ * (frames[k-1]: frame k): every matrix that names a frame gets it as its
+ * data, whose length must be the matrix's size; every frame must be named
+ * exactly once. */
+gp_err gp_proto_decode_frames(const void *buf, size_t len, const gp_pstr *frames, int nframes,
+                              gp_pmsg *m, gp_msg *why);
 
 /* Checks that buf holds exactly one well-formed msgpack object within the
  * caps, without decoding it (the first half of gp_proto_decode). */

@@ -361,6 +361,11 @@ static void pack_mat(msgpack_packer *pk, gp_pmat x)
     msgpack_pack_uint32(pk, x.cols);
     pack_str(pk, "dtype", 5);
     pack_str(pk, x.f32 ? "f32" : "f64", 3);
+    if (x.frame) {
+        pack_str(pk, "frame", 5);
+        msgpack_pack_uint8(pk, x.frame);
+        return;
+    }
     pack_str(pk, "data", 4);
     msgpack_pack_bin(pk, mat_bytes(x));
     msgpack_pack_bin_body(pk, x.data, mat_bytes(x));
@@ -438,6 +443,9 @@ gp_err gp_proto_encode(const gp_pmsg *m, void **out, size_t *len, gp_msg *why)
 
 typedef struct rd {
     const uint8_t *p, *end;
+    const gp_pstr *frames; /* data frames after the header */
+    int nframes;
+    unsigned used; /* frames named so far (bit k-1) */
 } rd;
 
 static size_t left(const rd *r)
@@ -600,7 +608,7 @@ static gp_err walk(rd *r, int depth, size_t *nobj, bool want_str, gp_msg *why)
 gp_err gp_proto_check(const void *buf, size_t len, gp_msg *why)
 {
     if (!buf || len == 0) return gp_fail(why, GP_EFORMAT, "empty message");
-    rd r = {buf, (const uint8_t *)buf + len};
+    rd r = {buf, (const uint8_t *)buf + len, NULL, 0, 0};
     size_t nobj = 0;
     gp_err e = walk(&r, 0, &nobj, false, why);
     if (e != GP_OK) return e;
@@ -646,21 +654,26 @@ static bool key_is(gp_pstr k, const char *s)
 
 static gp_err rd_mat(rd *r, const char *key, gp_pmat *x, gp_msg *why)
 {
-    uint64_t n, rows = 0, cols = 0, blen = 0;
+    uint64_t n, rows = 0, cols = 0, blen = 0, frame = 0;
     gp_pstr dtype = {0}, k = {0};
     const void *data = NULL;
     unsigned seen = 0;
     if (head(r, &n) != T_MAP) return gp_fail(why, GP_EFORMAT, "'%s' must be a matrix map", key);
     for (uint64_t i = 0; i < n; i++) {
         rd_str(r, &k);
-        unsigned bit = key_is(k, "rows")    ? 1
-                       : key_is(k, "cols")  ? 2
-                       : key_is(k, "dtype") ? 4
-                       : key_is(k, "data")  ? 8
-                                            : 0;
+        /* "data" (inline) and "frame" (the data in a frame of its own) are
+         * one key: a matrix has one or the other */
+        unsigned bit = key_is(k, "rows")                         ? 1
+                       : key_is(k, "cols")                       ? 2
+                       : key_is(k, "dtype")                      ? 4
+                       : key_is(k, "data") || key_is(k, "frame") ? 8
+                                                                 : 0;
         if (!bit || (seen & bit))
             return gp_fail(why, GP_EFORMAT, "matrix '%s': %s key '%.*s'", key,
-                           bit ? "repeated" : "unknown", (int)(k.len > 40 ? 40 : k.len), k.p);
+                           bit == 8 ? "a second data"
+                           : bit    ? "repeated"
+                                    : "unknown",
+                           (int)(k.len > 40 ? 40 : k.len), k.p);
         seen |= bit;
         bool ok;
         if (bit == 1)
@@ -669,6 +682,8 @@ static gp_err rd_mat(rd *r, const char *key, gp_pmat *x, gp_msg *why)
             ok = rd_uint(r, &cols) && cols <= UINT32_MAX;
         else if (bit == 4)
             ok = rd_str(r, &dtype) && (key_is(dtype, "f64") || key_is(dtype, "f32"));
+        else if (key_is(k, "frame"))
+            ok = rd_uint(r, &frame) && frame >= 1 && frame <= GP_PROTO_MAX_FRAMES;
         else {
             ok = head(r, &blen) == T_BIN;
             data = r->p;
@@ -677,12 +692,25 @@ static gp_err rd_mat(rd *r, const char *key, gp_pmat *x, gp_msg *why)
         if (!ok)
             return gp_fail(why, GP_EFORMAT,
                            "matrix '%s': bad '%.*s' (rows, cols: uint; dtype: "
-                           "\"f64\" or \"f32\"; data: bin)",
-                           key, (int)k.len, k.p);
+                           "\"f64\" or \"f32\"; data: bin; frame: 1 to %d)",
+                           key, (int)k.len, k.p, GP_PROTO_MAX_FRAMES);
     }
     if (seen != 15)
-        return gp_fail(why, GP_EFORMAT, "matrix '%s' needs rows, cols, dtype, data", key);
-    *x = (gp_pmat){(uint32_t)rows, (uint32_t)cols, key_is(dtype, "f32"), data};
+        return gp_fail(why, GP_EFORMAT, "matrix '%s' needs rows, cols, dtype, and data or frame",
+                       key);
+    if (frame) {
+        if ((int)frame > r->nframes)
+            return gp_fail(why, GP_EFORMAT,
+                           "matrix '%s' is in frame %llu after the header; the message has %d", key,
+                           (unsigned long long)frame, r->nframes);
+        if (r->used >> (frame - 1) & 1)
+            return gp_fail(why, GP_EFORMAT, "matrix '%s': frame %llu is named twice", key,
+                           (unsigned long long)frame);
+        r->used |= 1u << (frame - 1);
+        data = r->frames[frame - 1].p;
+        blen = r->frames[frame - 1].len;
+    }
+    *x = (gp_pmat){(uint32_t)rows, (uint32_t)cols, key_is(dtype, "f32"), data, (uint8_t)frame};
     gp_err e = mat_ok(*x, key, why);
     if (e != GP_OK) return e;
     if (blen != mat_bytes(*x))
@@ -775,10 +803,19 @@ static gp_err rd_field(rd *r, gp_pmsg *m, gp_field f, gp_msg *why)
 
 gp_err gp_proto_decode(const void *buf, size_t len, gp_pmsg *m, gp_msg *why)
 {
+    return gp_proto_decode_frames(buf, len, NULL, 0, m, why);
+}
+
+gp_err gp_proto_decode_frames(const void *buf, size_t len, const gp_pstr *frames, int nframes,
+                              gp_pmsg *m, gp_msg *why)
+{
     gp_pmsg_init(m, GP_MT_NONE, 0);
+    if (nframes < 0 || nframes > GP_PROTO_MAX_FRAMES)
+        return gp_fail(why, GP_EFORMAT, "%d frames after the header (at most %d)", nframes,
+                       GP_PROTO_MAX_FRAMES);
     gp_err e = gp_proto_check(buf, len, why);
     if (e != GP_OK) return e;
-    rd r = {buf, (const uint8_t *)buf + len};
+    rd r = {buf, (const uint8_t *)buf + len, frames, nframes, 0};
     uint64_t n, version = 0, id = 0;
     gp_pstr type = {0};
     if (head(&r, &n) != T_ARRAY || n != 4)
@@ -822,5 +859,8 @@ gp_err gp_proto_decode(const void *buf, size_t len, gp_pmsg *m, gp_msg *why)
         if ((e = rd_field(&r, m, (gp_field)f, why)) != GP_OK) return e;
         m->present |= GP_FBIT(f);
     }
+    if (r.used != (nframes ? (1u << nframes) - 1 : 0u))
+        return gp_fail(why, GP_EFORMAT, "%s: %d frames after the header, not every one named",
+                       types[m->type].name, nframes);
     return fields_ok(m, why);
 }

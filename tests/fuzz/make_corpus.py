@@ -80,8 +80,23 @@ def msg(t, i, body):
     return mp([VERSION, t, i, body])
 
 
+def framed(header, frames):
+    """A header with data frames after it, in fuzz_proto's layout."""
+    out = b"\xc1" + bytes([len(frames)])
+    for f in frames:
+        out += struct.pack(">H", len(f)) + f
+    return out + header
+
+
 def proto():
+    m = mat(2, 3)
+    data = m.pop("data")
+    m["frame"] = 1
     out = {
+        # a training exchange as daemons send it: the matrix in frame 1
+        "job_partial_frame": framed(msg("JOB_PARTIAL", 13, {"job": 4, "key": 7 << 20, "from": 3,
+                                                            "value": m, "ok": True}), [data]),
+        "bad_frame_unnamed": framed(msg("PING", 7, {}), [b"\x00" * 8]),
         "hello": msg("HELLO", 1, {"client": "gpdot-client"}),
         "hello_ok": msg("HELLO_OK", 1, {"node": 0, "nodes": 8, "version": VERSION, "cluster": "demo"}),
         "ping": msg("PING", 7, {}),
@@ -333,7 +348,8 @@ def proto_dict():
                "u32": b"\xce", "u64": b"\xcf", "i8": b"\xd0", "i64": b"\xd3", "true": b"\xc3",
                "false": b"\xc2", "nil": b"\xc0", "fixext1": b"\xd4",
                "dtype_f64": mp("dtype") + mp("f64"), "dtype_f32": mp("dtype") + mp("f32"),
-               "rows": mp("rows"), "cols": mp("cols"), "data": mp("data"), "matrix_map": b"\x84"}
+               "rows": mp("rows"), "cols": mp("cols"), "data": mp("data"), "frame": mp("frame"),
+               "frames": b"\xc1", "matrix_map": b"\x84"}
     lines = ["# libFuzzer dictionary for fuzz_proto: msgpack markers, the message types and",
              "# field keys as msgpack strings (written by make_corpus.py from proto/proto.c)."]
     lines += ['%s="%s"' % (k, esc(v)) for k, v in markers.items()]

@@ -221,7 +221,8 @@ static void hello(void)
     gp_pmsg_init(&m, GP_MT_HELLO, 77);
     gp_pmsg_str(&m, GP_F_CLIENT, "daemon_test");
     CHECK(ask(s, &m, &r, 2000) && r.type == GP_MT_HELLO_OK && r.id == 77);
-    CHECK(r.v[GP_F_NODE].u == 2 && r.v[GP_F_NODES].u == N && r.v[GP_F_VERSION].u == GP_PROTO_VERSION);
+    CHECK(r.v[GP_F_NODE].u == 2 && r.v[GP_F_NODES].u == N &&
+          r.v[GP_F_VERSION].u == GP_PROTO_VERSION);
     CHECK(r.v[GP_F_CLUSTER].s.len == 11 && !memcmp(r.v[GP_F_CLUSTER].s.p, "daemon-test", 11));
     zmq_close(s);
 }
@@ -236,7 +237,7 @@ static void bad_requests(void)
     double x[4] = {1, 2, 3, 4};
     gp_pmsg_str(&m, GP_F_NAME, "W");
     gp_pmsg_str(&m, GP_F_OUT, "Y");
-    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){2, 2, false, x});
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){2, 2, false, x, 0});
     void *good;
     size_t glen;
     REQUIRE(gp_proto_encode(&m, &good, &glen, NULL) == GP_OK);
@@ -532,7 +533,7 @@ static void multiply(void)
         gp_pmsg_uint(&m, GP_F_M, 2);
         gp_pmsg_uint(&m, GP_F_N, 2);
         gp_pmsg_str(&m, GP_F_ORIENTATION, "row");
-        gp_pmsg_mat(&m, GP_F_BLOCK, (gp_pmat){(uint32_t)br, (uint32_t)bc, false, blk.data});
+        gp_pmsg_mat(&m, GP_F_BLOCK, (gp_pmat){(uint32_t)br, (uint32_t)bc, false, blk.data, 0});
         CHECKF(ask(s[p], &m, &rr, 5000) && rr.type == GP_MT_OK, "store on node %d: %s", p,
                gp_mtype_name(rr.type));
         gp_rmat_free(&blk);
@@ -543,7 +544,7 @@ static void multiply(void)
     gp_pmsg_init(&m, GP_MT_MULTIPLY, 0x1234500000001ull);
     gp_pmsg_str(&m, GP_F_NAME, "W");
     gp_pmsg_str(&m, GP_F_OUT, "Y");
-    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){C, B, false, x});
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){C, B, false, x, 0});
     CHECK(ask_all(s, &m, r, keep) == N);
     for (int i = 0; i < N; i++) {
         CHECKF(r[i].type == GP_MT_DONE, "node %d: %s %.*s", i, gp_mtype_name(r[i].type),
@@ -580,7 +581,7 @@ static void multiply(void)
     gp_pmsg_str(&m, GP_F_NAME, "W");
     gp_pmsg_str(&m, GP_F_OUT, "Z");
     gp_pmsg_bool(&m, GP_F_TRANSPOSE, true);
-    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){R, B, false, xt});
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){R, B, false, xt, 0});
     CHECK(ask_all(s, &m, r, keep) == N);
     for (int i = 0; i < N; i++)
         CHECKF(r[i].type == GP_MT_ERROR && r[i].v[GP_F_CODE].u == GP_EDETECTED, "node %d: %s", i,
@@ -593,13 +594,13 @@ static void multiply(void)
     gp_pmsg_init(&m, GP_MT_MULTIPLY, 0x1234500000003ull);
     gp_pmsg_str(&m, GP_F_NAME, "W");
     gp_pmsg_str(&m, GP_F_OUT, "Q");
-    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){R, B, false, xt}); /* R rows, not C */
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){R, B, false, xt, 0}); /* R rows, not C */
     CHECK(ask(s[0], &m, &fr, 2000) && fr.type == GP_MT_ERROR && fr.v[GP_F_CODE].u == GP_EINVAL);
     gp_pmsg_str(&m, GP_F_NAME, "nope");
     CHECK(ask(s[0], &m, &fr, 2000) && fr.type == GP_MT_ERROR && fr.v[GP_F_CODE].u == GP_ENOTFOUND);
     x[3] = NAN;
     gp_pmsg_str(&m, GP_F_NAME, "W");
-    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){C, B, false, x});
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){C, B, false, x, 0});
     CHECK(ask(s[0], &m, &fr, 2000) && fr.type == GP_MT_ERROR && fr.v[GP_F_CODE].u == GP_EINVAL);
     gp_pmsg st;
     CHECK(status(3, &st));
@@ -701,7 +702,7 @@ static void local_ops(void)
     for (int i = 0; i < C * B; i++) x[i] = gp_rng_normal(&rng);
     gp_pmsg_init(&m, GP_MT_PUT, 0x1234500000013ull);
     gp_pmsg_str(&m, GP_F_NAME, "Xv");
-    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){C, B, false, x});
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){C, B, false, x, 0});
     CHECK(all_answer(s, &m, GP_MT_OK, NULL));
     const double alpha = -0.03125;
     gp_pmsg_init(&m, GP_MT_UPDATE, 0x1234500000014ull);
@@ -723,7 +724,7 @@ static void local_ops(void)
     gp_pmsg_init(&m, GP_MT_MULTIPLY, 0x1234500000015ull);
     gp_pmsg_str(&m, GP_F_NAME, "W");
     gp_pmsg_str(&m, GP_F_OUT, "Y2");
-    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){C, B, false, x});
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){C, B, false, x, 0});
     CHECK(all_answer(s, &m, GP_MT_DONE, NULL));
     double *y2 = fetch_from(s[3], "Y2", &n);
     REQUIRE(y2);

@@ -139,7 +139,7 @@ static void round_trip_every_type(void)
 {
     double d6[6] = {1, 2, 3, 4, 5, 6};
     float f6[6] = {1, 2, 3, 4, 5, 6};
-    gp_pmat mat = {2, 3, false, d6}, mat32 = {3, 2, true, f6};
+    gp_pmat mat = {2, 3, false, d6, 0}, mat32 = {3, 2, true, f6, 0};
     uint64_t ids[3] = {0, 5, 63};
     const char *names[2] = {"W1", "x.out:2"};
     gp_pcounter cnt[2] = {{{"injected", 8}, 12}, {{"corrected", 9}, 11}};
@@ -316,7 +316,7 @@ static size_t valid_multiply(void **buf)
     gp_pmsg_init(&m, GP_MT_MULTIPLY, 42);
     gp_pmsg_str(&m, GP_F_NAME, "W");
     gp_pmsg_str(&m, GP_F_OUT, "Y");
-    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){2, 2, false, d});
+    gp_pmsg_mat(&m, GP_F_X, (gp_pmat){2, 2, false, d, 0});
     size_t len;
     gp_proto_encode(&m, buf, &len, NULL);
     return len;
@@ -495,7 +495,7 @@ static void encode_refuses(void)
     gp_pmsg_uint(&m, GP_F_OP, 1);
     gp_pmsg_str(&m, GP_F_PHASE, "fwd");
     gp_pmsg_uint(&m, GP_F_FROM, 2);
-    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){1, 1, false, one});
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){1, 1, false, one, 0});
     CHECK(gp_proto_encode(&m, &b, &n, NULL) == GP_OK);
     free(b);
     gp_pmsg_uint(&m, GP_F_KEY, 7);
@@ -503,7 +503,7 @@ static void encode_refuses(void)
     gp_pmsg_init(&m, GP_MT_JOB_PARTIAL, 1);
     gp_pmsg_uint(&m, GP_F_JOB, 1);
     gp_pmsg_uint(&m, GP_F_FROM, 2);
-    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){1, 1, false, one});
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){1, 1, false, one, 0});
     CHECK(gp_proto_encode(&m, &b, &n, NULL) == GP_EINVAL); /* no key */
     gp_pmsg_uint(&m, GP_F_KEY, (uint64_t)1 << 56 | 7u << 20 | 32);
     REQUIRE(gp_proto_encode(&m, &b, &n, NULL) == GP_OK);
@@ -550,8 +550,63 @@ static void random_corruption(void)
     free(buf);
 }
 
+/* A matrix's data in a frame after the header: encoded as "frame": k, read
+ * back as a view into that frame; every way the frames and the header can
+ * disagree is refused with a reason. */
+static void data_frames(void)
+{
+    static double d[6] = {1, 2, 3, 4, 5, 6};
+    gp_pmsg m, back;
+    void *b;
+    size_t n;
+    gp_msg why = {{0}};
+    gp_pmsg_init(&m, GP_MT_JOB_PARTIAL, 9);
+    gp_pmsg_uint(&m, GP_F_JOB, 1);
+    gp_pmsg_uint(&m, GP_F_KEY, 77);
+    gp_pmsg_uint(&m, GP_F_FROM, 3);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){2, 3, false, d, 1});
+    REQUIRE(gp_proto_encode(&m, &b, &n, NULL) == GP_OK);
+    CHECK(n < 80); /* the header alone: no data in it */
+    gp_pstr frame = {(const char *)d, sizeof d};
+    CHECK(gp_proto_decode_frames(b, n, &frame, 1, &back, &why) == GP_OK);
+    CHECK(back.v[GP_F_VALUE].m.data == (const void *)d && back.v[GP_F_VALUE].m.frame == 1 &&
+          back.v[GP_F_VALUE].m.rows == 2 && back.v[GP_F_VALUE].m.cols == 3);
+    CHECK(back.v[GP_F_KEY].u == 77);
+    /* no frame where the header names one */
+    CHECK(gp_proto_decode(b, n, &back, &why) == GP_EFORMAT && strstr(why.text, "frame 1"));
+    /* a frame of the wrong size */
+    gp_pstr shortf = {(const char *)d, sizeof d - 8};
+    CHECK(gp_proto_decode_frames(b, n, &shortf, 1, &back, &why) == GP_EFORMAT &&
+          strstr(why.text, "48 bytes of data expected, 40 sent"));
+    /* a frame nobody names */
+    gp_pstr two[2] = {frame, frame};
+    CHECK(gp_proto_decode_frames(b, n, two, 2, &back, &why) == GP_EFORMAT &&
+          strstr(why.text, "not every one named"));
+    CHECK(gp_proto_decode_frames(b, n, two, GP_PROTO_MAX_FRAMES + 1, &back, &why) == GP_EFORMAT);
+    free(b);
+    /* inline data with frames after it */
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){2, 3, false, d, 0});
+    REQUIRE(gp_proto_encode(&m, &b, &n, NULL) == GP_OK);
+    CHECK(gp_proto_decode_frames(b, n, &frame, 1, &back, &why) == GP_EFORMAT);
+    CHECK(gp_proto_decode_frames(b, n, NULL, 0, &back, &why) == GP_OK &&
+          back.v[GP_F_VALUE].m.frame == 0);
+    free(b);
+    /* a matrix with both data and a frame; one frame named twice */
+    static const uint8_t both[] = {
+        0x94, 0x02, 0xab, 'J',  'O',  'B',  '_',  'P',  'A',  'R',  'T',  'I',  'A',  'L',
+        0x01, 0x84, 0xa3, 'j',  'o',  'b',  0x01, 0xa3, 'k',  'e',  'y',  0x02, 0xa4, 'f',
+        'r',  'o',  'm',  0x03, 0xa5, 'v',  'a',  'l',  'u',  'e',  0x85, 0xa4, 'r',  'o',
+        'w',  's',  0x01, 0xa4, 'c',  'o',  'l',  's',  0x01, 0xa5, 'd',  't',  'y',  'p',
+        'e',  0xa3, 'f',  '6',  '4',  0xa5, 'f',  'r',  'a',  'm',  'e',  0x01, 0xa4, 'd',
+        'a',  't',  'a',  0xc4, 0x08, 0,    0,    0,    0,    0,    0,    0xf0, 0x3f};
+    gp_pstr eight = {(const char *)d, 8};
+    CHECK(gp_proto_decode_frames(both, sizeof both, &eight, 1, &back, &why) == GP_EFORMAT &&
+          strstr(why.text, "a second data"));
+}
+
 static const test_case cases[] = {
     {"known_bytes", known_bytes},
+    {"data_frames", data_frames},
     {"round_trip_every_type", round_trip_every_type},
     {"declared_sizes", declared_sizes},
     {"truncated_and_trailing", truncated_and_trailing},

@@ -51,8 +51,8 @@ static bool deliver(gp_trainer *t, uint64_t job, uint64_t key, int from, double 
     gp_pmsg_uint(&m, GP_F_KEY, key);
     gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)from);
     gp_pmsg_bool(&m, GP_F_OK, ok);
-    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){1, 1, false, &v});
-    return tr_partial(t, &m, from);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){1, 1, false, &v, 0});
+    return tr_partial(t, &m, from, NULL);
 }
 
 /* Kept: this job's partials from the floor to the end of the next step.
@@ -214,10 +214,58 @@ static void resume_choice_rule(void)
     CHECK(resume_choice(6, 0, 1ull << 5, info, &upd, &hold) == 0);
 }
 
+/* A partial whose data came as a frame of its own is kept as that frame (no
+ * copy; ZeroMQ's reference count keeps it), and let go with its slot; one
+ * not aligned for doubles is copied. */
+static void mailbox_keeps_frames(void)
+{
+    gp_trainer *t = new_trainer(4, 0);
+    REQUIRE(t);
+    run rr = new_run(t), *r = &rr;
+    t->floor = KEY(5, 0, 0);
+    zmq_msg_t frame, odd;
+    REQUIRE(zmq_msg_init_size(&frame, 64 * sizeof(double)) == 0);
+    double *d = zmq_msg_data(&frame);
+    for (int i = 0; i < 64; i++) d[i] = i + 0.5;
+    gp_pmsg m;
+    gp_pmsg_init(&m, GP_MT_JOB_PARTIAL, 0);
+    gp_pmsg_uint(&m, GP_F_JOB, JOB);
+    gp_pmsg_uint(&m, GP_F_KEY, KEY(5, 0, PH_FWD));
+    gp_pmsg_uint(&m, GP_F_FROM, 2);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){8, 8, false, d, 1});
+    CHECK(tr_partial(t, &m, 2, &frame));
+    zmq_msg_close(&frame); /* the sender's reference: the mailbox keeps its own */
+    slot *s = mail_slot(t, KEY(5, 0, PH_FWD), false);
+    REQUIRE(s);
+    CHECK(s->held[2] && s->part[2].data == d && s->part[2].rows == 8 &&
+          s->part[2].data[63] == 63.5);
+    CHECK(t->mail_bytes == 64 * sizeof(double));
+    /* unaligned: copied */
+    REQUIRE(zmq_msg_init_size(&odd, 8 * sizeof(double) + 1) == 0);
+    char *o = (char *)zmq_msg_data(&odd) + 1;
+    double v = -2.25;
+    memcpy(o, &v, sizeof v);
+    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){1, 1, false, o, 1});
+    gp_pmsg_uint(&m, GP_F_KEY, KEY(5, 0, PH_FWD + 1));
+    zmq_msg_t view;
+    zmq_msg_init(&view);
+    zmq_msg_copy(&view, &odd);
+    CHECK(tr_partial(t, &m, 2, &view)); /* data is not the frame's start: copied */
+    zmq_msg_close(&view);
+    zmq_msg_close(&odd);
+    s = mail_slot(t, KEY(5, 0, PH_FWD + 1), false);
+    REQUIRE(s);
+    CHECK(!s->held[2] && s->part[2].data[0] == -2.25);
+    ex_advance(r, KEY(6, 0, 0));
+    mail_slot(t, KEY(6, 0, PH_FWD), true); /* frees what is below the floor */
+    CHECK(t->mail_bytes == 0);
+    free_trainer(t);
+}
+
 static const test_case cases[] = {
-    {"mailbox_window", mailbox_window},    {"collect_rules", collect_rules},
-    {"caught_up_rule", caught_up_rule},    {"suspect_rule", suspect_rule},
-    {"resume_choice", resume_choice_rule},
+    {"mailbox_window", mailbox_window}, {"mailbox_keeps_frames", mailbox_keeps_frames},
+    {"collect_rules", collect_rules},   {"caught_up_rule", caught_up_rule},
+    {"suspect_rule", suspect_rule},     {"resume_choice", resume_choice_rule},
 };
 
 TEST_MAIN(cases)
