@@ -198,6 +198,10 @@ gp_err tr_submit(gp_trainer *t, const gp_pmsg *m, gp_msg *why)
     tjob nj = {0};
     if (e == GP_OK) e = gp_job_parse(textcopy, text.len, "job", NULL, sets, nset, &nj.job, why);
     free(lines);
+    if (e == GP_OK && nj.job.precision != GP_PREC_FLOAT64)
+        e = gp_fail(why, GP_EINVAL,
+                    "precision: float32: the cluster trains in float64 only (its products, "
+                    "exchanges and stored blocks); `gpdot-client train --local` runs float32");
     if (e == GP_OK) {
         static const gp_field blobs[4] = {GP_F_TRAIN_DATA, GP_F_TRAIN_LABELS, GP_F_TEST_DATA,
                                           GP_F_TEST_LABELS};

@@ -28,6 +28,34 @@ void gp_gemm_rm(bool trans_a, double alpha, gp_rmat a, gp_rmat b, double beta, g
                 (int)c.ld);
 }
 
+void gp_sgemm_rm(bool trans_a, float alpha, gp_fmat a, gp_fmat b, float beta, gp_fmat c)
+{
+    size_t m = trans_a ? a.cols : a.rows, k = trans_a ? a.rows : a.cols;
+    assert(b.rows == k && c.rows == m && c.cols == b.cols);
+    if (m == 0 || c.cols == 0) return;
+    if (b.cols == 1) {
+        cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, (int)a.rows, (int)a.cols,
+                    alpha, a.data, (int)a.ld, b.data, (int)b.ld, beta, c.data, (int)c.ld);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, (int)m,
+                (int)c.cols, (int)k, alpha, a.data, (int)a.ld, b.data, (int)b.ld, beta, c.data,
+                (int)c.ld);
+}
+
+void gp_srank_update_rm(float alpha, gp_fmat x, gp_fmat y, gp_fmat a)
+{
+    assert(x.rows == a.rows && y.rows == a.cols && x.cols == y.cols);
+    if (a.rows == 0 || a.cols == 0 || x.cols == 0) return;
+    if (x.cols == 1) {
+        cblas_sger(CblasRowMajor, (int)a.rows, (int)a.cols, alpha, x.data, (int)x.ld, y.data,
+                   (int)y.ld, a.data, (int)a.ld);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a.rows, (int)a.cols, (int)x.cols,
+                alpha, x.data, (int)x.ld, y.data, (int)y.ld, 1.0f, a.data, (int)a.ld);
+}
+
 void gp_rank_update_rm(double alpha, gp_rmat x, gp_rmat y, gp_rmat a)
 {
     assert(x.rows == a.rows && y.rows == a.cols && x.cols == y.cols);

@@ -68,4 +68,8 @@ void gp_gemm_rm(bool trans_a, double alpha, gp_rmat a, gp_rmat b, double beta, g
 /* A += alpha * X * Y^T, X rows(A) x k, Y cols(A) x k: the rank-k update. */
 void gp_rank_update_rm(double alpha, gp_rmat x, gp_rmat y, gp_rmat a);
 
+/* The two in single precision (sgemm, sgemv, sger). */
+void gp_sgemm_rm(bool trans_a, float alpha, gp_fmat a, gp_fmat b, float beta, gp_fmat c);
+void gp_srank_update_rm(float alpha, gp_fmat x, gp_fmat y, gp_fmat a);
+
 #endif

@@ -17,6 +17,18 @@ typedef struct gp_rmat {
     size_t rows, cols, ld;
 } gp_rmat;
 
+/* The same for single precision (the float32 trainer): a view as gp_rmat. */
+typedef struct gp_fmat {
+    float *data;
+    size_t rows, cols, ld;
+} gp_fmat;
+
+static inline gp_fmat gp_fmat_view(float *data, size_t rows, size_t cols, size_t ld)
+{
+    gp_fmat m = {data, rows, cols, ld};
+    return m;
+}
+
 static inline gp_rmat gp_rmat_view(double *data, size_t rows, size_t cols, size_t ld)
 {
     gp_rmat m = {data, rows, cols, ld};

@@ -59,6 +59,8 @@
 typedef enum gp_act { GP_ACT_RELU, GP_ACT_TANH, GP_ACT_SIGMOID, GP_ACT_IDENTITY } gp_act;
 typedef enum gp_sched { GP_SCHED_CONSTANT, GP_SCHED_STEP, GP_SCHED_COSINE } gp_sched;
 typedef enum gp_norm { GP_NORM_STANDARDIZE, GP_NORM_SCALE, GP_NORM_NONE } gp_norm;
+/* The arithmetic of the products, the weights and the activations. */
+typedef enum gp_prec { GP_PREC_FLOAT64, GP_PREC_FLOAT32 } gp_prec;
 
 const char *gp_act_name(gp_act a);
 
@@ -69,6 +71,7 @@ typedef struct gp_data_files {
 
 typedef struct gp_job {
     char name[64];
+    gp_prec precision;                /* "precision:" float64 (the default) or float32 */
     int nlayers;                      /* weight layers L */
     int sizes[GP_JOB_MAX_LAYERS + 1]; /* widths, input first */
     gp_act act[GP_JOB_MAX_LAYERS];    /* hidden layers 0 .. L-2; the output is softmax */

@@ -118,10 +118,14 @@ typedef struct gp_train_progress {
 
 typedef void (*gp_train_cb)(const gp_train_progress *p, void *arg);
 
-/* Trains the job's model in this process. w[l] are allocated here (free
- * with gp_rmat_free). cb (may be NULL) is called every few steps and after
- * every epoch. */
+/* Trains the job's model in this process, in the job's precision (float32:
+ * gp_train_local_f32). w[l] are allocated here (free with gp_rmat_free); a
+ * float32 model's weights are returned widened to double (exactly). cb (may
+ * be NULL) is called every few steps and after every epoch. */
 gp_err gp_train_local(const gp_job *job, const gp_dataset *train, const gp_dataset *test,
                       gp_rmat *w, gp_train_cb cb, void *arg, gp_train_progress *final, gp_msg *why);
+gp_err gp_train_local_f32(const gp_job *job, const gp_dataset *train, const gp_dataset *test,
+                          gp_rmat *w, gp_train_cb cb, void *arg, gp_train_progress *final,
+                          gp_msg *why);
 
 #endif

@@ -44,6 +44,7 @@ const char *gp_act_name(gp_act a)
 }
 static const char *const norm_names[] = {"standardize", "scale", "none", NULL};
 static const char *const sched_names[] = {"constant", "step", "cosine", NULL};
+static const char *const prec_names[] = {"float64", "float32", NULL};
 static const char *const orient_names[] = {"row", "col", "auto", NULL};
 
 typedef struct field {
@@ -97,6 +98,7 @@ static const field fields[] = {
     {"faults.seed", F_U64, 0, 0, false, AT(fault_seed), NULL},
     {"faults.scale", F_NUM, 0, 1e6, false, AT(fault_scale), NULL},
     {"faults.rules", F_RULES, 0, 0, false, 0, 0, NULL},
+    {"precision", F_ENUM, 0, 0, false, AT(precision), prec_names},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -508,6 +510,8 @@ static gp_err walk(ld *L, const char *path, const yaml_node_t *v)
             snprintf(j->orientation, sizeof j->orientation, "%s", orient_names[x]);
         else if (f->names == norm_names)
             j->normalize = (gp_norm)x;
+        else if (f->names == prec_names)
+            j->precision = (gp_prec)x;
         else
             j->schedule = (gp_sched)x;
         return GP_OK;

@@ -111,19 +111,26 @@ void gp_train_batch(const gp_dataset *ds, gp_norm_stats st, const uint32_t *orde
                     size_t b, gp_rmat x0, uint8_t *labels)
 {
     size_t F = ds->features;
-    for (size_t j = 0; j < b; j++) {
-        size_t s = order[first + j];
-        if (ds->u8) {
-            const uint8_t *v = ds->u8 + s * F;
-            for (size_t f = 0; f < F; f++)
-                x0.data[f * x0.ld + j] = ((double)v[f] - st.mean) * st.scale;
-        } else {
-            const float *v = ds->f32 + s * F;
-            for (size_t f = 0; f < F; f++)
-                x0.data[f * x0.ld + j] = ((double)v[f] - st.mean) * st.scale;
+    /* Eight samples at a time: a feature's eight values are consecutive in
+     * x0 (one cache line), where one sample at a time wrote each to a line
+     * of its own. */
+    for (size_t j0 = 0; j0 < b; j0 += 8) {
+        size_t nb = b - j0 < 8 ? b - j0 : 8;
+        size_t s[8];
+        for (size_t k = 0; k < nb; k++) s[k] = order[first + j0 + k];
+        for (size_t f = 0; f < F; f++) {
+            double *dst = x0.data + f * x0.ld + j0;
+            if (ds->u8)
+                for (size_t k = 0; k < nb; k++)
+                    dst[k] = ((double)ds->u8[s[k] * F + f] - st.mean) * st.scale;
+            else
+                for (size_t k = 0; k < nb; k++)
+                    dst[k] = ((double)ds->f32[s[k] * F + f] - st.mean) * st.scale;
         }
-        x0.data[F * x0.ld + j] = 1.0;
-        if (labels) labels[j] = ds->labels[s];
+        for (size_t k = 0; k < nb; k++) {
+            x0.data[F * x0.ld + j0 + k] = 1.0;
+            if (labels) labels[j0 + k] = ds->labels[s[k]];
+        }
     }
 }
 
@@ -257,6 +264,8 @@ gp_err gp_train_evaluate(const gp_job *job, const gp_rmat *w, const gp_dataset *
 gp_err gp_train_local(const gp_job *job, const gp_dataset *train, const gp_dataset *test,
                       gp_rmat *w, gp_train_cb cb, void *arg, gp_train_progress *final, gp_msg *why)
 {
+    if (job->precision == GP_PREC_FLOAT32)
+        return gp_train_local_f32(job, train, test, w, cb, arg, final, why);
     int L = job->nlayers;
     size_t B = (size_t)job->batch;
     gp_err e = gp_job_check_data(job, train, test, why);

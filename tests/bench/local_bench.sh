@@ -11,7 +11,7 @@
 # and a wide one (784-1024-1024-10), B = 64, plain SGD, one epoch, every process
 # with one BLAS thread, each repetition runs one after the other:
 #   gemm_rate (the one-thread dgemm and sgemm rate at 1024, the floor),
-#   train --local (float64),
+#   train --local in float64 and in float32 (precision=float32),
 #   PyTorch float64 and float32 (tests/bench/torch_epoch.py: the same network,
 #   initial scales, batch, learning rate and input standardisation), when
 #   python3 can import torch (Debian: python3-torch).
@@ -73,14 +73,17 @@ for net in 784,256,128,10 784,1024,1024,10; do
     for rep in $(seq 1 "$reps"); do
         set -- $("$rate")
         dg=$1 sg=$2
-        # shellcheck disable=SC2086 # $limit is a list of --set options
-        "$client" train --local "$job" --json --set training.epochs=1 \
-            --set "model.layers=$layers" $limit > "$dir/local.json" 2> "$dir/local.err" ||
-            { cat "$dir/local.err" >&2; die "train --local failed"; }
-        samples=$(sed -n 's/.*, \([0-9][0-9]*\) training and .*/\1/p' "$dir/local.err" | head -n 1)
-        [ -n "$samples" ] || die "cannot read the number of training samples from train --local"
-        lr=$(sed -n 's/.*"samples_per_s": \([0-9.e+]*\).*/\1/p' "$dir/local.json")
-        acc=$(sed -n 's/.*"test_accuracy": \([0-9.e+-]*\).*/\1/p' "$dir/local.json")
+        for prec in float64 float32; do
+            # shellcheck disable=SC2086 # $limit is a list of --set options
+            "$client" train --local "$job" --json --set training.epochs=1 --set precision=$prec \
+                --set "model.layers=$layers" $limit > "$dir/local.json" 2> "$dir/local.err" ||
+                { cat "$dir/local.err" >&2; die "train --local failed"; }
+            samples=$(sed -n 's/.*, \([0-9][0-9]*\) training and .*/\1/p' "$dir/local.err" | head -n 1)
+            [ -n "$samples" ] || die "cannot read the number of training samples from train --local"
+            r=$(sed -n 's/.*"samples_per_s": \([0-9.e+]*\).*/\1/p' "$dir/local.json")
+            a=$(sed -n 's/.*"test_accuracy": \([0-9.e+-]*\).*/\1/p' "$dir/local.json")
+            if [ $prec = float64 ]; then lr=$r acc=$a; else lr32=$r acc32=$a; fi
+        done
         t64=- t32=- a64=- a32=-
         if [ -n "$py" ]; then
             for dt in float64 float32; do
@@ -92,8 +95,8 @@ for net in 784,256,128,10 784,1024,1024,10; do
                 if [ $dt = float64 ]; then t64=$s a64=$a; else t32=$s a32=$a; fi
             done
         fi
-        echo "$net $rep $dg $sg $samples $lr $acc $t64 $a64 $t32 $a32" >> "$dir/runs"
-        echo "  $net repetition $rep: dgemm $dg GFLOP/s; train --local $(awk -v n="$samples" -v r="$lr" 'BEGIN { printf "%.2f", n / r }') s; PyTorch f64 $t64 s, f32 $t32 s" >&2
+        echo "$net $rep $dg $sg $samples $lr $acc $t64 $a64 $t32 $a32 $lr32 $acc32" >> "$dir/runs"
+        echo "  $net repetition $rep: dgemm $dg sgemm $sg GFLOP/s; train --local f64 $(awk -v n="$samples" -v r="$lr" 'BEGIN { printf "%.2f", n / r }') s, f32 $(awk -v n="$samples" -v r="$lr32" 'BEGIN { printf "%.2f", n / r }') s; PyTorch f64 $t64 s, f32 $t32 s" >&2
     done
 done
 
@@ -103,25 +106,28 @@ echo "machine: $cpu, nproc $(nproc); BLAS kernel: $kernel; one BLAS thread in ev
 echo "PyTorch: $([ -n "$py" ] && "$py" -c 'import torch; print(torch.__version__)' || echo 'not installed (python3-torch): its columns are -')"
 echo "job: deploy/examples/fashion-mnist.yaml, training.epochs=1, B = 64; medians of $reps run(s)"
 echo
-echo "| network | epoch GFLOP | dgemm GFLOP/s | floor f64 s | train --local f64 s | / floor | PyTorch f64 s | train --local / PyTorch f64 | floor f32 s | PyTorch f32 s | test accuracy gpdot / PyTorch f64 |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| network | precision | epoch GFLOP | gemm GFLOP/s | floor s | train --local s | / floor | PyTorch s | train --local / PyTorch | test accuracy gpdot / PyTorch |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for net in 784,256,128,10 784,1024,1024,10; do
     f=$(flops "$net")
-    grep "^$net " "$dir/runs" | awk -v f="$f" -v net="$net" '
-        function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-            if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-        { n++; dg[n] = $3; sg[n] = $4; fl = f * $5 / 1e9
-          fl64[n] = fl / $3; fl32[n] = fl / $4; loc[n] = $5 / $6; acc = $7
-          r[n] = loc[n] / fl64[n]
-          if ($8 != "-") { t64[n] = $8; t32[n] = $10; q[n] = loc[n] / $8; a64 = $9; torch = 1 } }
-        END { gsub(",", "-", net)
-              printf "| %s | %.1f | %.1f | %.2f | %.2f | %.2f | %s | %s | %.2f | %s | %s / %s |\n",
-                  net, fl, med(dg, n), med(fl64, n), med(loc, n), med(r, n),
-                  torch ? sprintf("%.2f", med(t64, n)) : "-", torch ? sprintf("%.2f", med(q, n)) : "-",
-                  med(fl32, n), torch ? sprintf("%.2f", med(t32, n)) : "-", acc, torch ? a64 : "-" }'
+    for prec in float64 float32; do
+        grep "^$net " "$dir/runs" | awk -v f="$f" -v net="$net" -v prec="$prec" '
+            function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+            { n++; f64 = prec == "float64"; g[n] = f64 ? $3 : $4; fl = f * $5 / 1e9
+              floor[n] = fl / g[n]; loc[n] = $5 / (f64 ? $6 : $12); acc = f64 ? $7 : $13
+              r[n] = loc[n] / floor[n]
+              t = f64 ? $8 : $10
+              if (t != "-") { pt[n] = t; q[n] = loc[n] / t; pacc = f64 ? $9 : $11; torch = 1 } }
+            END { gsub(",", "-", net)
+                  printf "| %s | %s | %.1f | %.1f | %.2f | %.2f | %.2f | %s | %s | %s / %s |\n",
+                      net, prec, fl, med(g, n), med(floor, n), med(loc, n), med(r, n),
+                      torch ? sprintf("%.2f", med(pt, n)) : "-", torch ? sprintf("%.2f", med(q, n)) : "-",
+                      acc, torch ? pacc : "-" }'
+    done
 done
 echo
-echo "floor: the epoch's flops / the one-thread gemm rate of the same repetition; / floor and"
-echo "train --local / PyTorch: medians of the per-repetition ratios. gpdot has no float32 path"
-echo "yet: its float32 floor is shown against PyTorch's float32."
+echo "floor: the epoch's flops / the one-thread gemm rate (dgemm or sgemm) of the same repetition;"
+echo "/ floor and train --local / PyTorch: medians of the per-repetition ratios; seconds: the"
+echo "training steps of one epoch; accuracy: the last repetition's."

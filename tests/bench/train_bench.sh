@@ -1,14 +1,15 @@
 #!/bin/sh
 # train_bench.sh - seconds per epoch of Fashion-MNIST training on a local
-# 8-node cluster against `gpdot-client train --local` of the same job, side by
+# cluster of 8 nodes (--nodes) against `gpdot-client train --local` of the same job, side by
 # side in one run (medians of --reps runs), with the cluster's time split into
 # compute, coding and waiting for peers.
 #
-#   tests/bench/train_bench.sh [--reps N] [--quick] [--set KEY=VALUE ...]
+#   tests/bench/train_bench.sh [--reps N] [--quick] [--nodes P] [--set KEY=VALUE ...]
 #
 # --reps N     runs of each configuration (default 3)
 # --quick      6400 training and 2000 test samples, 1 rep: checks that it runs
 # --ipc        the daemons talk over Unix domain sockets, not TCP (cluster.sh --ipc)
+# --nodes P    daemons in the cluster (default 8; the job's code must fit them)
 # --set K=V    another override for every run (e.g. training.batch=256,
 #              code.scheme=polynomial); values without spaces
 #
@@ -16,7 +17,7 @@
 # repetition runs, one after the other so that they see the same machine load:
 #   train --local, cluster with faults.scale=0,
 #   train --local, cluster with the job's fault rates (scale 1.0).
-# The cluster (deploy/local/cluster.sh, 8 daemons, gpd m = n = 2 from the job,
+# The cluster (deploy/local/cluster.sh, --nodes daemons, default 8, the code from the job,
 # peer timeout 2 s) is started in a directory of its own under /tmp and
 # stopped on exit, whatever happens. Both sides use one OpenBLAS thread per
 # process: the daemons because cluster.sh starts them so, train --local because
@@ -47,15 +48,16 @@ job=$top/deploy/examples/fashion-mnist.yaml
 
 die() { echo "train_bench.sh: $*" >&2; exit 2; }
 
-reps=3 quick=0 extra= ipc=
+reps=3 quick=0 extra= ipc= nodes=8
 while [ $# -gt 0 ]; do
     case $1 in
     --reps) [ $# -ge 2 ] || die "--reps needs a number"; reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --ipc) ipc=--ipc; shift ;;
+    --nodes) [ $# -ge 2 ] || die "--nodes needs a number"; nodes=$2; shift 2 ;;
     --set) [ $# -ge 2 ] || die "--set needs KEY=VALUE"; extra="$extra --set $2"; shift 2 ;;
     -h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$1' (--reps N, --quick, --set KEY=VALUE)" ;;
+    *) die "unknown argument '$1' (--reps N, --quick, --nodes P, --ipc, --set KEY=VALUE)" ;;
     esac
 done
 case $reps in '' | *[!0-9]*) die "--reps takes a positive number, not '$reps'" ;; esac
@@ -88,7 +90,7 @@ blas=$(dpkg-query -W -f '${Version}' libopenblas0-pthread 2> /dev/null ||
 others=$(pgrep -c -x gpdotd || true) # before ours start: other clusters' daemons
 kernel=$("$client" --version | sed -n 's/^BLAS kernel //p')
 
-cfg=$(sh "$top/deploy/local/cluster.sh" up --nodes 8 --dir "$dir" --timeout-ms 2000 $ipc)
+cfg=$(sh "$top/deploy/local/cluster.sh" up --nodes "$nodes" --dir "$dir" --timeout-ms 2000 $ipc)
 pids=$(cat "$dir"/node*.pid)
 
 # user + system seconds of our daemons so far: all threads, ZeroMQ's I/O
@@ -187,12 +189,13 @@ while [ "$r" -le "$reps" ]; do
     echo "  repetition $r of $reps done" >&2
     r=$((r + 1))
 done
-others1=$(($(pgrep -c -x gpdotd || true) - 8))
+others1=$(($(pgrep -c -x gpdotd || true) - nodes))
 
-python3 - "$runs" "$ncpu" "$cpu" "$blas" "$others" "$others1" "$reps" "$common" "$kernel" "$ipc" <<'EOF'
+python3 - "$runs" "$ncpu" "$cpu" "$blas" "$others" "$others1" "$reps" "$common" "$kernel" "$ipc" "$nodes" <<'EOF'
 import json, statistics, sys
 
-runs, ncpu, cpu, blas, others, others1, reps, common, kernel, ipc = sys.argv[1:]
+runs, ncpu, cpu, blas, others, others1, reps, common, kernel, ipc, nodes = sys.argv[1:]
+P = int(nodes)
 others, others1, ncpu = max(int(others), 0), max(int(others1), 0), int(ncpu)
 nan = float("nan")
 
@@ -260,8 +263,8 @@ print(f"job: deploy/examples/fashion-mnist.yaml {common}; {samples} training sam
       f"medians of {reps} run(s) ({2 * int(reps)} of train --local)")
 print()
 names = {"local": "train --local (1 process, 1 thread)",
-         "clean": "cluster, 8 nodes, no faults",
-         "faults": "cluster, 8 nodes, faults (scale 1.0)"}
+         "clean": "cluster, %d nodes, no faults" % P,
+         "faults": "cluster, %d nodes, faults (scale 1.0)" % P}
 print("| configuration | seconds per epoch (median) | samples/s | test accuracy "
       "| compute s | coding s | waiting s | ratio to train --local |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -281,12 +284,12 @@ for kind in ("local", "clean", "faults"):
 print()
 print("| configuration | whole job s | errors injected | corrected | steps redone "
       "| blocks regenerated | partials sent per node per step | KiB sent per node per step "
-      "| daemon CPU s (all 8) | ZeroMQ I/O threads | main threads | trainers and the rest "
-      "| daemon CPU / (cores x whole job) |")
+      "| daemon CPU s (all %d) | ZeroMQ I/O threads | main threads | trainers and the rest "
+      "| daemon CPU / (cores x whole job) |" % P)
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for kind in ("clean", "faults"):
     js = rows[kind]
-    per_step = lambda j, k: j[k] / 8 / max(j["steps"], 1)
+    per_step = lambda j, k: j[k] / P / max(j["steps"], 1)
     print(f"| {names[kind]} | {num(med([j['elapsed_s'] for j in js]), '{:.1f}')} "
           f"| {num(med([j['errors_injected'] for j in js]), '{:.0f}')} "
           f"| {num(med([j['errors_corrected'] for j in js]), '{:.0f}')} "
@@ -306,6 +309,6 @@ print("seconds per epoch: training samples / samples_per_s (the steps only); com
 print("and waiting: node 0's trainer thread, per epoch; whole job s: elapsed_s as reported;")
 print("ratio: median over repetitions of the cluster run / the train --local run before it;")
 print("partials: training messages between daemons (heartbeats not counted); daemon CPU:")
-print("user + system time of the 8 daemons from submit to the end of watch, by thread: ZeroMQ's")
+print("user + system time of the %d daemons from submit to the end of watch, by thread: ZeroMQ's" % P)
 print("I/O threads, the main threads (the message loop) and the rest (the trainer threads).")
 EOF

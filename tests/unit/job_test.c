@@ -33,7 +33,7 @@ static void defaults(void)
     CHECK(j.batch == 64 && j.epochs == 2 && j.lr == 0.1);
     CHECK(j.schedule == GP_SCHED_CONSTANT && j.step_every == 1 && j.gamma == 0.5);
     CHECK(j.lr_min == 0.0 && j.shuffle_seed == 1 && j.check_every == 1 && j.max_redo == 3);
-    CHECK(j.spare == 1);
+    CHECK(j.spare == 1 && j.precision == GP_PREC_FLOAT64);
     CHECK(j.scheme[0] == 0 && j.m == 0 && j.n == 0 && !strcmp(j.orientation, "auto"));
     CHECK(j.fault_seed == 1 && j.fault_scale == 1.0 && j.nrules == 0);
 
@@ -276,7 +276,8 @@ static void overrides(void)
                          "faults.rules=[{node: 2, op: update, probability: 0.5}]",
                          "name=run:2",
                          "training.lr=1e-2",
-                         "model.init_seed=12"};
+                         "model.init_seed=12",
+                         "precision=float32"};
     gp_err e = parse_set(set, (int)(sizeof set / sizeof set[0]), &j, &why);
     REQUIRE(e == GP_OK);
     /* a name travels in the protocol's name alphabet */
@@ -294,6 +295,9 @@ static void overrides(void)
     CHECK(j.nrules == 1 && j.rules[0].node == 2 && j.rules[0].op == GP_FAULT_UPDATE &&
           j.rules[0].probability == 0.5);
     CHECK(!strcmp(j.name, "run:2") && j.lr == 0.01 && j.init_seed == 12);
+    CHECK(j.precision == GP_PREC_FLOAT32);
+    const char *badprec[] = {"precision=float16"};
+    CHECK(parse_set(badprec, 1, &j2, &why2) == GP_EINVAL && strstr(why2.text, "precision"));
     /* the rest of the file stays */
     CHECK(j.batch == 32 && j.shuffle_seed == UINT64_MAX && j.normalize == GP_NORM_SCALE);
 

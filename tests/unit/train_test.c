@@ -543,6 +543,119 @@ static void local_small(void)
     gp_data_free(&te);
 }
 
+/* precision: float32. The initial weights are the float64 trainer's rounded
+ * (lr = 0 leaves them so: exactly fl32(w64)); it learns the blobs as well;
+ * it repeats bit for bit; and one step of softmax regression lies within the
+ * error bound of float32 arithmetic from the float64 step:
+ *   S:  |dS| <= (gamma_k + 2u + u^2) |W| |X|  (k = inputs + 1; W and X
+ *       rounded to float, the sgemm's accumulation),
+ *   D = (softmax(S) - onehot) / b: the softmax's Jacobian has infinity norm
+ *       <= 1/2, so |dD_ij| <= max_i |dS_ij| / (2b) + u |D_ij| (+ the double
+ *       arithmetic, 1e-15 relative, in the slack below),
+ *   W' = W - lr D X^T in sgemm (beta = 1): |dW'| <= u |W| + lr (|dD| |X|^T +
+ *       u |D| |X|^T) + gamma_{b+1} (|W| + lr |D| |X|^T),
+ * with u = 2^-24, everything evaluated in double from the float64 run. */
+static void local_float32(void)
+{
+    gp_dataset tr = blobs(600, 12, 3, 21, true), te = blobs(300, 12, 3, 22, true);
+    int sizes[] = {12, 16, 3};
+    gp_act act[] = {GP_ACT_RELU};
+    gp_job j = base_job(2, sizes, act);
+    j.batch = 16;
+    j.epochs = 4;
+    j.precision = GP_PREC_FLOAT32;
+    gp_rmat w[2], w2[2], w64[2];
+    gp_train_progress fin;
+    gp_msg why = {{0}};
+    REQUIRE(gp_train_local(&j, &tr, &te, w, NULL, NULL, &fin, &why) == GP_OK);
+    CHECKF(fin.test_accuracy >= 0.95, "float32 accuracy %g", fin.test_accuracy);
+    REQUIRE(gp_train_local(&j, &tr, &te, w2, NULL, NULL, &fin, &why) == GP_OK);
+    for (int l = 0; l < 2; l++) {
+        CHECK(!memcmp(w[l].data, w2[l].data, w[l].rows * w[l].cols * sizeof(double)));
+        for (size_t i = 0; i < w[l].rows * w[l].cols; i++)
+            CHECK(w[l].data[i] == (double)(float)w[l].data[i]); /* float32 values */
+        gp_rmat_free(&w[l]);
+        gp_rmat_free(&w2[l]);
+    }
+    /* lr = 0: the initial weights, rounded */
+    j.lr = 0;
+    j.epochs = 1;
+    REQUIRE(gp_train_local(&j, &tr, NULL, w, NULL, NULL, &fin, &why) == GP_OK);
+    j.precision = GP_PREC_FLOAT64;
+    REQUIRE(gp_train_local(&j, &tr, NULL, w64, NULL, NULL, &fin, &why) == GP_OK);
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; i < w[l].rows * w[l].cols; i++)
+            CHECK(w[l].data[i] == (double)(float)w64[l].data[i]);
+        gp_rmat_free(&w[l]);
+        gp_rmat_free(&w64[l]);
+    }
+    /* one step of softmax regression (12 inputs, 3 classes, b = 16) */
+    gp_dataset one = blobs(16, 12, 3, 23, true);
+    int sz1[] = {12, 3};
+    gp_job k = base_job(1, sz1, NULL);
+    k.batch = 16;
+    k.epochs = 1;
+    k.lr = 0.5;
+    gp_norm_stats st = gp_data_stats(&one, k.normalize);
+    gp_rmat w0, w1;
+    REQUIRE(gp_rmat_alloc(&w0, 3, 13) == GP_OK);
+    gp_train_init_weights(&k, 0, w0);
+    REQUIRE(gp_train_local(&k, &one, NULL, &w1, NULL, NULL, &fin, &why) == GP_OK);
+    k.precision = GP_PREC_FLOAT32;
+    REQUIRE(gp_train_local(&k, &one, NULL, w, NULL, NULL, &fin, &why) == GP_OK);
+    /* the float64 step's quantities: X (13 x 16, the bias row), S, D */
+    double u = 0x1p-24, X[13][16], S[3][16], D[3][16], dS[16] = {0};
+    uint32_t order[16];
+    gp_train_order(&k, 0, 16, order);
+    for (int c = 0; c < 16; c++) {
+        for (int f = 0; f < 12; f++)
+            X[f][c] = ((double)one.u8[order[c] * 12 + (size_t)f] - st.mean) * st.scale;
+        X[12][c] = 1;
+    }
+    double gk = 13 * u / (1 - 13 * u), gb = 17 * u / (1 - 17 * u);
+    for (int c = 0; c < 16; c++) {
+        double mx = -INFINITY, sum = 0;
+        for (int r = 0; r < 3; r++) {
+            double acc = 0, mag = 0;
+            for (int f = 0; f < 13; f++) {
+                acc += w0.data[r * 13 + f] * X[f][c];
+                mag += fabs(w0.data[r * 13 + f] * X[f][c]);
+            }
+            S[r][c] = acc;
+            double e = (gk + 2 * u + u * u) * mag;
+            if (e > dS[c]) dS[c] = e;
+            if (acc > mx) mx = acc;
+        }
+        for (int r = 0; r < 3; r++) sum += exp(S[r][c] - mx);
+        for (int r = 0; r < 3; r++)
+            D[r][c] = (exp(S[r][c] - mx) / sum - (r == one.labels[order[c]])) / 16.0;
+    }
+    double worst = 0;
+    for (int r = 0; r < 3; r++)
+        for (int f = 0; f < 13; f++) {
+            double dx = 0, mag = 0;
+            for (int c = 0; c < 16; c++) {
+                double dd = dS[c] / 32.0 + u * fabs(D[r][c]);
+                dx += dd * fabs(X[f][c]);
+                mag += fabs(D[r][c] * X[f][c]);
+            }
+            double W = fabs(w0.data[r * 13 + f]);
+            double bound = u * W + k.lr * (dx + u * mag) + gb * (W + k.lr * mag);
+            bound = bound * (1 + 1e-6) + 1e-300; /* the double arithmetic of the reference */
+            double err = fabs(w[0].data[r * 13 + f] - w1.data[r * 13 + f]);
+            CHECKF(err <= bound, "W[%d][%d]: float32 step off by %.3g, bound %.3g", r, f, err,
+                   bound);
+            if (err / bound > worst) worst = err / bound;
+        }
+    printf("  one float32 step: largest error %.3g of its bound\n", worst);
+    gp_rmat_free(&w[0]);
+    gp_rmat_free(&w0);
+    gp_rmat_free(&w1);
+    gp_data_free(&one);
+    gp_data_free(&tr);
+    gp_data_free(&te);
+}
+
 /* ---- model files --------------------------------------------------------------------- */
 
 static void model_files(void)
@@ -792,6 +905,7 @@ static const test_case cases[] = {
     {"gradient_check", gradient_check},
     {"batch_eval", batch_eval},
     {"local_small", local_small},
+    {"local_float32", local_float32},
     {"model_files", model_files},
     {"numpy_reference", numpy_reference},
 };
