@@ -134,12 +134,27 @@ void gp_train_batch(const gp_dataset *ds, gp_norm_stats st, const uint32_t *orde
     }
 }
 
+/* relu over one row, and its derivative times c, as gp_act_f and gp_act_df
+ * compute them, in loops that vectorise (the rows do not overlap) */
+static void relu_row(const double *restrict a, double *restrict y, size_t n)
+{
+    for (size_t j = 0; j < n; j++) y[j] = a[j] > 0 ? a[j] : 0.0;
+}
+
+static void relu_df_row(const double *restrict a, double *restrict y, size_t n)
+{
+    for (size_t j = 0; j < n; j++) y[j] *= a[j] > 0 ? 1.0 : 0.0;
+}
+
 void gp_train_activate(gp_act f, gp_rmat s, gp_rmat x)
 {
     for (size_t i = 0; i < s.rows; i++) {
         const double *a = gp_rmat_at(s, i, 0);
         double *y = gp_rmat_at(x, i, 0);
-        for (size_t j = 0; j < s.cols; j++) y[j] = gp_act_f(f, a[j]);
+        if (f == GP_ACT_RELU)
+            relu_row(a, y, s.cols);
+        else
+            for (size_t j = 0; j < s.cols; j++) y[j] = gp_act_f(f, a[j]);
     }
     double *one = gp_rmat_at(x, s.rows, 0);
     for (size_t j = 0; j < s.cols; j++) one[j] = 1.0;
@@ -150,7 +165,10 @@ void gp_train_hadamard(gp_act f, gp_rmat s, gp_rmat c)
     for (size_t i = 0; i < s.rows; i++) {
         const double *a = gp_rmat_at(s, i, 0);
         double *y = gp_rmat_at(c, i, 0);
-        for (size_t j = 0; j < s.cols; j++) y[j] *= gp_act_df(f, a[j]);
+        if (f == GP_ACT_RELU)
+            relu_df_row(a, y, s.cols);
+        else
+            for (size_t j = 0; j < s.cols; j++) y[j] *= gp_act_df(f, a[j]);
     }
 }
 

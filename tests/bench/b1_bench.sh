@@ -2,7 +2,8 @@
 # b1_bench.sh - B = 1 on 12 daemons: the configuration the earlier
 # decentralized MDS strategy's reference implementation was measured at
 # (784-1024-1024-10, B = 1, float64, 2000 training and 500 test samples, soft
-# errors on), for gpdot's gpd code (m = 2, n = 3) and its uncoded path, each
+# errors on), for gpdot's gpd code (m = 2, n = 3) and its uncoded path (m = 3,
+# n = 4: a twelfth of each layer per daemon), each
 # side by side with train --local (train_bench.sh --nodes 12: one table per
 # scheme, with and without the job's soft errors).
 #
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
 done
 common="--set training.batch=1 --set data.train_limit=2000 --set data.test_limit=500"
 common="$common --set model.layers=[784,1024,1024,10] --set training.lr=0.01"
-for scheme in "gpd --set code.n=3" "uncoded"; do
+for scheme in "gpd --set code.n=3" "uncoded --set code.m=3 --set code.n=4"; do
     echo "## ${scheme%% *}: 12 daemons, B = 1, 784-1024-1024-10, 2000 samples"
     echo
     # shellcheck disable=SC2086 # lists of options

@@ -262,10 +262,57 @@ static void mailbox_keeps_frames(void)
     free_trainer(t);
 }
 
+/* The check's projections: sums of +-row[j] within one rounding of the exact
+ * sum plus n^2 u^2 sum |row| (the bound of compensated summation, Sum2), on
+ * sums where pairs of terms up to 2^30 cancel exactly and leave terms down to
+ * 2^-60: each value is an integer below 2^30 times 2^(e-60), so the exact sum
+ * times 2^60 is an integer in 128 bits. */
+static void projection_sums(void)
+{
+    gp_rng g;
+    gp_rng_seed(&g, 77);
+    double row[1003], v[1003], u = 0x1p-53, worst = 0;
+    int naive_over = 0; /* trials a plain left-to-right sum misses the bound: the test can tell */
+    for (int trial = 0; trial < 2000; trial++) {
+        size_t n = 1 + (size_t)gp_rng_below(&g, 1003);
+        __int128 exact = 0;
+        double mag = 0;
+        for (size_t j = 0; j < n; j++) {
+            int e = (int)gp_rng_below(&g, 61);
+            int64_t k = (int64_t)(gp_rng_uniform(&g) * 0x1p30);
+            row[j] = ldexp((double)k, e - 60);
+            v[j] = gp_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
+            if (trial % 2 == 0 && j % 2 == 1) { /* the pair cancels */
+                row[j] = -row[j - 1];
+                v[j] = v[j - 1];
+            }
+            double t = row[j] * v[j];
+            exact += (__int128)ldexp(t, 60);
+            mag += fabs(t);
+        }
+        double ex = ldexp((double)exact, -60); /* the exact sum, rounded once */
+        double got = signed_sum(row, v, n), err = fabs(got - ex);
+        double bound = 2 * u * fabs(ex) + (double)n * (double)n * u * u * mag + 0x1p-1074;
+        CHECKF(err <= bound, "n %zu: sum off by %.3g, bound %.3g", n, err, bound);
+        if (err / bound > worst) worst = err / bound;
+        double plain = 0;
+        for (size_t j = 0; j < n; j++) plain += row[j] * v[j];
+        naive_over += fabs(plain - ex) > bound;
+    }
+    printf("  compensated projection sums: largest error %.3g of the bound; a plain sum "
+           "exceeds it in %d of 2000\n",
+           worst, naive_over);
+    CHECK(naive_over > 0);
+}
+
 static const test_case cases[] = {
-    {"mailbox_window", mailbox_window}, {"mailbox_keeps_frames", mailbox_keeps_frames},
-    {"collect_rules", collect_rules},   {"caught_up_rule", caught_up_rule},
-    {"suspect_rule", suspect_rule},     {"resume_choice", resume_choice_rule},
+    {"mailbox_window", mailbox_window},
+    {"projection_sums", projection_sums},
+    {"mailbox_keeps_frames", mailbox_keeps_frames},
+    {"collect_rules", collect_rules},
+    {"caught_up_rule", caught_up_rule},
+    {"suspect_rule", suspect_rule},
+    {"resume_choice", resume_choice_rule},
 };
 
 TEST_MAIN(cases)
