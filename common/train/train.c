@@ -7,6 +7,7 @@
  * streams (initial weights, sample order) depend only on the job's seeds and
  * the layer or epoch. */
 #include "gp_train.h"
+#include "train_local.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -276,8 +277,49 @@ gp_err gp_train_evaluate(const gp_job *job, const gp_rmat *w, const gp_dataset *
 
 /* ---- the local trainer -------------------------------------------------------------- */
 
-#define LOSS_WINDOW 50
-#define CB_EVERY    20
+void local_clock_start(local_clock *c, uint64_t steps)
+{
+    memset(c, 0, sizeof *c);
+    c->p = (gp_train_progress){.epoch = 1, .steps = steps, .test_accuracy = -1};
+    c->t0 = gp_mono_s();
+}
+
+static void local_clock_rate(local_clock *c)
+{
+    c->p.elapsed_s = gp_mono_s() - c->t0;
+    c->p.samples_per_s =
+        c->p.elapsed_s > c->eval_s ? (double)c->samples / (c->p.elapsed_s - c->eval_s) : 0;
+}
+
+void local_clock_step(local_clock *c, uint64_t step, double loss, size_t b, bool last,
+                      gp_train_cb cb, void *arg)
+{
+    c->ring[step % LOCAL_LOSS_WINDOW] = loss;
+    c->samples += b;
+    size_t nw = step + 1 < LOCAL_LOSS_WINDOW ? (size_t)step + 1 : LOCAL_LOSS_WINDOW;
+    double sum = 0;
+    for (size_t i = 0; i < nw; i++) sum += c->ring[i];
+    c->p.loss = sum / (double)nw;
+    c->p.step = step + 1;
+    local_clock_rate(c);
+    if (cb && !last && (step + 1) % LOCAL_CB_EVERY == 0) cb(&c->p, arg);
+}
+
+gp_err local_clock_epoch(local_clock *c, int ep, const gp_job *job, const gp_rmat *w,
+                         const gp_dataset *test, gp_norm_stats st, gp_train_cb cb, void *arg,
+                         gp_msg *why)
+{
+    c->p.epoch = ep + 1;
+    if (test) {
+        double te = gp_mono_s();
+        gp_err e = gp_train_evaluate(job, w, test, st, &c->p.test_accuracy, NULL);
+        if (e != GP_OK) return gp_fail(why, e, "no memory to evaluate the test set");
+        c->eval_s += gp_mono_s() - te;
+    }
+    local_clock_rate(c);
+    if (cb) cb(&c->p, arg);
+    return GP_OK;
+}
 
 gp_err gp_train_local(const gp_job *job, const gp_dataset *train, const gp_dataset *test,
                       gp_rmat *w, gp_train_cb cb, void *arg, gp_train_progress *final, gp_msg *why)
@@ -314,11 +356,10 @@ gp_err gp_train_local(const gp_job *job, const gp_dataset *train, const gp_datas
 
     gp_norm_stats st = gp_data_stats(train, job->normalize);
     uint64_t spe = gp_train_steps_per_epoch(job, train->count), step = 0;
-    gp_train_progress p = {.epoch = 1, .steps = spe * (uint64_t)job->epochs, .test_accuracy = -1};
-    double ring[LOSS_WINDOW], t0 = gp_mono_s(), eval_s = 0; /* samples/s: training time only */
-    size_t samples = 0;
+    local_clock clk;
+    local_clock_start(&clk, spe * (uint64_t)job->epochs);
     for (int ep = 0; ep < job->epochs; ep++) {
-        p.epoch = ep + 1;
+        clk.p.epoch = ep + 1;
         gp_train_order(job, ep, train->count, order);
         for (size_t first = 0; first < train->count; first += B, step++) {
             size_t b = train->count - first < B ? train->count - first : B;
@@ -354,32 +395,11 @@ gp_err gp_train_local(const gp_job *job, const gp_dataset *train, const gp_datas
             double lr = gp_train_lr(job, step, spe);
             for (int l = 0; l < L; l++) gp_rank_update_rm(-lr, dv[l + 1], xv[l], w[l]);
 
-            ring[step % LOSS_WINDOW] = loss;
-            samples += b;
-            size_t nw = step + 1 < LOSS_WINDOW ? (size_t)step + 1 : LOSS_WINDOW;
-            double sum = 0;
-            for (size_t i = 0; i < nw; i++) sum += ring[i];
-            p.loss = sum / (double)nw;
-            p.step = step + 1;
-            p.elapsed_s = gp_mono_s() - t0;
-            p.samples_per_s = p.elapsed_s > eval_s ? (double)samples / (p.elapsed_s - eval_s) : 0;
-            bool last = first + B >= train->count;
-            if (cb && !last && (step + 1) % CB_EVERY == 0) cb(&p, arg);
+            local_clock_step(&clk, step, loss, b, first + B >= train->count, cb, arg);
         }
-        if (test) {
-            double te = gp_mono_s();
-            e = gp_train_evaluate(job, w, test, st, &p.test_accuracy, NULL);
-            if (e != GP_OK) {
-                e = gp_fail(why, e, "no memory to evaluate the test set");
-                goto out;
-            }
-            eval_s += gp_mono_s() - te;
-        }
-        p.elapsed_s = gp_mono_s() - t0;
-        p.samples_per_s = p.elapsed_s > eval_s ? (double)samples / (p.elapsed_s - eval_s) : 0;
-        if (cb) cb(&p, arg);
+        if ((e = local_clock_epoch(&clk, ep, job, w, test, st, cb, arg, why)) != GP_OK) goto out;
     }
-    if (final) *final = p;
+    if (final) *final = clk.p;
 out:
     for (int l = 0; l < L; l++) {
         gp_rmat_free(&x[l]);

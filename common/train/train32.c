@@ -6,17 +6,14 @@
  * rounded. The test set is evaluated by the float64 code on the float32
  * weights (exactly representable in double). */
 #include "gp_train.h"
+#include "train_local.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gp_blas.h"
-#include "gp_clock.h"
 #include "gp_detmath.h"
-
-#define LOSS_WINDOW 50
-#define CB_EVERY    20
 
 static gp_err falloc(gp_fmat *m, size_t rows, size_t cols)
 {
@@ -159,11 +156,10 @@ gp_err gp_train_local_f32(const gp_job *job, const gp_dataset *train, const gp_d
     }
     gp_norm_stats st = gp_data_stats(train, job->normalize);
     uint64_t spe = gp_train_steps_per_epoch(job, train->count), step = 0;
-    gp_train_progress p = {.epoch = 1, .steps = spe * (uint64_t)job->epochs, .test_accuracy = -1};
-    double ring[LOSS_WINDOW], t0 = gp_mono_s(), eval_s = 0;
-    size_t samples = 0;
+    local_clock clk;
+    local_clock_start(&clk, spe * (uint64_t)job->epochs);
     for (int ep = 0; ep < job->epochs; ep++) {
-        p.epoch = ep + 1;
+        clk.p.epoch = ep + 1;
         gp_train_order(job, ep, train->count, order);
         for (size_t first = 0; first < train->count; first += B, step++) {
             size_t b = train->count - first < B ? train->count - first : B;
@@ -196,33 +192,13 @@ gp_err gp_train_local_f32(const gp_job *job, const gp_dataset *train, const gp_d
             float lr = (float)gp_train_lr(job, step, spe);
             for (int l = 0; l < L; l++) gp_srank_update_rm(-lr, dv[l + 1], xv[l], wf[l]);
 
-            ring[step % LOSS_WINDOW] = loss;
-            samples += b;
-            size_t nw = step + 1 < LOSS_WINDOW ? (size_t)step + 1 : LOSS_WINDOW;
-            double sum = 0;
-            for (size_t i = 0; i < nw; i++) sum += ring[i];
-            p.loss = sum / (double)nw;
-            p.step = step + 1;
-            p.elapsed_s = gp_mono_s() - t0;
-            p.samples_per_s = p.elapsed_s > eval_s ? (double)samples / (p.elapsed_s - eval_s) : 0;
-            if (cb && first + B < train->count && (step + 1) % CB_EVERY == 0) cb(&p, arg);
+            local_clock_step(&clk, step, loss, b, first + B >= train->count, cb, arg);
         }
-        if (test) {
-            double te = gp_mono_s();
-            widen(wf, w, L);
-            e = gp_train_evaluate(job, w, test, st, &p.test_accuracy, NULL);
-            if (e != GP_OK) {
-                e = gp_fail(why, e, "no memory to evaluate the test set");
-                goto out;
-            }
-            eval_s += gp_mono_s() - te;
-        }
-        p.elapsed_s = gp_mono_s() - t0;
-        p.samples_per_s = p.elapsed_s > eval_s ? (double)samples / (p.elapsed_s - eval_s) : 0;
-        if (cb) cb(&p, arg);
+        if (test) widen(wf, w, L);
+        if ((e = local_clock_epoch(&clk, ep, job, w, test, st, cb, arg, why)) != GP_OK) goto out;
     }
     widen(wf, w, L);
-    if (final) *final = p;
+    if (final) *final = clk.p;
 out:
     for (int l = 0; l < L; l++) {
         ffree(&wf[l]);
