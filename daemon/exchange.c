@@ -180,8 +180,7 @@ void ex_send(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
     zmq_msg_t data;
     if (zmq_msg_init_size(&data, y.rows * y.cols * sizeof(double)) != 0) return;
     double *d = zmq_msg_data(&data);
-    for (size_t i = 0; i < y.rows; i++)
-        memcpy(d + i * y.cols, y.data + i * y.ld, y.cols * sizeof *d);
+    gp_rmat_copy(gp_rmat_view(d, y.rows, y.cols, y.cols), y);
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_JOB_PARTIAL, key);
     gp_pmsg_uint(&m, GP_F_JOB, r->j->id);

@@ -16,8 +16,6 @@ gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx, const char *pub, c
     t->self = self;
     t->P = cfg->nnodes;
     t->ctx = ctx;
-    t->pub = pub;
-    t->sec = sec;
     t->active = -1;
     gp_msg why = {{0}};
     if (st_dir(cfg->state_dir, self, t->dir, sizeof t->dir, &why) != GP_OK) {

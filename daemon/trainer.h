@@ -36,7 +36,7 @@ typedef struct gp_trainer gp_trainer;
 
 /* Starts the trainer thread and connects its sockets to the peers. ctx is
  * the daemon's ZeroMQ context; pub and sec its CURVE keys (when the cluster
- * has security), which must outlive the trainer. */
+ * has security). */
 gp_trainer *tr_new(const gp_config *cfg, int self, void *ctx, const char *pub, const char *sec);
 /* Stops a running job (state failed: "daemon stopped") and the thread. */
 void tr_destroy(gp_trainer **t);

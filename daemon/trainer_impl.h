@@ -161,7 +161,6 @@ struct gp_trainer {
     const gp_config *cfg;
     int self, P;
     void *ctx, *pull;
-    const char *pub, *sec;             /* this node's CURVE keys */
     void *out[GP_CONFIG_MAX_NODES];    /* the trainer's own sockets to its peers */
     _Atomic uint64_t sent, sent_bytes; /* messages to peers, and their bytes */
     pthread_t thread;
