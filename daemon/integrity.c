@@ -3,22 +3,29 @@
 #define _GNU_SOURCE
 #include "trainer_impl.h"
 
+typedef double v8d __attribute__((vector_size(64)));
+
 /* The sum of row[j] v[j] over j < n, v[j] = +-1 (each term exact), summed
  * with compensation: eight lanes, each a running sum and the sum of its
  * rounding errors (TwoSum), then the lanes and their errors folded in. The
  * result is within one rounding of the exact sum plus about n u^2 sum |row|
  * (Ogita, Rump and Oishi's Sum2): tighter than a sum in long double (whose
- * error grows as n 2^-64 sum |row|), and it vectorises. */
-double signed_sum(const double *row, const double *v, size_t n)
+ * error grows as n 2^-64 sum |row|). The lanes are one vector, kept in
+ * registers, built for the widest instructions the CPU has; every build
+ * adds in the same order, so all give the same sum. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) double
+signed_sum(const double *row, const double *v, size_t n)
 {
-    double s[8] = {0}, c[8] = {0};
+    v8d s = {0}, c = {0};
     size_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) {
-            double x = row[j + k] * v[j + k], t = s[k] + x, z = t - s[k];
-            c[k] += (s[k] - (t - z)) + (x - z);
-            s[k] = t;
-        }
+    for (; j + 8 <= n; j += 8) {
+        v8d a, b;
+        memcpy(&a, row + j, sizeof a);
+        memcpy(&b, v + j, sizeof b);
+        v8d x = a * b, t = s + x, z = t - s;
+        c += (s - (t - z)) + (x - z);
+        s = t;
+    }
     double sum = 0, err = 0;
     for (int k = 0; k < 8 + (int)(n - j); k++) {
         double x = k < 8 ? s[k] : row[j + (size_t)(k - 8)] * v[j + (size_t)(k - 8)];

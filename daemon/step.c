@@ -112,6 +112,14 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
     ex_advance(r, key + 1);
 }
 
+/* Layer l's block and the buffer beside it trade places. */
+static void swap_block(run *r, int l)
+{
+    gp_rmat w = r->model.wt[l];
+    r->model.wt[l] = r->model.backup[l];
+    r->model.backup[l] = w;
+}
+
 /* One attempt at a step: forward, backward, the updates, the check.
  * Returns whether the step is committed. */
 bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr, double *loss)
@@ -153,9 +161,11 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
         run_count(r, &r->j->n.us_compute, gp_mono_us() - t0);
         fault_inject(r, GP_FAULT_HADAMARD, PH_BWD + (uint64_t)(GP_JOB_MAX_LAYERS - 1 - l), dn);
     }
-    /* the updates, kept revocable until the check */
+    /* the updates, kept revocable until the check: each is written next to
+     * the block it updates (backup), and the two swap places; a step not
+     * committed swaps them back */
+    bool updated[GP_JOB_MAX_LAYERS] = {false};
     for (int l = 0; l < L; l++) {
-        gp_rmat_copy(r->model.backup[l], r->model.wt[l]);
         if (!r->at.own_ok) continue; /* a stale block: the check finds it and it is rebuilt */
         gp_rmat d = view(r->model.dl[l + 1], r->model.rows[l], b),
                 xin = view(r->model.x[l], r->model.cols[l], b);
@@ -165,7 +175,9 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
         gp_code_encode_update(r->code, r->self, d, xin, dt, xt);
         uint64_t t1 = gp_mono_us();
         fault_inject(r, GP_FAULT_ENCODE, PH_REGEN + (uint64_t)l, dt);
-        gp_code_node_update(-lr, dt, xt, r->model.wt[l]);
+        gp_code_node_update_into(-lr, dt, xt, r->model.wt[l], r->model.backup[l]);
+        swap_block(r, l);
+        updated[l] = true;
         run_count(r, &r->j->n.us_coding, t1 - t0);
         run_count(r, &r->j->n.us_compute, gp_mono_us() - t1);
         fault_inject(r, GP_FAULT_UPDATE, PH_REGEN + (uint64_t)l, r->model.wt[l]);
@@ -174,7 +186,8 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
     bool commit = integrity_check(r);
     if (!commit) {
         r->model.updates--;
-        for (int l = 0; l < L; l++) gp_rmat_copy(r->model.wt[l], r->model.backup[l]);
+        for (int l = 0; l < L; l++)
+            if (updated[l]) swap_block(r, l);
         if (r->info->scheme != GP_SCHEME_UNCODED && !r->check.broken && !r->t->behind &&
             !run_cancelled(r) && !r->at.superseded && !r->at.no_quorum)
             integrity_recheck(r); /* may set r->check.broken: the caller rolls back */

@@ -28,6 +28,23 @@ void gp_gemm_rm(bool trans_a, double alpha, gp_rmat a, gp_rmat b, double beta, g
                 (int)c.ld);
 }
 
+void gp_rank_update_into(double alpha, gp_rmat x, gp_rmat y, gp_rmat src, gp_rmat dst)
+{
+    assert(src.rows == dst.rows && src.cols == dst.cols);
+    assert(x.rows == src.rows && y.rows == src.cols && x.cols == y.cols);
+    if (src.rows == 0 || src.cols == 0) return;
+    /* rows per pass: about 64 KiB of the block, L2-resident between the copy
+     * and the update; a rank above 8 goes in one pass (the product dominates,
+     * and OpenBLAS packs Y once per call) */
+    size_t chunk = x.cols > 8 ? src.rows : (65536 / sizeof(double)) / src.cols + 1;
+    for (size_t i = 0; i < src.rows; i += chunk) {
+        size_t n = src.rows - i < chunk ? src.rows - i : chunk;
+        gp_rmat s = gp_rmat_sub(src, i, 0, n, src.cols), d = gp_rmat_sub(dst, i, 0, n, dst.cols);
+        gp_rmat_copy(d, s);
+        gp_rank_update_rm(alpha, gp_rmat_sub(x, i, 0, n, x.cols), y, d);
+    }
+}
+
 void gp_sgemm_rm(bool trans_a, float alpha, gp_fmat a, gp_fmat b, float beta, gp_fmat c)
 {
     size_t m = trans_a ? a.cols : a.rows, k = trans_a ? a.rows : a.cols;

@@ -68,6 +68,11 @@ void gp_gemm_rm(bool trans_a, double alpha, gp_rmat a, gp_rmat b, double beta, g
 /* A += alpha * X * Y^T, X rows(A) x k, Y cols(A) x k: the rank-k update. */
 void gp_rank_update_rm(double alpha, gp_rmat x, gp_rmat y, gp_rmat a);
 
+/* DST = SRC + alpha * X * Y^T out of place (DST and SRC the same shape, not
+ * overlapping): in row bands that stay in cache between the copy and the
+ * update, so the block crosses memory once each way rather than twice. */
+void gp_rank_update_into(double alpha, gp_rmat x, gp_rmat y, gp_rmat src, gp_rmat dst);
+
 /* The two in single precision (sgemm, sgemv, sger). */
 void gp_sgemm_rm(bool trans_a, float alpha, gp_fmat a, gp_fmat b, float beta, gp_fmat c);
 void gp_srank_update_rm(float alpha, gp_fmat x, gp_fmat y, gp_fmat a);

@@ -552,6 +552,11 @@ void gp_code_node_update(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt)
     gp_rank_update_rm(alpha, dt, xt, wt);
 }
 
+void gp_code_node_update_into(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt, gp_rmat next)
+{
+    gp_rank_update_into(alpha, dt, xt, wt, next);
+}
+
 /* ---- decoding ------------------------------------------------------------------- */
 
 /* Places for nb decoded blocks of blk x width each, stacked into res (total

@@ -153,6 +153,9 @@ void gp_code_node_product(gp_dir dir, gp_rmat wt, gp_rmat enc, gp_rmat out);
 gp_err gp_code_encode_update(const gp_code_t *code, int p, gp_rmat d, gp_rmat x, gp_rmat dt,
                              gp_rmat xt);
 void gp_code_node_update(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt);
+/* The same out of place: next = wt + alpha dt xt^T, wt left as it was (a
+ * node that may have to take the update back keeps both and swaps). */
+void gp_code_node_update_into(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt, gp_rmat next);
 
 /* Decodes a product: result is rows x B (forward) or cols x B (backward).
  * outs[] are the outputs that arrived (any order, any subset). Returns as

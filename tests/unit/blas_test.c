@@ -12,6 +12,9 @@
 
 #include "../testlib.h"
 #include "gp_blas.h"
+#include "gp_rng.h"
+#include <float.h>
+#include <math.h>
 
 static char self_path[4096];
 
@@ -51,6 +54,62 @@ static void reference_check(void)
     double r = gp_blas_check_ratio();
     printf("  %s: largest error %.3g of the bound gamma_k |A| |B|\n", openblas_get_corename(), r);
     CHECK(r >= 0 && r <= 1);
+}
+
+/* The out-of-place rank-k update against a naive loop in long double, for
+ * the ranks that take the banded path (1, 3, 8) and one that does not (24),
+ * on shapes whose bands do not divide the rows: every element within the
+ * bound of a dot product of length k + 1 in double, gamma_{k+1} (|S| + |a| |X|
+ * |Y|^T) (Higham, Thm 3.5; the long double reference is 2^11 times tighter);
+ * SRC left as it was; and an element off by four times the bound caught. */
+static void rank_update_into(void)
+{
+    const size_t shapes[][3] = {{1, 1, 1}, {37, 513, 1}, {301, 257, 3}, {1000, 64, 8}, {65, 300, 24}};
+    gp_rng g;
+    gp_rng_seed(&g, 3);
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        size_t m = shapes[t][0], n = shapes[t][1], k = shapes[t][2];
+        gp_rmat x, y, src, dst, keep;
+        CHECK(gp_rmat_alloc(&x, m, k) == GP_OK && gp_rmat_alloc(&y, n, k) == GP_OK &&
+              gp_rmat_alloc(&src, m, n) == GP_OK && gp_rmat_alloc(&dst, m, n) == GP_OK &&
+              gp_rmat_alloc(&keep, m, n) == GP_OK);
+        for (size_t i = 0; i < m * k; i++) x.data[i] = gp_rng_normal(&g);
+        for (size_t i = 0; i < n * k; i++) y.data[i] = gp_rng_normal(&g);
+        for (size_t i = 0; i < m * n; i++) src.data[i] = gp_rng_normal(&g);
+        gp_rmat_copy(keep, src);
+        double alpha = -0.37;
+        gp_rank_update_into(alpha, x, y, src, dst);
+        CHECK(memcmp(keep.data, src.data, m * n * sizeof(double)) == 0);
+        double gamma = (double)(k + 1) * DBL_EPSILON / 2 / (1 - (double)(k + 1) * DBL_EPSILON / 2);
+        double worst = 0;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+                long double e = src.data[i * n + j], a = fabs(src.data[i * n + j]);
+                for (size_t q = 0; q < k; q++) {
+                    long double p = (long double)alpha * x.data[i * k + q] * y.data[j * k + q];
+                    e += p;
+                    a += fabsl(p);
+                }
+                double r = (double)(fabsl(dst.data[i * n + j] - e) / (gamma * a));
+                if (r > worst) worst = r;
+            }
+        CHECKF(worst <= 1, "%zux%zu rank %zu: largest error %.3g of the bound", m, n, k, worst);
+        /* the same bound fails an element off by four times it */
+        size_t w = (m / 2) * n + n / 2;
+        double e = src.data[w], a = fabs(e);
+        for (size_t q = 0; q < k; q++) {
+            double p = alpha * x.data[(m / 2) * k + q] * y.data[(n / 2) * k + q];
+            e += p;
+            a += fabs(p);
+        }
+        dst.data[w] += 4 * gamma * a;
+        CHECK(fabs(dst.data[w] - e) > gamma * a);
+        gp_rmat_free(&x);
+        gp_rmat_free(&y);
+        gp_rmat_free(&src);
+        gp_rmat_free(&dst);
+        gp_rmat_free(&keep);
+    }
 }
 
 /* Runs this program as "show" with the environment changes `env` (NAME=VALUE
@@ -158,6 +217,7 @@ static void settle(void)
 static const test_case cases[] = {
     {"decision", decision},
     {"reference_check", reference_check},
+    {"rank_update_into", rank_update_into},
     {"settle", settle},
 };
 
