@@ -36,35 +36,79 @@ signed_sum(const double *row, const double *v, size_t n)
     return sum + err;
 }
 
-/* Projection of every stored block on a random vector (the same on every
- * node for this step and attempt), each row's within about one rounding of
+/* Projection of layer l's block w on a random vector (the same on every node
+ * for this step, attempt and layer), each row's within about one rounding of
  * the exact projection (signed_sum). */
+static void project_layer(run *r, int l, gp_rmat w, double *out)
+{
+    gp_rng g;
+    gp_rng_seed(&g, gp_mix64(r->j->id ^ r->job->init_seed) ^
+                        gp_mix64(KEY(r->at.step, r->at.attempt, l)));
+    double *v = r->model.enc.data; /* scratch: enc is at least as long as a block's columns */
+    for (size_t j = 0; j < w.cols; j++) v[j] = gp_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
+    for (size_t i = 0; i < w.rows; i++) out[i] = signed_sum(w.data + i * w.ld, v, w.cols);
+}
+
+/* The projections of every stored block, layer after layer. */
 static void project(run *r, gp_rmat out)
 {
     size_t off = 0;
     for (int l = 0; l < r->L; l++) {
-        gp_rmat w = r->model.wt[l];
-        gp_rng g;
-        gp_rng_seed(&g, gp_mix64(r->j->id ^ r->job->init_seed) ^
-                            gp_mix64(KEY(r->at.step, r->at.attempt, l)));
-        double *v = r->model.enc.data; /* scratch: enc is at least as long as a block's columns */
-        for (size_t j = 0; j < w.cols; j++) v[j] = gp_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
-        for (size_t i = 0; i < w.rows; i++)
-            out.data[off + i] = signed_sum(w.data + i * w.ld, v, w.cols);
-        off += w.rows;
+        project_layer(r, l, r->model.wt[l], out.data + off);
+        off += r->model.wt[l].rows;
     }
+}
+
+/* A block of layer l rebuilt from exactly K_w others, checked against the
+ * projections of the check (regenerate): GP_OK when its projection lies on
+ * the code with the healthy nodes' (with at least one to spare), GP_EDETECTED
+ * when it does not, GP_EUNVERIFIED when too few projections are at hand. */
+static gp_err check_rebuilt(run *r, int l, gp_rmat block, const gp_node_output *proj, int npj,
+                            gp_msg *why)
+{
+    double *mine = malloc(block.rows * sizeof *mine);
+    if (!mine) return gp_fail(why, GP_ENOMEM, "no memory to check the rebuilt block");
+    project_layer(r, l, block, mine);
+    gp_node_output outs[GP_CONFIG_MAX_NODES];
+    int n = 0;
+    for (int i = 0; i < npj; i++)
+        if (proj[i].node != r->self) outs[n++] = proj[i];
+    outs[n++] = (gp_node_output){r->self, mine};
+    gp_decode_report rep;
+    gp_err e = gp_code_check_weights(r->code, r->model.rows[l], (size_t)r->info->n, outs, n,
+                                     r->model.updates, &rep, why);
+    free(mine);
+    if (e == GP_OK && rep.spare >= 1 && !rep.wrong) return GP_OK;
+    if (e == GP_OK && rep.spare >= 1)
+        return gp_fail(why, GP_EDETECTED,
+                       "the block rebuilt from %d peers is off the code by the projections of %d "
+                       "(off: %#" PRIx64 "): not taken",
+                       r->info->k_storage, n, rep.wrong);
+    if (e == GP_OK || e == GP_EUNVERIFIED || e == GP_ENODES)
+        return gp_fail(why, GP_EUNVERIFIED,
+                       "the block rebuilt from %d peers cannot be checked: %d projections", 
+                       r->info->k_storage, n);
+    return e;
 }
 
 /* Regenerates the blocks the check found wrong: for each, the healthy nodes
  * the code rebuilds it from (gp_code_regen_sources: for the polynomial codes
- * the K_w + 1 nearest, for mds its row and column) send theirs, and it
- * rebuilds its own. */
-static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phase)
+ * the K_w nearest, the least it can be rebuilt from; for mds its row and
+ * column) send theirs, and it rebuilds its own. A rebuild from exactly K_w
+ * blocks is checked here rather than by a K_w + 1st block: the rebuilt
+ * block's projection, in place of this node's among the healthy nodes'
+ * projections of the check (proj: npj of them, layer l's rows each), must lie
+ * on the code, or the block is not taken. A source's block changed after it
+ * was projected (in its memory, or on the wire) is caught so; what the
+ * check's projections could not see in the sources, they could not see in
+ * the block either. */
+static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phase,
+                       const gp_node_output *proj, int npj)
 {
     uint64_t senders = 0, to = 0;
     for (int p = 0; p < r->P; p++) {
         if (!(wrong >> p & 1)) continue;
-        uint64_t from = gp_code_regen_sources(r->code, p, healthy);
+        uint64_t from = gp_code_regen_sources(r->code, p, healthy, 0);
         if (p == r->self) senders = from;
         if (from >> r->self & 1) to |= 1ull << p;
     }
@@ -83,7 +127,7 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phas
     if (!s) return;
     gp_node_output outs[GP_CONFIG_MAX_NODES];
     int n = ex_outputs(r, s, r->model.wt[l].rows, r->model.wt[l].cols, outs);
-    if (replay && n <= r->info->k_storage) {
+    if (replay && n < r->info->k_storage) {
         tlog(r->t,
              "job %016" PRIx64 ": step %" PRIu64 ": block of layer %d off the code while "
              "catching up: kept until the others see it",
@@ -94,10 +138,15 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phas
     gp_decode_report rep;
     gp_msg why = {{0}};
     uint64_t t0 = gp_mono_us();
+    /* rebuilt beside the block (the buffer its update goes to, free until
+     * the next update), and swapped in once checked */
+    gp_rmat next = r->model.backup[l];
     gp_err e = gp_code_regenerate(r->code, r->self, r->model.rows[l], r->model.cols[l], outs, n,
-                                  r->model.updates, r->model.wt[l], &rep, &why);
+                                  r->model.updates, next, &rep, &why);
+    if (e == GP_EUNVERIFIED) e = check_rebuilt(r, l, next, proj, npj, &why);
     run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
-    if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
+    if (e == GP_OK) {
+        swap_block(r, l);
         run_count(r, &r->j->n.blocks_regenerated, 1);
         tlog(r->t,
              "job %016" PRIx64 ": step %" PRIu64 ": block of layer %d regenerated from %d peers",
@@ -195,16 +244,44 @@ static bool repair(run *r, const slot *s, size_t len, uint64_t key, int phase)
         off += r->model.wt[l].rows;
     }
     uint64_t have = s->have;
+    /* every node's projections, kept to check rebuilt blocks against (the
+     * exchange's slot is let go below, and reused once the floor moves) */
+    uint64_t any_wrong = 0, pj_have = 0;
+    size_t pj_off[GP_JOB_MAX_LAYERS];
+    for (int l = 0, o = 0; l < r->L; o += (int)r->model.wt[l].rows, l++) {
+        any_wrong |= wrong[l];
+        pj_off[l] = (size_t)o;
+    }
+    double *pj = NULL;
+    if (any_wrong && !r->check.broken && !(pj = malloc(len * (size_t)r->P * sizeof *pj)))
+        tlog(r->t,
+             "job %016" PRIx64 ": no memory to keep the projections: blocks off the code are "
+             "not rebuilt at this step",
+             r->j->id);
+    for (int p = 0; pj && p < r->P; p++)
+        if ((have >> p & 1) && s->part[p].rows == len && s->part[p].cols == 1) {
+            memcpy(pj + (size_t)p * len, s->part[p].data, len * sizeof *pj);
+            pj_have |= 1ull << p;
+        }
     ex_advance(r, key + 1);
-    if (r->check.broken) return true; /* beyond repair: the caller rolls back */
+    if (r->check.broken) { /* beyond repair: the caller rolls back */
+        free(pj);
+        return true;
+    }
     r->check.clean = !unchecked;
     for (int l = 0; l < r->L; l++) r->check.clean = r->check.clean && !wrong[l];
     for (int l = 0; l < r->L; l++) {
         /* suspects are no source for others, unless too few remain without them */
         uint64_t healthy = have & ~wrong[l], trusted = healthy & ~r->check.suspects;
         if (__builtin_popcountll(trusted) > r->info->k_storage) healthy = trusted;
-        if (wrong[l]) regenerate(r, l, wrong[l], healthy, phase);
+        gp_node_output proj[GP_CONFIG_MAX_NODES];
+        int npj = 0;
+        for (int p = 0; pj && p < r->P; p++)
+            if ((healthy >> p & 1) && (pj_have >> p & 1))
+                proj[npj++] = (gp_node_output){p, pj + (size_t)p * len + pj_off[l]};
+        if (wrong[l]) regenerate(r, l, wrong[l], healthy, phase, proj, npj);
     }
+    free(pj);
     return true;
 }
 

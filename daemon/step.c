@@ -112,14 +112,6 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
     ex_advance(r, key + 1);
 }
 
-/* Layer l's block and the buffer beside it trade places. */
-static void swap_block(run *r, int l)
-{
-    gp_rmat w = r->model.wt[l];
-    r->model.wt[l] = r->model.backup[l];
-    r->model.backup[l] = w;
-}
-
 /* One attempt at a step: forward, backward, the updates, the check.
  * Returns whether the step is committed. */
 bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr, double *loss)

@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <cblas.h>
+#include <string.h>
 
 void gp_blas_set_threads(int n)
 {
@@ -28,21 +29,37 @@ void gp_gemm_rm(bool trans_a, double alpha, gp_rmat a, gp_rmat b, double beta, g
                 (int)c.ld);
 }
 
+typedef double v8d __attribute__((vector_size(64)));
+
+/* d = s + a y, n elements, in one pass (each element rounded twice, as
+ * written: no fused multiply-add). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+axpy_into(size_t n, double a, const double *y, const double *s, double *d)
+{
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        v8d yv, sv, r;
+        memcpy(&yv, y + j, sizeof yv);
+        memcpy(&sv, s + j, sizeof sv);
+        r = sv + a * yv;
+        memcpy(d + j, &r, sizeof r);
+    }
+    for (; j < n; j++) d[j] = s[j] + a * y[j];
+}
+
 void gp_rank_update_into(double alpha, gp_rmat x, gp_rmat y, gp_rmat src, gp_rmat dst)
 {
     assert(src.rows == dst.rows && src.cols == dst.cols);
     assert(x.rows == src.rows && y.rows == src.cols && x.cols == y.cols);
     if (src.rows == 0 || src.cols == 0) return;
-    /* rows per pass: about 64 KiB of the block, L2-resident between the copy
-     * and the update; a rank above 8 goes in one pass (the product dominates,
-     * and OpenBLAS packs Y once per call) */
-    size_t chunk = x.cols > 8 ? src.rows : (65536 / sizeof(double)) / src.cols + 1;
-    for (size_t i = 0; i < src.rows; i += chunk) {
-        size_t n = src.rows - i < chunk ? src.rows - i : chunk;
-        gp_rmat s = gp_rmat_sub(src, i, 0, n, src.cols), d = gp_rmat_sub(dst, i, 0, n, dst.cols);
-        gp_rmat_copy(d, s);
-        gp_rank_update_rm(alpha, gp_rmat_sub(x, i, 0, n, x.cols), y, d);
+    if (x.cols == 1 && y.ld == 1) { /* rank 1: the copy and the update in one pass */
+        for (size_t i = 0; i < src.rows; i++)
+            axpy_into(src.cols, alpha * x.data[i * x.ld], y.data, src.data + i * src.ld,
+                      dst.data + i * dst.ld);
+        return;
     }
+    gp_rmat_copy(dst, src);
+    gp_rank_update_rm(alpha, x, y, dst);
 }
 
 void gp_sgemm_rm(bool trans_a, float alpha, gp_fmat a, gp_fmat b, float beta, gp_fmat c)

@@ -69,8 +69,8 @@ void gp_gemm_rm(bool trans_a, double alpha, gp_rmat a, gp_rmat b, double beta, g
 void gp_rank_update_rm(double alpha, gp_rmat x, gp_rmat y, gp_rmat a);
 
 /* DST = SRC + alpha * X * Y^T out of place (DST and SRC the same shape, not
- * overlapping): in row bands that stay in cache between the copy and the
- * update, so the block crosses memory once each way rather than twice. */
+ * overlapping). Rank 1 reads SRC and writes DST in one pass (the cost of the
+ * update in place: the copy comes free); higher ranks copy, then update. */
 void gp_rank_update_into(double alpha, gp_rmat x, gp_rmat y, gp_rmat src, gp_rmat dst);
 
 /* The two in single precision (sgemm, sgemv, sger). */

@@ -1064,13 +1064,13 @@ gp_err gp_code_regenerate(const gp_code_t *c, int p, size_t rows, size_t cols,
     return rep->status = e;
 }
 
-uint64_t gp_code_regen_sources(const gp_code_t *c, int p, uint64_t healthy)
+uint64_t gp_code_regen_sources(const gp_code_t *c, int p, uint64_t healthy, int spare)
 {
     if (p < 0 || p >= c->P) return 0;
     healthy &= ~(1ull << p);
     uint64_t chosen = 0;
     if (is_poly(c)) {
-        for (int k = 0; k < c->K[2] + 1; k++) {
+        for (int k = 0; k < c->K[2] + (spare > 0 ? spare : 0); k++) {
             int best = -1;
             double bd = 0;
             for (int q = 0; q < c->P; q++) {

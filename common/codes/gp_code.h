@@ -192,14 +192,22 @@ gp_err gp_code_regenerate(const gp_code_t *code, int p, size_t rows, size_t cols
 
 /* The nodes whose blocks gp_code_regenerate should be given to rebuild node
  * p's, among `healthy` (bit q: node q's block is sound): for the polynomial
- * codes the K_w + 1 whose points lie nearest p's (ties: the lower id), so
+ * codes the K_w + spare whose points lie nearest p's (ties: the lower id), so
  * that the block is interpolated between its neighbours rather than
  * extrapolated from one end of the points, which would multiply the
  * sources' rounding by the Lagrange weights' sum; for mds the healthy
  * members of p's row and column groups (its block is a combination of its
  * own row's or column's blocks only); for replication p's other copies.
- * Never p itself; 0 for uncoded storage (one copy: nothing to rebuild from). */
-uint64_t gp_code_regen_sources(const gp_code_t *code, int p, uint64_t healthy);
+ * Never p itself; 0 for uncoded storage (one copy: nothing to rebuild from).
+ *
+ * K_w blocks are the least a polynomial code rebuilds a block from (each
+ * stored block is a generic combination of the K_w blocks of W: any K_w
+ * determine it, fewer do not, and the code has no smaller repair), and a
+ * rebuild from exactly K_w is not checked by the code itself
+ * (GP_EUNVERIFIED): spare 1 has it checked there, spare 0 leaves the check
+ * to the caller (the trainer checks a rebuilt block against the stored-code
+ * check's projections, which cost a vector per block rather than a block). */
+uint64_t gp_code_regen_sources(const gp_code_t *code, int p, uint64_t healthy, int spare);
 
 /* Decodes W (rows x cols) from stored blocks. */
 gp_err gp_code_decode_weights(const gp_code_t *code, size_t rows, size_t cols,

@@ -419,7 +419,7 @@ static void regeneration_sources(void)
         REQUIRE(c);
         uint64_t all = (1ull << k->P) - 1;
         if (k->s == GP_SCHEME_UNCODED) {
-            for (int p = 0; p < k->P; p++) CHECK(gp_code_regen_sources(c, p, all) == 0);
+            for (int p = 0; p < k->P; p++) CHECK(gp_code_regen_sources(c, p, all, 1) == 0);
             gp_code_destroy(&c);
             continue;
         }
@@ -435,10 +435,10 @@ static void regeneration_sources(void)
             for (int lose = 0; lose < 2; lose++) {
                 uint64_t healthy = all & ~(1ull << p);
                 if (lose) { /* the first source named is off the code too */
-                    uint64_t s0 = gp_code_regen_sources(c, p, healthy);
+                    uint64_t s0 = gp_code_regen_sources(c, p, healthy, 1);
                     healthy &= ~(s0 & (~s0 + 1));
                 }
-                uint64_t src = gp_code_regen_sources(c, p, healthy);
+                uint64_t src = gp_code_regen_sources(c, p, healthy, 1);
                 CHECKF(!(src >> p & 1) && (src & ~healthy) == 0 && (src || lose),
                        "%s P=%d: node %d sources %#llx", gp_scheme_name(k->s), k->P, p,
                        (unsigned long long)src);
@@ -460,6 +460,84 @@ static void regeneration_sources(void)
             }
         for (int p = 0; p < k->P; p++) gp_rmat_free(&blocks[p]);
         gp_rmat_free(&out);
+        gp_rmat_free(&w);
+        gp_code_destroy(&c);
+    }
+}
+
+/* A polynomial code's block rebuilt from exactly K_w others (spare 0: the
+ * least it can be rebuilt from) is not checked by the code, and is checked
+ * the way the trainer does: its projection on a random sign vector, put in
+ * place of the node's among the other nodes' projections (each block's rows
+ * projected: a block of a rows x n layer), lies on the code; rebuilt from a
+ * source changed on its way (one entry off by a part in 10^6 of the block's
+ * size) it is named off the code. */
+static void regeneration_checked_by_projections(void)
+{
+    gp_rng rng;
+    gp_rng_seed(&rng, 37);
+    for (size_t t = 0; t < sizeof small_cfgs / sizeof small_cfgs[0]; t++) {
+        const cfg *k = &small_cfgs[t];
+        if (k->s != GP_SCHEME_GPD && k->s != GP_SCHEME_POLYNOMIAL && k->s != GP_SCHEME_MATDOT)
+            continue;
+        gp_code_t *c = make(k->s, k->P, k->m, k->n, k->o, 0);
+        REQUIRE(c);
+        const gp_code_info *in = gp_code_info_of(c);
+        size_t rows = 12, cols = 9, br = gp_code_block_rows(c, rows),
+               bc = gp_code_block_cols(c, cols);
+        gp_rmat w = randm(&rng, rows, cols), blocks[GP_MAX_NODES], out, proj;
+        gp_rmat_alloc(&out, br, bc);
+        gp_rmat_alloc(&proj, (size_t)k->P + 1, br);
+        double v[64];
+        for (size_t j = 0; j < bc; j++) v[j] = gp_rng_uniform(&rng) < 0.5 ? -1.0 : 1.0;
+        for (int p = 0; p < k->P; p++) {
+            gp_rmat_alloc(&blocks[p], br, bc);
+            gp_code_encode_weights(c, p, w, blocks[p]);
+            for (size_t i = 0; i < br; i++) {
+                double x = 0;
+                for (size_t j = 0; j < bc; j++) x += blocks[p].data[i * bc + j] * v[j];
+                proj.data[(size_t)p * br + i] = x;
+            }
+        }
+        uint64_t all = (1ull << k->P) - 1;
+        for (int p = 0; p < k->P; p++)
+            for (int bad = 0; bad < 2; bad++) {
+                uint64_t src = gp_code_regen_sources(c, p, all & ~(1ull << p), 0);
+                CHECK(__builtin_popcountll(src) == in->k_storage && !(src >> p & 1));
+                gp_node_output bl[GP_MAX_NODES];
+                int n = 0, first = -1;
+                for (int q = 0; q < k->P; q++)
+                    if (src >> q & 1) {
+                        bl[n++] = (gp_node_output){q, blocks[q].data};
+                        if (first < 0) first = q;
+                    }
+                double keep = blocks[first].data[0];
+                if (bad) blocks[first].data[0] += 1e-6 * fro(blocks[first]);
+                gp_decode_report rep;
+                gp_err e = gp_code_regenerate(c, p, rows, cols, bl, n, 0, out, &rep, NULL);
+                blocks[first].data[0] = keep;
+                CHECKF(e == GP_EUNVERIFIED, "%s P=%d: node %d from %d: %s", gp_scheme_name(k->s),
+                       k->P, p, n, gp_errname(e));
+                if (!bad) CHECK(diff_fro(out, blocks[p]) <= 1e-12 * fro(blocks[p]));
+                /* the rebuilt block's projection among the others' */
+                double *mine = proj.data + (size_t)k->P * br;
+                for (size_t i = 0; i < br; i++) {
+                    double x = 0;
+                    for (size_t j = 0; j < bc; j++) x += out.data[i * bc + j] * v[j];
+                    mine[i] = x;
+                }
+                gp_node_output po[GP_MAX_NODES];
+                for (int q = 0; q < k->P; q++)
+                    po[q] = (gp_node_output){q, q == p ? mine : proj.data + (size_t)q * br};
+                e = gp_code_check_weights(c, rows, (size_t)in->n, po, k->P, 0, &rep, NULL);
+                CHECKF(e == GP_OK && (rep.wrong >> p & 1) == (uint64_t)bad && rep.spare >= 1,
+                       "%s P=%d: node %d rebuilt%s: %s, wrong %#llx", gp_scheme_name(k->s), k->P,
+                       p, bad ? " from a changed source" : "", gp_errname(e),
+                       (unsigned long long)rep.wrong);
+            }
+        for (int p = 0; p < k->P; p++) gp_rmat_free(&blocks[p]);
+        gp_rmat_free(&out);
+        gp_rmat_free(&proj);
         gp_rmat_free(&w);
         gp_code_destroy(&c);
     }
@@ -855,6 +933,7 @@ static const test_case cases[] = {
     {"coded_update", coded_update},
     {"regeneration", regeneration},
     {"regeneration_sources", regeneration_sources},
+    {"regeneration_checked_by_projections", regeneration_checked_by_projections},
     {"non_finite_outputs", non_finite_outputs},
     {"random_errors_all_configs", random_errors_all_configs},
     {"random_errors_other_schemes", random_errors_other_schemes},
