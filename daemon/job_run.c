@@ -726,9 +726,22 @@ static void count_skipped(run *r, ending *e)
     run_count(r, &r->j->n.steps_skipped, 1);
     tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 " skipped after %d attempts", r->j->id,
          r->at.step, r->job->max_redo + 1);
-    if (!join_pending(r) && ++r->at.skipped_run >= MAX_SKIPPED_RUN)
-        fail_run(e, false, "%d steps in a row could not be decoded; the last: %s", MAX_SKIPPED_RUN,
-                 r->at.last_error[0] ? r->at.last_error : "the nodes did not agree");
+    if (!join_pending(r) && ++r->at.skipped_run >= MAX_SKIPPED_RUN) {
+        if (r->at.overflow) { /* not the nodes: the model (step.c, product) */
+            pthread_mutex_lock(&r->t->mu);
+            double loss = r->j->loss;
+            pthread_mutex_unlock(&r->t->mu);
+            fail_run(e, false,
+                     "the training diverged: %d steps in a row could not be decoded because %s "
+                     "(the mean loss per sample had reached %.3g); a smaller training.lr than "
+                     "%g keeps it in range",
+                     MAX_SKIPPED_RUN, r->at.last_error, loss, r->job->lr);
+        } else {
+            fail_run(e, false, "%d steps in a row could not be decoded; the last: %s",
+                     MAX_SKIPPED_RUN,
+                     r->at.last_error[0] ? r->at.last_error : "the nodes did not agree");
+        }
+    }
 }
 
 /* After a step, committed or skipped: checkpoints, progress, and at the end

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "trainer_impl.h"
 
+#include <float.h>
+
 /* The record of each node whose output a verified decode used or corrected:
  * consecutive wrong outputs make it a suspect, consecutive right ones clear
  * it again. */
@@ -37,6 +39,18 @@ void judge(run *r, const gp_node_output *outs, int n, uint64_t wrong)
                  "%d outputs were right",
                  r->j->id, r->at.step, p, SUSPECT_CLEAR);
     }
+}
+
+/* The largest magnitude in m; Inf when it holds a NaN or an infinity. */
+static double maxabs(gp_rmat m)
+{
+    double x = 0;
+    for (size_t i = 0; i < m.rows; i++)
+        for (size_t j = 0; j < m.cols; j++) {
+            double a = fabs(m.data[i * m.ld + j]);
+            if (!(a <= x)) x = isnan(a) ? INFINITY : a;
+        }
+    return x;
 }
 
 /* One coded product of layer l in direction dir with this node's copy of
@@ -103,9 +117,23 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
         run_count(r, &r->j->n.errors_detected, 1);
         tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 " attempt %d %s layer %d: %s", r->j->id,
              r->at.step, r->at.attempt, dir == GP_FORWARD ? "forward" : "backward", l, why.text);
-        snprintf(r->at.last_error, sizeof r->at.last_error,
-                 "%s product of layer %d from %d nodes: %s",
-                 dir == GP_FORWARD ? "forward" : "backward", l, n, why.text);
+        /* Products that overflow double precision agree on nothing: not a
+         * fault of some nodes but a model that diverged. Each entry of a
+         * node's output is a sum of `inner` terms each at most max|in|
+         * max|block|; past DBL_MAX / 16 of that (or with Inf or NaN in
+         * either) the outputs cannot be told apart from errors. */
+        double in_max = maxabs(in), w_max = maxabs(r->model.wt[l]);
+        double inner = (double)(dir == GP_FORWARD ? r->model.wt[l].cols : r->model.wt[l].rows);
+        r->at.overflow = !(in_max * w_max * inner <= DBL_MAX / 16);
+        if (r->at.overflow)
+            snprintf(r->at.last_error, sizeof r->at.last_error,
+                     "the %s product of layer %d overflows double precision: its input reaches "
+                     "%.3g and this node's block %.3g",
+                     dir == GP_FORWARD ? "forward" : "backward", l, in_max, w_max);
+        else
+            snprintf(r->at.last_error, sizeof r->at.last_error,
+                     "%s product of layer %d from %d nodes: %s",
+                     dir == GP_FORWARD ? "forward" : "backward", l, n, why.text);
         r->at.own_ok = false;
         gp_rmat_zero(result);
     }
@@ -120,6 +148,7 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
     int L = r->L;
     r->at.own_ok = true;
     r->at.wrong_seen = 0;
+    r->at.overflow = false;
     r->at.short_handed = r->at.no_quorum = r->at.superseded = false;
     gp_rmat_copy(view(r->model.x[0], x0.rows, b), x0);
     for (int l = 0; l < L; l++) {

@@ -248,6 +248,7 @@ typedef struct run {
         bool no_quorum;       /* this attempt's check heard fewer than a quorum */
         bool short_handed;    /* a decode of this attempt had fewer spare outputs than asked */
         int short_k;          /* the threshold of the last such decode */
+        bool overflow;        /* the last decode that failed had products past double's range */
         bool superseded;      /* the others went on to a later attempt of this step */
         bool joined_now;      /* this step was reached by joining: follow the others' attempts */
         int skipped_run;      /* consecutive steps skipped */

@@ -5,7 +5,8 @@
 #   (b) soft errors in every kind of step on every node: the same model
 #   (c) B = 1
 #   (d) the other strategies run on the same daemons: mds, replication, uncoded
-#   (e) cancel; a bad job file; the data shipped with --upload
+#   (e) cancel; a bad job file; a learning rate that diverges (the job fails
+#       naming it); the data shipped with --upload
 #   (f) a persistently faulty node (every product of node 3 wrong, some of its
 #       updates too, blocks checked only every 10 steps): it becomes a suspect,
 #       its blocks are then checked and rebuilt at every step, status shows the
@@ -168,7 +169,7 @@ run replication --set code.scheme=replication --set faults.scale=0
 same replication local $tol
 run uncoded --set code.scheme=uncoded --set code.m=4 --set faults.scale=0
 same uncoded local $tol
-echo "(e) cancel, a bad job file, --upload"
+echo "(e) cancel, a bad job file, divergence, --upload"
 id=$(C submit "$job" --set training.epochs=50) || fail "(e) submit"
 sleep 1
 C cancel "$id" > /dev/null || fail "(e) cancel"
@@ -177,6 +178,14 @@ grep -q cancelled cancel.watch || fail "(e) not cancelled: $(cat cancel.watch)"
 if C submit "$job" --set training.batch=0 2> bad.txt; then fail "(e) batch 0 accepted"; fi
 grep -q "training.batch" bad.txt || fail "(e) the error does not name the key: $(cat bad.txt)"
 echo "  refused: $(cat bad.txt)"
+# a learning rate that makes the model diverge: the products overflow and no
+# decode succeeds; the job fails saying so, not as if the nodes were at fault
+id=$(C submit "$job" --set training.lr=50) || fail "(e) submit lr 50"
+if C watch "$id" > diverged.watch 2>&1; then fail "(e) a diverging job ended well"; fi
+C status "$id" > diverged.status || fail "(e) status"
+grep -q "reason: the training diverged: .* overflows double precision.*training.lr" \
+    diverged.status || fail "(e) divergence not named: $(cat diverged.status)"
+echo "  diverged: $(grep reason: diverged.status | head -n 1)"
 # the files exist only while the client reads them
 mkdir up
 for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz \
