@@ -7,7 +7,10 @@
 # side by side with train --local (train_bench.sh --nodes 12: one table per
 # scheme, with and without the job's soft errors).
 #
-#   tests/bench/b1_bench.sh [--reps N]
+#   tests/bench/b1_bench.sh [--reps N] [--ipc]
+#
+# --ipc: the daemons talk over Unix domain sockets (cluster.sh --ipc), as
+# co-located processes may; MPI's local ranks use shared memory.
 #
 # The reference implementation is not part of gpdot. When GP_PEER_CMD is set
 # (a shell command that runs it, e.g. "mpirun -np 12 python3 ..."), it runs
@@ -16,11 +19,13 @@
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 reps=1
+ipc=""
 while [ $# -gt 0 ]; do
     case $1 in
     --reps) [ $# -ge 2 ] || { echo "b1_bench.sh: --reps needs a number" >&2; exit 2; }
         reps=$2; shift 2 ;;
-    *) echo "b1_bench.sh: unknown argument '$1' (--reps N)" >&2; exit 2 ;;
+    --ipc) ipc=--ipc; shift ;;
+    *) echo "b1_bench.sh: unknown argument '$1' (--reps N, --ipc)" >&2; exit 2 ;;
     esac
 done
 common="--set training.batch=1 --set data.train_limit=2000 --set data.test_limit=500"
@@ -29,7 +34,7 @@ for scheme in "gpd --set code.n=3" "uncoded --set code.m=3 --set code.n=4"; do
     echo "## ${scheme%% *}: 12 daemons, B = 1, 784-1024-1024-10, 2000 samples"
     echo
     # shellcheck disable=SC2086 # lists of options
-    sh "$top/tests/bench/train_bench.sh" --nodes 12 --reps "$reps" $common --set code.scheme=$scheme
+    sh "$top/tests/bench/train_bench.sh" --nodes 12 --reps "$reps" $ipc $common --set code.scheme=$scheme
     echo
 done
 if [ -n "${GP_PEER_CMD:-}" ]; then
