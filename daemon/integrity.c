@@ -86,7 +86,7 @@ static gp_err check_rebuilt(run *r, int l, gp_rmat block, const gp_node_output *
                        r->info->k_storage, n, rep.wrong);
     if (e == GP_OK || e == GP_EUNVERIFIED || e == GP_ENODES)
         return gp_fail(why, GP_EUNVERIFIED,
-                       "the block rebuilt from %d peers cannot be checked: %d projections", 
+                       "the block rebuilt from %d peers cannot be checked: %d projections",
                        r->info->k_storage, n);
     return e;
 }

@@ -227,7 +227,7 @@ typedef struct run {
         /* W_l: rows x cols (the bias included) */
         size_t rows[GP_JOB_MAX_LAYERS], cols[GP_JOB_MAX_LAYERS];
         gp_rmat wt[GP_JOB_MAX_LAYERS];     /* this node's coded block of each W_l */
-        gp_rmat backup[GP_JOB_MAX_LAYERS]; /* each block before the attempt's update (swapped: step.c) */
+        gp_rmat backup[GP_JOB_MAX_LAYERS]; /* each block before the update (step.c) */
         gp_rmat x[GP_JOB_MAX_LAYERS + 1];  /* X_l: (sizes[l]+1) x B */
         gp_rmat s[GP_JOB_MAX_LAYERS + 1];  /* S_l: sizes[l] x B (l >= 1) */
         gp_rmat dl[GP_JOB_MAX_LAYERS + 1]; /* D_l: sizes[l] x B (l >= 1) */

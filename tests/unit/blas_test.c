@@ -65,7 +65,8 @@ static void reference_check(void)
  * SRC left as it was; and an element off by four times the bound caught. */
 static void rank_update_into(void)
 {
-    const size_t shapes[][3] = {{1, 1, 1}, {37, 513, 1}, {301, 257, 3}, {1000, 64, 8}, {65, 300, 24}};
+    const size_t shapes[][3] = {
+        {1, 1, 1}, {37, 513, 1}, {301, 257, 3}, {1000, 64, 8}, {65, 300, 24}};
     gp_rng g;
     gp_rng_seed(&g, 3);
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {

@@ -531,8 +531,8 @@ static void regeneration_checked_by_projections(void)
                     po[q] = (gp_node_output){q, q == p ? mine : proj.data + (size_t)q * br};
                 e = gp_code_check_weights(c, rows, (size_t)in->n, po, k->P, 0, &rep, NULL);
                 CHECKF(e == GP_OK && (rep.wrong >> p & 1) == (uint64_t)bad && rep.spare >= 1,
-                       "%s P=%d: node %d rebuilt%s: %s, wrong %#llx", gp_scheme_name(k->s), k->P,
-                       p, bad ? " from a changed source" : "", gp_errname(e),
+                       "%s P=%d: node %d rebuilt%s: %s, wrong %#llx", gp_scheme_name(k->s), k->P, p,
+                       bad ? " from a changed source" : "", gp_errname(e),
                        (unsigned long long)rep.wrong);
             }
         for (int p = 0; p < k->P; p++) gp_rmat_free(&blocks[p]);
