@@ -41,18 +41,6 @@ void judge(run *r, const gp_node_output *outs, int n, uint64_t wrong)
     }
 }
 
-/* The largest magnitude in m; Inf when it holds a NaN or an infinity. */
-static double maxabs(gp_rmat m)
-{
-    double x = 0;
-    for (size_t i = 0; i < m.rows; i++)
-        for (size_t j = 0; j < m.cols; j++) {
-            double a = fabs(m.data[i * m.ld + j]);
-            if (!(a <= x)) x = isnan(a) ? INFINITY : a;
-        }
-    return x;
-}
-
 /* One coded product of layer l in direction dir with this node's copy of
  * the input, the exchange, and the decode into result. */
 static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
@@ -122,7 +110,7 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
          * node's output is a sum of `inner` terms each at most max|in|
          * max|block|; past DBL_MAX / 16 of that (or with Inf or NaN in
          * either) the outputs cannot be told apart from errors. */
-        double in_max = maxabs(in), w_max = maxabs(r->model.wt[l]);
+        double in_max = gp_rmat_maxabs(in), w_max = gp_rmat_maxabs(r->model.wt[l]);
         double inner = (double)(dir == GP_FORWARD ? r->model.wt[l].cols : r->model.wt[l].rows);
         r->at.overflow = !(in_max * w_max * inner <= DBL_MAX / 16);
         if (r->at.overflow)

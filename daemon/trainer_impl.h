@@ -322,7 +322,6 @@ void judge(run *r, const gp_node_output *outs, int n, uint64_t wrong);
 /* ---- integrity.c: the stored code: projections, the check, regeneration of blocks off the
  * code, snapshots and rollback */
 bool integrity_check(run *r);
-/* sum of row[j] v[j], v[j] = +-1, within about one rounding (compensated) */
 /* Layer l's block and the buffer beside it trade places (an update or a
  * rebuild is written there, then swapped in). */
 static inline void swap_block(run *r, int l)
@@ -331,6 +330,7 @@ static inline void swap_block(run *r, int l)
     r->model.wt[l] = r->model.backup[l];
     r->model.backup[l] = w;
 }
+/* sum of row[j] v[j], v[j] = +-1, within about one rounding (compensated) */
 double signed_sum(const double *row, const double *v, size_t n);
 void integrity_recheck(run *r);
 void snap_take(run *r, uint64_t step);
