@@ -7,7 +7,8 @@
 #include "gp_plan.h"
 
 const char cmd_plan_usage[] =
-    "usage: gpdot-client plan --nodes P [--errors E] [--layer RxC] [--batch B] [--json]\n"
+    "usage: gpdot-client plan --nodes P [--errors E] [--layer RxC] [--batch B]\n"
+    "                         [--precision float64|float32] [--json]\n"
     "\n"
     "Lists every code the library accepts on P nodes for one layer: scheme, split m x n,\n"
     "storage orientation, the outputs each decode needs (K_f forward, K_b backward, K_w\n"
@@ -15,13 +16,18 @@ const char cmd_plan_usage[] =
     "independent errors of any size; adversarial: chosen by an opponent, under the\n"
     "decoder's default policy, which also never returns a wrong result for a few more),\n"
     "the fraction of W each node stores, the bytes each node sends per product, and the\n"
-    "certified worst-case relative error a decode adds (at most 1e-9 for every accepted\n"
-    "code). Polynomial codes that fit P but miss that bound are listed after, with it.\n"
+    "certified worst-case relative error a decode adds to outputs correct in the data's\n"
+    "precision (at most 1e-9 in float64 for every accepted code), and the decoder's\n"
+    "tolerance for the layer: the relative noise a correct output may carry, past which\n"
+    "it is taken as an error (each grows with the unit roundoff: float32's is 2^29 times\n"
+    "float64's). Polynomial codes that fit P but miss the bound are listed after, with it.\n"
     "\n"
     "  --nodes P     cluster size (1..64; coded schemes certified up to 24)\n"
     "  --errors E    only choices that correct at least E random errors in both directions\n"
     "  --layer RxC   layer shape for the byte counts (default 1024x1024)\n"
     "  --batch B     columns per product (default 1)\n"
+    "  --precision P float64 (default) or float32: the job's `precision:`, in which\n"
+    "                the nodes multiply, send and store (the decoder computes in float64)\n"
     "  --json        print a JSON array instead of the table\n";
 
 static const char *scheme_label(const gp_plan_row *r)
@@ -51,12 +57,14 @@ static void print_json(const gp_plan_row *rows, int n, int P)
                "\"adversarial_detected_forward\": %d, \"adversarial_detected_backward\": %d, "
                "\"storage_fraction\": %.6g, \"bytes_per_product\": %.0f, "
                "\"bytes_per_product_backward\": %.0f, \"worst_relative_error\": %.3e, "
-               "\"nodes_forward\": %d, \"nodes_backward\": %d",
+               "\"tolerance_forward\": %.3e, \"tolerance_backward\": %.3e, "
+               "\"precision\": \"%s\", \"nodes_forward\": %d, \"nodes_backward\": %d",
                first ? "" : ",", scheme_label(r), in->m, in->n, orient_label(r), P, in->k_forward,
                in->k_backward, in->k_storage, in->random_forward, in->random_backward,
                in->adversarial_forward, in->adversarial_backward, in->adversarial_detected_forward,
                in->adversarial_detected_backward, in->storage_fraction, r->bytes_forward,
-               r->bytes_backward, in->worst_bound, in->nodes_forward, in->nodes_backward);
+               r->bytes_backward, r->worst_error, r->eta_forward, r->eta_backward,
+               in->single ? "float32" : "float64", in->nodes_forward, in->nodes_backward);
         if (in->points >= 0) printf(", \"points\": %d", in->points);
         if (r->params.scheme == GP_SCHEME_MDS) printf(", \"pr\": %d, \"pc\": %d", in->pr, in->pc);
         if (r->params.scheme == GP_SCHEME_REPLICATION) printf(", \"copies\": %d", in->copies);
@@ -68,11 +76,11 @@ static void print_json(const gp_plan_row *rows, int n, int P)
 
 static void print_table(const gp_plan_row *rows, int n, const gp_plan_req *rq)
 {
-    printf("Code choices for %d nodes, layer %zux%zu, batch %zu\n\n", rq->nodes, rq->rows, rq->cols,
-           rq->batch);
-    printf("%-12s %2s %2s %-6s %4s %4s %4s  %-13s %-16s %8s  %-21s %s\n", "scheme", "m", "n",
+    printf("Code choices for %d nodes, layer %zux%zu, batch %zu, %s\n\n", rq->nodes, rq->rows,
+           rq->cols, rq->batch, rq->single ? "float32" : "float64");
+    printf("%-12s %2s %2s %-6s %4s %4s %4s  %-13s %-16s %8s  %-21s %-11s %s\n", "scheme", "m", "n",
            "orient", "K_f", "K_b", "K_w", "random f/b", "adversarial f/b", "storage",
-           "bytes/product f/b", "worst error");
+           "bytes/product f/b", "worst error", "tolerance f/b");
     int accepted = 0, refused = 0;
     for (int i = 0; i < n; i++) {
         const gp_plan_row *r = &rows[i];
@@ -91,9 +99,10 @@ static void print_table(const gp_plan_row *rows, int n, const gp_plan_req *rq)
             snprintf(extra, sizeof extra, "  (Pr=%d Pc=%d)", in->pr, in->pc);
         if (r->params.scheme == GP_SCHEME_REPLICATION)
             snprintf(extra, sizeof extra, "  (%d copies)", in->copies);
-        printf("%-12s %2d %2d %-6s %4d %4d %4d  %-13s %-16s %8.4f  %-21s %.1e%s\n", scheme_label(r),
-               in->m, in->n, orient_label(r), in->k_forward, in->k_backward, in->k_storage, rnd,
-               adv, in->storage_fraction, bytes, in->worst_bound, extra);
+        printf("%-12s %2d %2d %-6s %4d %4d %4d  %-13s %-16s %8.4f  %-21s %-11.1e %.1e/%.1e%s\n",
+               scheme_label(r), in->m, in->n, orient_label(r), in->k_forward, in->k_backward,
+               in->k_storage, rnd, adv, in->storage_fraction, bytes, r->worst_error, r->eta_forward,
+               r->eta_backward, extra);
         accepted++;
     }
     if (!accepted) printf("(none%s)\n", rq->min_errors ? ": try fewer --errors or more nodes" : "");
@@ -125,6 +134,10 @@ int cmd_plan(int argc, char **argv)
             snprintf(rbuf, sizeof rbuf, "%.*s", (int)(x - v), v);
             rq.rows = (size_t)cli_long("--layer rows", rbuf, 1, 1 << 24);
             rq.cols = (size_t)cli_long("--layer columns", x + 1, 1, 1 << 24);
+        } else if (cli_opt(argc, argv, &i, "--precision", &v)) {
+            if (strcmp(v, "float32") && strcmp(v, "float64"))
+                return cli_error(2, "--precision must be float64 or float32, not '%s'", v);
+            rq.single = strcmp(v, "float32") == 0;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else {

@@ -23,9 +23,21 @@ static void slot_free(gp_trainer *t, slot *s)
 
 /* Keeps node p's partial v in s: the frame it came in, as it is (ZeroMQ
  * counts the references: no copy), when its data is that frame's and aligned
- * for doubles; else a copy. */
+ * for doubles; else a copy; float32 widened into doubles, which the decoder
+ * reads. */
 static bool keep_part(slot *s, int p, gp_pmat v, zmq_msg_t *frame)
 {
+    if (v.f32) { /* a float32 job's: widened (exactly) where it is received */
+        if (gp_rmat_alloc_uninit(&s->part[p], v.rows, v.cols) != GP_OK) return false;
+        size_t n = (size_t)v.rows * v.cols;
+        const unsigned char *src = v.data;
+        for (size_t i = 0; i < n; i++) {
+            float x;
+            memcpy(&x, src + i * sizeof x, sizeof x);
+            s->part[p].data[i] = x;
+        }
+        return true;
+    }
     if (frame && zmq_msg_data(frame) == v.data && (uintptr_t)v.data % _Alignof(double) == 0) {
         zmq_msg_t *h = malloc(sizeof *h);
         if (h && zmq_msg_init(h) == 0 && zmq_msg_copy(h, frame) == 0 &&
@@ -90,7 +102,7 @@ bool tr_partial(gp_trainer *t, const gp_pmsg *m, int from, zmq_msg_t *frame)
         t->newer = KEY_ATTEMPT(key);
         pthread_cond_broadcast(&t->cv);
     }
-    if (j && m->v[GP_F_JOB].u == j->id && !v.f32 && key >= t->floor &&
+    if (j && m->v[GP_F_JOB].u == j->id && key >= t->floor &&
         (KEY_STEP(key) <= KEY_STEP(t->floor) + 1 || t->wide_window) &&
         t->mail_bytes + bytes <= TR_MAIL_BYTES) {
         slot *s = mail_slot(t, key, true);
@@ -172,25 +184,44 @@ void ex_send_join(gp_trainer *t, uint64_t job, uint64_t step, uint64_t gen, bool
     send_peers(t, others_mask(t->P, t->self), &m, NULL);
 }
 
-/* Sends y to the nodes in dest (bit p) with the job's key, its data in a
- * frame of its own: copied once, into that frame, which every peer's send
- * and the own mailbox (when dest has the own bit) share. */
-void ex_send(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
+/* Sends the frame `data` (rows x cols, float32 or float64) to the nodes in
+ * dest (bit p) with the job's key: every peer's send and the own mailbox
+ * (when dest has the own bit) share it. Closes it. */
+static void send_frame(run *r, uint64_t dest, uint64_t key, zmq_msg_t *data, size_t rows,
+                       size_t cols, bool f32, bool ok)
 {
-    zmq_msg_t data;
-    if (zmq_msg_init_size(&data, y.rows * y.cols * sizeof(double)) != 0) return;
-    double *d = zmq_msg_data(&data);
-    gp_rmat_copy(gp_rmat_view(d, y.rows, y.cols, y.cols), y);
     gp_pmsg m;
     gp_pmsg_init(&m, GP_MT_JOB_PARTIAL, key);
     gp_pmsg_uint(&m, GP_F_JOB, r->j->id);
     gp_pmsg_uint(&m, GP_F_KEY, key);
     gp_pmsg_uint(&m, GP_F_FROM, (uint64_t)r->self);
     gp_pmsg_bool(&m, GP_F_OK, ok);
-    gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){(uint32_t)y.rows, (uint32_t)y.cols, false, d, 1});
-    if (dest >> r->self & 1) tr_partial(r->t, &m, r->self, &data);
-    send_peers(r->t, dest & ~(1ull << r->self), &m, &data);
-    zmq_msg_close(&data);
+    gp_pmsg_mat(&m, GP_F_VALUE,
+                (gp_pmat){(uint32_t)rows, (uint32_t)cols, f32, zmq_msg_data(data), 1});
+    if (dest >> r->self & 1) tr_partial(r->t, &m, r->self, data);
+    send_peers(r->t, dest & ~(1ull << r->self), &m, data);
+    zmq_msg_close(data);
+}
+
+/* Sends y to the nodes in dest, its data in a frame of its own: copied
+ * once, into that frame. */
+void ex_send(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok)
+{
+    zmq_msg_t data;
+    if (zmq_msg_init_size(&data, y.rows * y.cols * sizeof(double)) != 0) return;
+    gp_rmat_copy(gp_rmat_view(zmq_msg_data(&data), y.rows, y.cols, y.cols), y);
+    send_frame(r, dest, key, &data, y.rows, y.cols, false, ok);
+}
+
+/* The same for a float32 matrix: float32 on the wire. */
+void ex_send_f32(run *r, uint64_t dest, uint64_t key, gp_fmat y, bool ok)
+{
+    zmq_msg_t data;
+    if (zmq_msg_init_size(&data, y.rows * y.cols * sizeof(float)) != 0) return;
+    float *d = zmq_msg_data(&data);
+    for (size_t i = 0; i < y.rows; i++)
+        memcpy(d + i * y.cols, y.data + i * y.ld, y.cols * sizeof(float));
+    send_frame(r, dest, key, &data, y.rows, y.cols, true, ok);
 }
 
 /* Whether a peer has sent partials of a step after key's, in its generation

@@ -4,15 +4,29 @@
 #define _GNU_SOURCE
 #include "trainer_impl.h"
 
-int fault_inject(run *r, gp_fault_op kind, uint64_t phase, gp_rmat m)
+static void counted(run *r, int n)
 {
-    const gp_job *job = r->job;
-    int n = gp_fault_inject(job->rules, job->nrules, job->fault_scale, job->fault_seed,
-                            KEY(r->at.step, r->at.attempt, phase), r->self, kind, m);
     if (n) {
         pthread_mutex_lock(&r->t->mu);
         r->j->n.errors_injected += (uint64_t)n;
         pthread_mutex_unlock(&r->t->mu);
     }
+}
+
+int fault_inject(run *r, gp_fault_op kind, uint64_t phase, gp_rmat m)
+{
+    const gp_job *job = r->job;
+    int n = gp_fault_inject(job->rules, job->nrules, job->fault_scale, job->fault_seed,
+                            KEY(r->at.step, r->at.attempt, phase), r->self, kind, m);
+    counted(r, n);
+    return n;
+}
+
+int fault_inject_f32(run *r, gp_fault_op kind, uint64_t phase, gp_fmat m)
+{
+    const gp_job *job = r->job;
+    int n = gp_fault_inject_f32(job->rules, job->nrules, job->fault_scale, job->fault_seed,
+                                KEY(r->at.step, r->at.attempt, phase), r->self, kind, m);
+    counted(r, n);
     return n;
 }

@@ -37,7 +37,7 @@ static double evaluate(run *r, double *test_loss)
     bool ok = true;
     for (int l = 0; l < r->L && ok; l++) {
         uint64_t key = KEY(r->at.step, EVAL_ATTEMPT, PH_EVAL + l);
-        ex_send(r, all, key, r->model.wt[l], true);
+        blk_send(r, all, key, l);
         slot *s = ex_collect(r, key, all, r->t->cfg->peer_timeout_ms);
         if (!s || gp_rmat_alloc(&w[l], r->model.rows[l], r->model.cols[l]) != GP_OK) {
             ok = false;
@@ -147,7 +147,9 @@ static gp_err pick_code(run *r, gp_msg *why)
 {
     const gp_job *job = r->job;
     const gp_config *cfg = r->t->cfg;
-    gp_code_params cp = {.nodes = r->P, .m = job->m, .n = job->n, .orient = GP_ORIENT_AUTO};
+    bool single = job->precision == GP_PREC_FLOAT32;
+    gp_code_params cp = {
+        .nodes = r->P, .m = job->m, .n = job->n, .orient = GP_ORIENT_AUTO, .single = single};
     if (!strcmp(job->orientation, "row")) cp.orient = GP_ORIENT_ROW;
     if (!strcmp(job->orientation, "col")) cp.orient = GP_ORIENT_COL;
     const char *scheme = job->scheme[0] ? job->scheme : cfg->code_scheme;
@@ -166,8 +168,12 @@ static gp_err pick_code(run *r, gp_msg *why)
     }
     /* plan's best: the gpd choice with the least storage that corrects at
      * least one random error each way, for the widest layer */
-    gp_plan_req rq = {
-        .nodes = r->P, .rows = 1, .cols = 1, .batch = (size_t)job->batch, .min_errors = 1};
+    gp_plan_req rq = {.nodes = r->P,
+                      .rows = 1,
+                      .cols = 1,
+                      .batch = (size_t)job->batch,
+                      .min_errors = 1,
+                      .single = single};
     for (int l = 0; l < job->nlayers; l++)
         if ((size_t)job->sizes[l + 1] * (size_t)(job->sizes[l] + 1) > rq.rows * rq.cols)
             rq.rows = (size_t)job->sizes[l + 1], rq.cols = (size_t)job->sizes[l] + 1;
@@ -232,6 +238,7 @@ static gp_err setup(run *r, gp_msg *why)
     r->st = gp_data_stats(&r->train, job->normalize);
     if ((e = pick_code(r, why)) != GP_OK) return e;
     r->info = gp_code_info_of(r->code);
+    r->model.f32 = job->precision == GP_PREC_FLOAT32;
     for (int d = 0; d < 2; d++)
         for (int p = 0; p < r->P; p++)
             if (gp_code_takes_part(r->code, p, (gp_dir)d)) r->part_mask[d] |= 1ull << p;
@@ -241,17 +248,31 @@ static gp_err setup(run *r, gp_msg *why)
         r->model.cols[l] = (size_t)job->sizes[l] + 1;
         size_t br = gp_code_block_rows(r->code, r->model.rows[l]),
                bc = gp_code_block_cols(r->code, r->model.cols[l]);
-        if ((e = gp_rmat_alloc(&r->model.wt[l], br, bc)) != GP_OK ||
-            (e = gp_rmat_alloc(&r->model.backup[l], br, bc)) != GP_OK ||
-            (e = gp_rmat_alloc(&r->check.snap[l], br, bc)) != GP_OK)
+        if (r->model.f32) { /* the blocks in float32; wt, backup and snap: their shapes */
+            r->model.wt[l] = r->model.backup[l] = r->check.snap[l] = gp_rmat_view(NULL, br, bc, bc);
+            if ((e = gp_fmat_alloc(&r->model.wf[l], br, bc)) != GP_OK ||
+                (e = gp_fmat_alloc(&r->model.bf[l], br, bc)) != GP_OK ||
+                (e = gp_fmat_alloc(&r->check.snapf[l], br, bc)) != GP_OK)
+                return gp_fail(why, e, "no memory for the blocks");
+            if (br * bc > r->model.wide.rows * r->model.wide.cols) {
+                gp_rmat_free(&r->model.wide);
+                if ((e = gp_rmat_alloc(&r->model.wide, br, bc)) != GP_OK)
+                    return gp_fail(why, e, "no memory for the blocks");
+            }
+        } else if ((e = gp_rmat_alloc(&r->model.wt[l], br, bc)) != GP_OK ||
+                   (e = gp_rmat_alloc(&r->model.backup[l], br, bc)) != GP_OK ||
+                   (e = gp_rmat_alloc(&r->check.snap[l], br, bc)) != GP_OK) {
             return gp_fail(why, e, "no memory for the blocks");
+        }
         gp_rmat w;
         if ((e = gp_rmat_alloc(&w, r->model.rows[l], r->model.cols[l])) != GP_OK)
             return gp_fail(why, e, "no memory");
         gp_train_init_weights(job, l, w);
-        e = gp_code_encode_weights(r->code, r->self, w, r->model.wt[l]);
+        gp_rmat into = blk_work(r, l, false);
+        e = gp_code_encode_weights(r->code, r->self, w, into);
         gp_rmat_free(&w);
         if (e != GP_OK) return gp_fail(why, e, "cannot encode layer %d", l);
+        blk_settle(r, l, false, into);
         size_t enc = br > bc ? br : bc;
         if (enc > maxenc) maxenc = enc;
         for (int d = 0; d < 2; d++) {
@@ -279,6 +300,11 @@ static gp_err setup(run *r, gp_msg *why)
         (e = gp_rmat_alloc(&r->model.xt, maxenc, B)) != GP_OK ||
         (e = gp_rmat_alloc(&r->model.proj, proj, 1)) != GP_OK || !(r->model.labels = malloc(B)))
         return gp_fail(why, GP_ENOMEM, "no memory for the work buffers");
+    if (r->model.f32 && ((e = gp_fmat_alloc(&r->model.encf, maxenc, B)) != GP_OK ||
+                         (e = gp_fmat_alloc(&r->model.outf, maxout, B)) != GP_OK ||
+                         (e = gp_fmat_alloc(&r->model.dtf, maxenc, B)) != GP_OK ||
+                         (e = gp_fmat_alloc(&r->model.xtf, maxenc, B)) != GP_OK))
+        return gp_fail(why, GP_ENOMEM, "no memory for the work buffers");
     return GP_OK;
 }
 
@@ -286,9 +312,12 @@ static void teardown(run *r)
 {
     for (int l = 0; l <= GP_JOB_MAX_LAYERS; l++) {
         if (l < GP_JOB_MAX_LAYERS) {
-            gp_rmat_free(&r->model.wt[l]);
+            gp_rmat_free(&r->model.wt[l]); /* float32: shapes only (data NULL) */
             gp_rmat_free(&r->model.backup[l]);
             gp_rmat_free(&r->check.snap[l]);
+            gp_fmat_free(&r->model.wf[l]);
+            gp_fmat_free(&r->model.bf[l]);
+            gp_fmat_free(&r->check.snapf[l]);
         }
         gp_rmat_free(&r->model.x[l]);
         gp_rmat_free(&r->model.s[l]);
@@ -300,6 +329,11 @@ static void teardown(run *r)
     gp_rmat_free(&r->model.dt);
     gp_rmat_free(&r->model.xt);
     gp_rmat_free(&r->model.proj);
+    gp_rmat_free(&r->model.wide);
+    gp_fmat_free(&r->model.encf);
+    gp_fmat_free(&r->model.outf);
+    gp_fmat_free(&r->model.dtf);
+    gp_fmat_free(&r->model.xtf);
     free(r->model.labels);
     gp_data_free(&r->train);
     gp_data_free(&r->test);
@@ -319,8 +353,16 @@ static void publish(run *r)
         f->nlayers = r->L;
         f->updates = r->model.updates;
         for (int l = 0; l < r->L; l++) {
-            f->wt[l] = r->model.wt[l];
-            memset(&r->model.wt[l], 0, sizeof r->model.wt[l]);
+            if (blk_copy_out(r, l, &f->wt[l]) != GP_OK) {
+                tlog(t, "job %016" PRIx64 ": no memory to keep the final blocks for a fetch",
+                     r->j->id);
+                for (int k = 0; k < l; k++) {
+                    gp_rmat_free(&f->wt[k]);
+                    gp_code_destroy(&f->code[k]);
+                }
+                ok = false;
+                break;
+            }
             f->rows[l] = r->model.rows[l];
             f->cols[l] = r->model.cols[l];
             gp_code_params cp = {0};
@@ -335,9 +377,10 @@ static void publish(run *r)
             cp.pc = in->pc;
             cp.points = in->points;
             cp.fixed_points = in->points >= 0;
+            cp.single = in->single;
             if (gp_code_new(&cp, &f->code[l], NULL) != GP_OK) f->code[l] = NULL;
         }
-        f->ready = true;
+        f->ready = ok;
     }
     pthread_mutex_unlock(&t->mu);
     if (ok) {

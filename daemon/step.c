@@ -57,12 +57,24 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
         gp_code_encode_input(r->code, r->self, dir, in, enc);
         uint64_t t1 = gp_mono_us();
         fault_inject(r, GP_FAULT_ENCODE, (uint64_t)phase, enc);
-        gp_code_node_product(dir, r->model.wt[l], enc, out);
-        uint64_t t2 = gp_mono_us();
-        fault_inject(r, GP_FAULT_MULTIPLY, (uint64_t)phase, out);
-        run_count(r, &r->j->n.us_coding, t1 - t0);
-        run_count(r, &r->j->n.us_compute, t2 - t1);
-        ex_send(r, (1ull << r->P) - 1, key, out, true); /* every node decodes */
+        uint64_t all = (1ull << r->P) - 1; /* every node decodes */
+        if (r->model.f32) { /* the input rounded once; the product and the wire in float32 */
+            gp_fmat encf = fview(r->model.encf, erows, b), outf = fview(r->model.outf, orows, b);
+            gp_fmat_round(encf, enc);
+            gp_code_node_product_f32(dir, r->model.wf[l], encf, outf);
+            uint64_t t2 = gp_mono_us();
+            fault_inject_f32(r, GP_FAULT_MULTIPLY, (uint64_t)phase, outf);
+            run_count(r, &r->j->n.us_coding, t1 - t0);
+            run_count(r, &r->j->n.us_compute, t2 - t1);
+            ex_send_f32(r, all, key, outf, true);
+        } else {
+            gp_code_node_product(dir, r->model.wt[l], enc, out);
+            uint64_t t2 = gp_mono_us();
+            fault_inject(r, GP_FAULT_MULTIPLY, (uint64_t)phase, out);
+            run_count(r, &r->j->n.us_coding, t1 - t0);
+            run_count(r, &r->j->n.us_compute, t2 - t1);
+            ex_send(r, all, key, out, true);
+        }
     }
     slot *s = ex_collect(r, key, r->part_mask[dir], r->t->cfg->peer_timeout_ms);
     if (!s) return;
@@ -105,19 +117,21 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
         run_count(r, &r->j->n.errors_detected, 1);
         tlog(r->t, "job %016" PRIx64 ": step %" PRIu64 " attempt %d %s layer %d: %s", r->j->id,
              r->at.step, r->at.attempt, dir == GP_FORWARD ? "forward" : "backward", l, why.text);
-        /* Products that overflow double precision agree on nothing: not a
-         * fault of some nodes but a model that diverged. Each entry of a
+        /* Products that overflow the job's precision agree on nothing: not
+         * a fault of some nodes but a model that diverged. Each entry of a
          * node's output is a sum of `inner` terms each at most max|in|
-         * max|block|; past DBL_MAX / 16 of that (or with Inf or NaN in
-         * either) the outputs cannot be told apart from errors. */
-        double in_max = gp_rmat_maxabs(in), w_max = gp_rmat_maxabs(r->model.wt[l]);
+         * max|block|; past the largest number / 16 of that (or with Inf or
+         * NaN in either) the outputs cannot be told apart from errors. */
+        double in_max = gp_rmat_maxabs(in), w_max = blk_maxabs(r, l);
         double inner = (double)(dir == GP_FORWARD ? r->model.wt[l].cols : r->model.wt[l].rows);
-        r->at.overflow = !(in_max * w_max * inner <= DBL_MAX / 16);
+        double top = r->model.f32 ? FLT_MAX : DBL_MAX;
+        r->at.overflow = !(in_max * w_max * inner <= top / 16);
         if (r->at.overflow)
             snprintf(r->at.last_error, sizeof r->at.last_error,
-                     "the %s product of layer %d overflows double precision: its input reaches "
+                     "the %s product of layer %d overflows %s precision: its input reaches "
                      "%.3g and this node's block %.3g",
-                     dir == GP_FORWARD ? "forward" : "backward", l, in_max, w_max);
+                     dir == GP_FORWARD ? "forward" : "backward", l,
+                     r->model.f32 ? "single" : "double", in_max, w_max);
         else
             snprintf(r->at.last_error, sizeof r->at.last_error,
                      "%s product of layer %d from %d nodes: %s",
@@ -184,12 +198,19 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
         gp_code_encode_update(r->code, r->self, d, xin, dt, xt);
         uint64_t t1 = gp_mono_us();
         fault_inject(r, GP_FAULT_ENCODE, PH_REGEN + (uint64_t)l, dt);
-        gp_code_node_update_into(-lr, dt, xt, r->model.wt[l], r->model.backup[l]);
+        if (r->model.f32) { /* the encodings rounded once, the update in float32 */
+            gp_fmat dtf = fview(r->model.dtf, dt.rows, b), xtf = fview(r->model.xtf, xt.rows, b);
+            gp_fmat_round(dtf, dt);
+            gp_fmat_round(xtf, xt);
+            gp_code_node_update_into_f32((float)-lr, dtf, xtf, r->model.wf[l], r->model.bf[l]);
+        } else {
+            gp_code_node_update_into(-lr, dt, xt, r->model.wt[l], r->model.backup[l]);
+        }
         swap_block(r, l);
         updated[l] = true;
         run_count(r, &r->j->n.us_coding, t1 - t0);
         run_count(r, &r->j->n.us_compute, gp_mono_us() - t1);
-        fault_inject(r, GP_FAULT_UPDATE, PH_REGEN + (uint64_t)l, r->model.wt[l]);
+        blk_fault(r, GP_FAULT_UPDATE, PH_REGEN + (uint64_t)l, l);
     }
     r->model.updates++;
     bool commit = integrity_check(r);

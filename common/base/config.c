@@ -27,10 +27,12 @@ const char *gp_fault_op_name(gp_fault_op op)
     return (unsigned)op < GP_FAULT_OP_COUNT_ ? fault_ops[op] : "unknown";
 }
 
-int gp_fault_inject(const gp_fault_rule *rules, int n, double scale, uint64_t seed, uint64_t stream,
-                    int node, gp_fault_op kind, gp_rmat m)
+/* The faults that fire, each as an entry of a rows x cols matrix and what
+ * is added to it: the stream both precisions draw from. */
+static int fault_draw(const gp_fault_rule *rules, int n, double scale, uint64_t seed,
+                      uint64_t stream, int node, gp_fault_op kind, size_t rows, size_t cols,
+                      size_t *at, double *add)
 {
-    if (!n || scale <= 0 || !m.data || !m.rows || !m.cols) return 0;
     gp_rng g;
     gp_rng_seed(&g, gp_mix64(seed * 0x9E3779B97F4A7C15ull) /* the seed alone: runs repeat */ ^
                         gp_mix64(stream) ^ (uint64_t)node << 56 ^ (uint64_t)kind << 48);
@@ -39,10 +41,34 @@ int gp_fault_inject(const gp_fault_rule *rules, int n, double scale, uint64_t se
         const gp_fault_rule *f = &rules[i];
         if (f->op != kind || (f->node >= 0 && f->node != node)) continue;
         if (gp_rng_uniform(&g) >= f->probability * scale) continue;
-        size_t at = gp_rng_below(&g, m.rows * m.cols);
-        m.data[at / m.cols * m.ld + at % m.cols] +=
-            gp_rng_uniform(&g) < 0.5 ? -f->magnitude : f->magnitude;
+        at[fired] = gp_rng_below(&g, rows * cols);
+        add[fired] = gp_rng_uniform(&g) < 0.5 ? -f->magnitude : f->magnitude;
         fired++;
+    }
+    return fired;
+}
+
+int gp_fault_inject(const gp_fault_rule *rules, int n, double scale, uint64_t seed, uint64_t stream,
+                    int node, gp_fault_op kind, gp_rmat m)
+{
+    if (!n || scale <= 0 || !m.data || !m.rows || !m.cols || n > GP_CONFIG_MAX_RULES) return 0;
+    size_t at[GP_CONFIG_MAX_RULES];
+    double add[GP_CONFIG_MAX_RULES];
+    int fired = fault_draw(rules, n, scale, seed, stream, node, kind, m.rows, m.cols, at, add);
+    for (int i = 0; i < fired; i++) m.data[at[i] / m.cols * m.ld + at[i] % m.cols] += add[i];
+    return fired;
+}
+
+int gp_fault_inject_f32(const gp_fault_rule *rules, int n, double scale, uint64_t seed,
+                        uint64_t stream, int node, gp_fault_op kind, gp_fmat m)
+{
+    if (!n || scale <= 0 || !m.data || !m.rows || !m.cols || n > GP_CONFIG_MAX_RULES) return 0;
+    size_t at[GP_CONFIG_MAX_RULES];
+    double add[GP_CONFIG_MAX_RULES];
+    int fired = fault_draw(rules, n, scale, seed, stream, node, kind, m.rows, m.cols, at, add);
+    for (int i = 0; i < fired; i++) {
+        float *x = m.data + at[i] / m.cols * m.ld + at[i] % m.cols;
+        *x = (float)((double)*x + add[i]);
     }
     return fired;
 }

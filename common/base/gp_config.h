@@ -88,6 +88,10 @@ typedef struct gp_fault_rule {
  * fired. */
 int gp_fault_inject(const gp_fault_rule *rules, int n, double scale, uint64_t seed, uint64_t stream,
                     int node, gp_fault_op kind, gp_rmat m);
+/* The same on a single-precision matrix: the same draws, each sum rounded
+ * to float. */
+int gp_fault_inject_f32(const gp_fault_rule *rules, int n, double scale, uint64_t seed,
+                        uint64_t stream, int node, gp_fault_op kind, gp_fmat m);
 
 typedef struct gp_config {
     char path[512];

@@ -66,6 +66,19 @@ void gp_rmat_copy(gp_rmat dst, gp_rmat src);
 /* Largest absolute element; NaN if any element is NaN. */
 double gp_rmat_maxabs(gp_rmat m);
 
+/* Largest absolute element of a single-precision matrix; NaN if any is. */
+double gp_fmat_maxabs(gp_fmat m);
+
+/* dst = src rounded to single precision (to nearest; past FLT_MAX: Inf);
+ * and back, exactly. Shapes must match. */
+void gp_fmat_round(gp_fmat dst, gp_rmat src);
+void gp_rmat_widen(gp_rmat dst, gp_fmat src);
+
+/* Allocates a zeroed rows x cols single-precision matrix (64-byte aligned,
+ * ld == cols); errors as gp_rmat_alloc. Free with gp_fmat_free. */
+gp_err gp_fmat_alloc(gp_fmat *m, size_t rows, size_t cols);
+void gp_fmat_free(gp_fmat *m);
+
 /* True when every element is finite. */
 bool gp_rmat_finite(gp_rmat m);
 

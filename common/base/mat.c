@@ -106,6 +106,56 @@ double gp_rmat_maxabs(gp_rmat m)
     return mx;
 }
 
+double gp_fmat_maxabs(gp_fmat m)
+{
+    double mx = 0.0;
+    for (size_t i = 0; i < m.rows; i++) {
+        const float *r = m.data + i * m.ld;
+        for (size_t j = 0; j < m.cols; j++) {
+            double a = fabs((double)r[j]);
+            if (!(a <= mx)) mx = a;
+            if (isnan(mx)) return mx;
+        }
+    }
+    return mx;
+}
+
+void gp_fmat_round(gp_fmat dst, gp_rmat src)
+{
+    for (size_t i = 0; i < src.rows; i++) {
+        const double *s = src.data + i * src.ld;
+        float *d = dst.data + i * dst.ld;
+        for (size_t j = 0; j < src.cols; j++) d[j] = (float)s[j];
+    }
+}
+
+void gp_rmat_widen(gp_rmat dst, gp_fmat src)
+{
+    for (size_t i = 0; i < src.rows; i++) {
+        const float *s = src.data + i * src.ld;
+        double *d = dst.data + i * dst.ld;
+        for (size_t j = 0; j < src.cols; j++) d[j] = (double)s[j];
+    }
+}
+
+gp_err gp_fmat_alloc(gp_fmat *m, size_t rows, size_t cols)
+{
+    memset(m, 0, sizeof *m);
+    if (cols && rows > SIZE_MAX / sizeof(float) / cols) return GP_ERANGE;
+    size_t n = rows * cols, dn = (n + 1) / 2; /* as doubles: the same allocator */
+    double *p = gp_alloc_doubles(dn ? dn : 1);
+    if (!p) return GP_ENOMEM;
+    m->data = (float *)p;
+    m->rows = rows, m->cols = cols, m->ld = cols;
+    return GP_OK;
+}
+
+void gp_fmat_free(gp_fmat *m)
+{
+    gp_free_doubles((double *)m->data);
+    memset(m, 0, sizeof *m);
+}
+
 bool gp_rmat_finite(gp_rmat m)
 {
     for (size_t i = 0; i < m.rows; i++) {

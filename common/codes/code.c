@@ -23,6 +23,7 @@
 struct gp_code {
     gp_code_info info;
     int P, m, n;
+    double u; /* unit roundoff of the node products and stored blocks (gp_code_params.single) */
     /* polynomial codes */
     double a[GP_MAX_NODES];
     int ew[GP_MAX_SPLIT][GP_MAX_SPLIT];     /* exponent of W[i][j] */
@@ -347,6 +348,9 @@ gp_err gp_code_new(const gp_code_params *pp, gp_code_t **out, gp_msg *why)
     c->info.n = pp->n;
     c->info.points = -1;
     c->info.storage_fraction = 1.0 / (pp->m * pp->n);
+    c->u = pp->single ? FLT_EPSILON / 2 : UROUND;
+    c->info.single = pp->single;
+    c->info.unit_roundoff = c->u;
     gp_err e;
     if (pp->scheme <= GP_SCHEME_MATDOT) {
         if (pp->m * pp->n < 2) {
@@ -442,14 +446,14 @@ double gp_code_eta(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols)
     if (c->info.scheme == GP_SCHEME_MDS) inner *= dir == GP_FORWARD ? c->qc : c->qr;
     if (inner < 1) inner = 1;
     int K = dir == GP_FORWARD ? c->info.k_forward : c->info.k_backward;
-    return 8.0 * UROUND * (inner + 2.0 * (c->m * c->n + K) + 16.0) * sqrt(inner);
+    return 8.0 * c->u * (inner + 2.0 * (c->m * c->n + K) + 16.0) * sqrt(inner);
 }
 
 /* Relative noise of stored blocks after `updates` coded updates: encoding
  * rounding plus a random walk of one rounding per update. */
 static double eta_storage(const gp_code_t *c, uint64_t updates)
 {
-    return 16.0 * UROUND * (2.0 * c->m * c->n + 16.0) * sqrt(1.0 + (double)updates);
+    return 16.0 * c->u * (2.0 * c->m * c->n + 16.0) * sqrt(1.0 + (double)updates);
 }
 
 /* ---- encoding ------------------------------------------------------------------- */
@@ -533,6 +537,11 @@ void gp_code_node_product(gp_dir dir, gp_rmat wt, gp_rmat enc, gp_rmat out)
     gp_gemm_rm(dir == GP_BACKWARD, 1.0, wt, enc, 0.0, out);
 }
 
+void gp_code_node_product_f32(gp_dir dir, gp_fmat wt, gp_fmat enc, gp_fmat out)
+{
+    gp_sgemm_rm(dir == GP_BACKWARD, 1.0f, wt, enc, 0.0f, out);
+}
+
 gp_err gp_code_encode_update(const gp_code_t *c, int p, gp_rmat d, gp_rmat x, gp_rmat dt,
                              gp_rmat xt)
 {
@@ -555,6 +564,11 @@ void gp_code_node_update(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt)
 void gp_code_node_update_into(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt, gp_rmat next)
 {
     gp_rank_update_into(alpha, dt, xt, wt, next);
+}
+
+void gp_code_node_update_into_f32(float alpha, gp_fmat dt, gp_fmat xt, gp_fmat wt, gp_fmat next)
+{
+    gp_srank_update_into(alpha, dt, xt, wt, next);
 }
 
 /* ---- decoding ------------------------------------------------------------------- */

@@ -72,6 +72,12 @@ typedef struct gp_code_params {
     int points;        /* polynomial codes: point family, -1 (or 0 with auto_points) picks */
     bool fixed_points; /* use `points` as given instead of choosing */
     double max_bound;  /* 0: GP_DEFAULT_MAX_BOUND */
+    /* single precision data: the nodes' products, their outputs and the
+     * stored blocks in float32 (the decoder still computes in double). The
+     * noise a correct output or block may carry (gp_code_eta, the stored
+     * blocks' drift) is then taken with float32's unit roundoff 2^-24; the
+     * code's acceptance does not change (its bounds are the decoder's). */
+    bool single;
 } gp_code_params;
 
 typedef struct gp_code_info {
@@ -90,8 +96,14 @@ typedef struct gp_code_info {
     int points;                        /* point family (polynomial codes), else -1 */
     int copies;                        /* replication */
     int pr, pc;                        /* mds */
-    double bound_forward, bound_backward, bound_storage; /* certified worst cases */
-    double worst_bound;                                  /* the largest of the three */
+    /* certified worst cases: the relative error a decode adds to outputs
+     * exact to double's working precision. Each is linear in the unit
+     * roundoff: for single-precision data (outputs correctly rounded in
+     * float32) it is bound * unit_roundoff / 2^-53. */
+    double bound_forward, bound_backward, bound_storage;
+    double worst_bound;   /* the largest of the three */
+    bool single;          /* gp_code_params.single */
+    double unit_roundoff; /* of the data: 2^-53, or 2^-24 when single */
 } gp_code_info;
 
 typedef struct gp_code gp_code_t;
@@ -147,6 +159,9 @@ gp_err gp_code_encode_input(const gp_code_t *code, int p, gp_dir dir, gp_rmat in
 /* Node p's product: forward out = Wt enc, backward out = Wt^T enc (OpenBLAS). */
 void gp_code_node_product(gp_dir dir, gp_rmat wt, gp_rmat enc, gp_rmat out);
 
+/* The same in single precision (gp_code_params.single): OpenBLAS sgemm. */
+void gp_code_node_product_f32(gp_dir dir, gp_fmat wt, gp_fmat enc, gp_fmat out);
+
 /* Node p's encodings for the update W += alpha D X^T: dt (block_rows x B) and
  * xt (block_cols x B); the node then applies Wt += alpha dt xt^T
  * (gp_code_node_update). */
@@ -156,6 +171,9 @@ void gp_code_node_update(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt);
 /* The same out of place: next = wt + alpha dt xt^T, wt left as it was (a
  * node that may have to take the update back keeps both and swaps). */
 void gp_code_node_update_into(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt, gp_rmat next);
+/* The same in single precision: next = fl(wt + alpha dt xt^T), each entry
+ * rounded once more than in double. */
+void gp_code_node_update_into_f32(float alpha, gp_fmat dt, gp_fmat xt, gp_fmat wt, gp_fmat next);
 
 /* Decodes a product: result is rows x B (forward) or cols x B (backward).
  * outs[] are the outputs that arrived (any order, any subset). Returns as

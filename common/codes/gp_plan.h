@@ -18,6 +18,13 @@ typedef struct gp_plan_row {
     gp_code_info info;     /* accepted rows only */
     double bytes_forward;  /* bytes one node sends per forward product (to all peers) */
     double bytes_backward; /* the same for a backward product */
+    /* the relative error a decode adds to outputs correct in the data's
+     * precision (info.worst_bound at double's unit roundoff, scaled to the
+     * data's: see gp_code_info) */
+    double worst_error;
+    /* the decoder's tolerance for this layer: the relative noise a correct
+     * output may carry (gp_code_eta); a deviation past it is an error */
+    double eta_forward, eta_backward;
     bool accepted;
     char refusal[320]; /* why not, for refused rows */
 } gp_plan_row;
@@ -27,6 +34,7 @@ typedef struct gp_plan_req {
     size_t rows, cols; /* layer shape (W is rows x cols) */
     size_t batch;      /* B */
     int min_errors;    /* keep choices correcting at least this many random errors both ways */
+    bool single;       /* float32 products, outputs and blocks (gp_code_params.single) */
 } gp_plan_req;
 
 /* Fills *rows (malloc'd; free with free()) with accepted rows first, sorted

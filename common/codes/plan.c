@@ -1,5 +1,6 @@
 #include "gp_plan.h"
 
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ static gp_err try_add(list *l, const gp_plan_req *rq, gp_code_params pp)
 {
     gp_code_t *c = NULL;
     gp_msg why = {{0}};
+    pp.single = rq->single;
     gp_err e = gp_code_new(&pp, &c, &why);
     if (e == GP_ENOMEM) return e;
     if (e != GP_OK && e != GP_ENUMERIC) return GP_OK; /* does not fit: not a choice */
@@ -43,7 +45,11 @@ static gp_err try_add(list *l, const gp_plan_req *rq, gp_code_params pp)
     }
     r->accepted = true;
     r->info = *gp_code_info_of(c);
-    double peers = rq->nodes - 1, b = (double)rq->batch * sizeof(double);
+    double peers = rq->nodes - 1,
+           b = (double)rq->batch * (rq->single ? sizeof(float) : sizeof(double));
+    r->worst_error = r->info.worst_bound * (r->info.unit_roundoff / (DBL_EPSILON / 2));
+    r->eta_forward = gp_code_eta(c, GP_FORWARD, rq->rows, rq->cols);
+    r->eta_backward = gp_code_eta(c, GP_BACKWARD, rq->rows, rq->cols);
     r->bytes_forward = (double)gp_code_output_rows(c, GP_FORWARD, rq->rows, rq->cols) * b * peers;
     r->bytes_backward = (double)gp_code_output_rows(c, GP_BACKWARD, rq->rows, rq->cols) * b * peers;
     if (r->info.random_forward < rq->min_errors || r->info.random_backward < rq->min_errors) l->n--;

@@ -327,12 +327,12 @@ static void bad_jobs(void)
         {"bad override",
          "model: {layers: [4, 3]}\ndata: {train: {csv: a.csv}, test: {csv: b.csv}}\n",
          "training.epochs=-1\n", GP_EINVAL, "training.epochs"},
-        {"unknown override",
-         "model: {layers: [4, 3]}\ndata: {train: {csv: a.csv}, test: {csv: b.csv}}\n",
-         "no.such.key=1\n", GP_EINVAL, "no.such.key"},
         {"float32 on the cluster",
          "model: {layers: [4, 3]}\ndata: {train: {csv: a.csv}, test: {csv: b.csv}}\n",
          "precision=float32\n", GP_EINVAL, "float64 only"},
+        {"unknown override",
+         "model: {layers: [4, 3]}\ndata: {train: {csv: a.csv}, test: {csv: b.csv}}\n",
+         "no.such.key=1\n", GP_EINVAL, "no.such.key"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gp_pmsg_init(&m, GP_MT_SUBMIT, 500 + i);

@@ -924,8 +924,95 @@ static void bit_flips(void)
     }
 }
 
+/* A code for single-precision data: the same code (points, thresholds,
+ * certified bounds: the decoder still computes in double), with the noise a
+ * correct output may carry taken at float32's unit roundoff, 2^29 times
+ * float64's; and a product of float32 blocks and inputs decodes to within
+ * the float32 bound kappa (2K + 2) 2^-24 of the exact product, errors
+ * located as in double. */
+static void single_precision_code(void)
+{
+    gp_code_params cp = {.scheme = GP_SCHEME_GPD, .nodes = 8, .m = 2, .n = 2};
+    gp_code_t *c64, *c32;
+    gp_msg why;
+    REQUIRE(gp_code_new(&cp, &c64, &why) == GP_OK);
+    cp.single = true;
+    REQUIRE(gp_code_new(&cp, &c32, &why) == GP_OK);
+    const gp_code_info *i64 = gp_code_info_of(c64), *i32 = gp_code_info_of(c32);
+    CHECK(i32->single && !i64->single && i32->unit_roundoff == 0x1p-24 &&
+          i64->unit_roundoff == 0x1p-53);
+    CHECK(i32->worst_bound == i64->worst_bound && i32->k_forward == i64->k_forward);
+    for (int p = 0; p < 8; p++) CHECK(gp_code_point(c32, p) == gp_code_point(c64, p));
+    for (int d = 0; d < 2; d++)
+        CHECK(gp_code_eta(c32, (gp_dir)d, 64, 785) ==
+              0x1p29 * gp_code_eta(c64, (gp_dir)d, 64, 785));
+    size_t R = 64, C = 785, B = 16;
+    gp_rmat W, X, Y, res;
+    REQUIRE(gp_rmat_alloc(&W, R, C) == GP_OK && gp_rmat_alloc(&X, C, B) == GP_OK &&
+            gp_rmat_alloc(&Y, R, B) == GP_OK && gp_rmat_alloc(&res, R, B) == GP_OK);
+    gp_rng g;
+    gp_rng_seed(&g, 5);
+    for (size_t i = 0; i < R * C; i++) W.data[i] = gp_rng_normal(&g);
+    for (size_t i = 0; i < C * B; i++) X.data[i] = gp_rng_normal(&g);
+    size_t br = gp_code_block_rows(c32, R), bc = gp_code_block_cols(c32, C),
+           orows = gp_code_output_rows(c32, GP_FORWARD, R, C);
+    gp_rmat outs[8];
+    gp_node_output no[8];
+    for (int p = 0; p < 8; p++) {
+        gp_rmat wt, enc;
+        gp_fmat wf, ef, of;
+        REQUIRE(gp_rmat_alloc(&wt, br, bc) == GP_OK && gp_rmat_alloc(&enc, bc, B) == GP_OK &&
+                gp_rmat_alloc(&outs[p], orows, B) == GP_OK && gp_fmat_alloc(&wf, br, bc) == GP_OK &&
+                gp_fmat_alloc(&ef, bc, B) == GP_OK && gp_fmat_alloc(&of, orows, B) == GP_OK);
+        gp_code_encode_weights(c32, p, W, wt);
+        gp_code_encode_input(c32, p, GP_FORWARD, X, enc);
+        gp_fmat_round(wf, wt);
+        gp_fmat_round(ef, enc);
+        gp_code_node_product_f32(GP_FORWARD, wf, ef, of);
+        gp_rmat_widen(outs[p], of);
+        /* one wrong output, by about half the largest entry: float32's
+         * tolerance is 2^29 times float64's, and an error of 1e-2 of the
+         * largest entry (1.0 here) can pass unseen (see jobs.c) */
+        if (p == 6) outs[p].data[7] += 50.0;
+        no[p] = (gp_node_output){p, outs[p].data};
+        gp_rmat_free(&wt);
+        gp_rmat_free(&enc);
+        gp_fmat_free(&wf);
+        gp_fmat_free(&ef);
+        gp_fmat_free(&of);
+    }
+    gp_decode_report rep;
+    CHECK(gp_code_decode(c32, GP_FORWARD, R, C, B, no, 8, res, &rep, &why) == GP_OK);
+    CHECK(rep.wrong == 1ull << 6);
+    /* against the exact product (long double), relative to its largest entry */
+    double worst = 0, ymax = 0;
+    for (size_t i = 0; i < R; i++)
+        for (size_t j = 0; j < B; j++) {
+            long double s = 0;
+            for (size_t k = 0; k < C; k++) s += (long double)W.data[i * C + k] * X.data[k * B + j];
+            Y.data[i * B + j] = (double)s;
+            if (fabs((double)s) > ymax) ymax = fabs((double)s);
+        }
+    for (size_t i = 0; i < R * B; i++)
+        if (fabs(res.data[i] - Y.data[i]) > worst) worst = fabs(res.data[i] - Y.data[i]);
+    /* the bound covers the decode of outputs correctly rounded in float32;
+     * these carry the product's rounding too (eta: the decoder's tolerance) */
+    double bound = i32->worst_bound * 0x1p29 + gp_code_eta(c32, GP_FORWARD, R, C);
+    printf("  float32 gpd 2x2 on 8 nodes: decoded within %.3g of the largest entry (bound %.3g)\n",
+           worst / ymax, bound);
+    CHECKF(worst <= bound * ymax, "float32 decode off by %.3g", worst / ymax);
+    for (int p = 0; p < 8; p++) gp_rmat_free(&outs[p]);
+    gp_rmat_free(&W);
+    gp_rmat_free(&X);
+    gp_rmat_free(&Y);
+    gp_rmat_free(&res);
+    gp_code_destroy(&c64);
+    gp_code_destroy(&c32);
+}
+
 static const test_case cases[] = {
     {"thresholds_table", thresholds_table},
+    {"single_precision_code", single_precision_code},
     {"bit_flips", bit_flips},
     {"refusals", refusals},
     {"accepted_bounds", accepted_bounds},

@@ -56,7 +56,8 @@ static bool deliver(gp_trainer *t, uint64_t job, uint64_t key, int from, double 
 }
 
 /* Kept: this job's partials from the floor to the end of the next step.
- * Dropped: another job's, older than the floor, float32, a second copy. A
+ * Dropped: another job's, older than the floor, a second copy; a float32
+ * partial (a float32 job's) kept widened, exactly. A
  * majority of peers more than a step ahead marks this node behind. */
 static void mailbox_window(void)
 {
@@ -73,6 +74,19 @@ static void mailbox_window(void)
     slot *s = mail_slot(t, KEY(10, 0, PH_FWD), false);
     REQUIRE(s);
     CHECK(s->have == 1ull << 3 && s->ok == 1ull << 3 && s->part[3].data[0] == 1.5);
+    {
+        float f[2] = {0.1f, -3.25f};
+        gp_pmsg m;
+        gp_pmsg_init(&m, GP_MT_JOB_PARTIAL, KEY(10, 0, PH_FWD));
+        gp_pmsg_uint(&m, GP_F_JOB, JOB);
+        gp_pmsg_uint(&m, GP_F_KEY, KEY(10, 0, PH_FWD));
+        gp_pmsg_uint(&m, GP_F_FROM, 2);
+        gp_pmsg_bool(&m, GP_F_OK, true);
+        gp_pmsg_mat(&m, GP_F_VALUE, (gp_pmat){2, 1, true, f, 0});
+        CHECK(tr_partial(t, &m, 2, NULL));
+        CHECK(s->have >> 2 & 1 && s->part[2].rows == 2 && s->part[2].data[0] == (double)0.1f &&
+              s->part[2].data[1] == -3.25);
+    }
     s = mail_slot(t, KEY(11, 2, PH_CHECK), false);
     REQUIRE(s);
     CHECK(s->have == 1ull << 4 && s->ok == 0);  /* a no vote */
@@ -298,6 +312,13 @@ static void projection_sums(void)
         double plain = 0;
         for (size_t j = 0; j < n; j++) plain += row[j] * v[j];
         naive_over += fabs(plain - ex) > bound;
+        /* a float32 block's rows: the sum of the row widened, bit for bit */
+        float rowf[1003];
+        double wide[1003];
+        for (size_t j = 0; j < n; j++) wide[j] = rowf[j] = (float)row[j];
+        double sf = signed_sum_f32(rowf, v, n), sd = signed_sum(wide, v, n);
+        CHECKF(memcmp(&sf, &sd, sizeof sf) == 0, "n %zu: float32 row %.17g, widened %.17g", n, sf,
+               sd);
     }
     printf("  compensated projection sums: largest error %.3g of the bound; a plain sum "
            "exceeds it in %d of 2000\n",
