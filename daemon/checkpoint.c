@@ -56,10 +56,10 @@ void save_checkpoint(run *r)
     st_put_u64(&b, r->check.snap_updates);
     st_put_u64(&b, (uint64_t)r->L);
     for (int l = 0; l < r->L; l++) {
-        gp_rmat w = r->check.snap[l]; /* its shape; the rows in the job's precision */
+        gp_rmat w = r->check.snap[l];
         st_put_u64(&b, w.rows);
         st_put_u64(&b, w.cols);
-        for (size_t i = 0; i < w.rows; i++) st_put(&b, blk_snap_row(r, l, i), w.cols * blk_elem(r));
+        for (size_t i = 0; i < w.rows; i++) st_put(&b, w.data + i * w.ld, w.cols * sizeof(double));
     }
     pthread_mutex_lock(&t->mu);
     st_put(&b, &r->j->n, sizeof r->j->n);
@@ -101,13 +101,13 @@ bool load_checkpoint(run *r, int i, uint64_t *step, uint64_t *updates, bool bloc
     ok = ok && st_get_u64(&b) == (uint64_t)r->L;
     for (int l = 0; ok && l < r->L; l++) {
         gp_rmat w = r->model.wt[l];
-        size_t el = blk_elem(r);
         ok = st_get_u64(&b) == w.rows && st_get_u64(&b) == w.cols;
-        const uint8_t *data = ok ? st_view(&b, w.rows * w.cols * el) : NULL;
+        const uint8_t *data = ok ? st_view(&b, w.rows * w.cols * sizeof(double)) : NULL;
         ok = data != NULL;
         if (ok && blocks)
             for (size_t k = 0; k < w.rows; k++)
-                memcpy(blk_row(r, l, k), data + k * w.cols * el, w.cols * el);
+                memcpy(w.data + k * w.ld, data + k * w.cols * sizeof(double),
+                       w.cols * sizeof(double));
     }
     jcounters n;
     st_get(&b, &n, sizeof n);
@@ -181,7 +181,7 @@ uint64_t resume_job(run *r)
     ex_advance(r, KEY(best - 1, 0, 0));
     for (int l = 0; l < r->L && needy; l++) {
         uint64_t key = KEY(best - 1, 0, PH_REGEN + l);
-        if (mine) blk_send(r, needy, key, l);
+        if (mine) ex_send(r, needy, key, r->model.wt[l], true);
         if (mine) {
             ex_advance(r, key + 1);
             continue;
@@ -192,11 +192,9 @@ uint64_t resume_job(run *r)
         int n = ex_outputs(r, s, r->model.wt[l].rows, r->model.wt[l].cols, outs);
         gp_decode_report rep;
         gp_msg why = {{0}};
-        gp_rmat into = blk_work(r, l, false);
         gp_err e = gp_code_regenerate(r->code, r->self, r->model.rows[l], r->model.cols[l], outs, n,
-                                      r->model.updates, into, &rep, &why);
+                                      r->model.updates, r->model.wt[l], &rep, &why);
         if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
-            blk_settle(r, l, false, into);
             run_count(r, &r->j->n.blocks_regenerated, 1);
             tlog(r->t,
                  "job %016" PRIx64 ": block of layer %d regenerated from %d peers' checkpoints",

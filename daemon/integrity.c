@@ -4,7 +4,6 @@
 #include "trainer_impl.h"
 
 typedef double v8d __attribute__((vector_size(64)));
-typedef float v8f __attribute__((vector_size(32)));
 
 /* The sum of row[j] v[j] over j < n, v[j] = +-1 (each term exact), summed
  * with compensation: eight lanes, each a running sum and the sum of its
@@ -14,66 +13,39 @@ typedef float v8f __attribute__((vector_size(32)));
  * error grows as n 2^-64 sum |row|). The lanes are one vector, kept in
  * registers, built for the widest instructions the CPU has; every build
  * adds in the same order, so all give the same sum. */
-#define SIGNED_SUM(NAME, T, LOAD)                                                                  \
-    __attribute__((target_clones("avx512f", "avx2", "default"))) double NAME(                      \
-        const T *row, const double *v, size_t n)                                                   \
-    {                                                                                              \
-        v8d s = {0}, c = {0};                                                                      \
-        size_t j = 0;                                                                              \
-        for (; j + 8 <= n; j += 8) {                                                               \
-            v8d a, b;                                                                              \
-            LOAD(a, row + j);                                                                      \
-            memcpy(&b, v + j, sizeof b);                                                           \
-            v8d x = a * b, t = s + x, z = t - s;                                                   \
-            c += (s - (t - z)) + (x - z);                                                          \
-            s = t;                                                                                 \
-        }                                                                                          \
-        double sum = 0, err = 0;                                                                   \
-        for (int k = 0; k < 8 + (int)(n - j); k++) {                                               \
-            double x = k < 8 ? s[k] : (double)row[j + (size_t)(k - 8)] * v[j + (size_t)(k - 8)];   \
-            double t = sum + x, z = t - sum;                                                       \
-            err += (sum - (t - z)) + (x - z) + (k < 8 ? c[k] : 0.0);                               \
-            sum = t;                                                                               \
-        }                                                                                          \
-        return sum + err;                                                                          \
+__attribute__((target_clones("avx512f", "avx2", "default"))) double
+signed_sum(const double *row, const double *v, size_t n)
+{
+    v8d s = {0}, c = {0};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        v8d a, b;
+        memcpy(&a, row + j, sizeof a);
+        memcpy(&b, v + j, sizeof b);
+        v8d x = a * b, t = s + x, z = t - s;
+        c += (s - (t - z)) + (x - z);
+        s = t;
     }
-#define LOAD_D(a, p) memcpy(&(a), (p), sizeof(a))
-#define LOAD_F(a, p)                                                                               \
-    do {                                                                                           \
-        v8f f_;                                                                                    \
-        memcpy(&f_, (p), sizeof f_);                                                               \
-        (a) = __builtin_convertvector(f_, v8d);                                                    \
-    } while (0)
-SIGNED_SUM(signed_sum, double, LOAD_D)
-/* The same over a row of floats, widened exactly on the way: the sum of the
- * row as doubles, bit for bit. */
-SIGNED_SUM(signed_sum_f32, float, LOAD_F)
+    double sum = 0, err = 0;
+    for (int k = 0; k < 8 + (int)(n - j); k++) {
+        double x = k < 8 ? s[k] : row[j + (size_t)(k - 8)] * v[j + (size_t)(k - 8)];
+        double t = sum + x, z = t - sum;
+        err += (sum - (t - z)) + (x - z) + (k < 8 ? c[k] : 0.0);
+        sum = t;
+    }
+    return sum + err;
+}
 
-/* The step's random +-1 vector for layer l's projections (the same on every
- * node for this step, attempt and layer), n long, in r->model.enc. */
-static const double *project_vector(run *r, int l, size_t n)
+/* Projection of layer l's block w on a random vector (the same on every node
+ * for this step, attempt and layer), each row's within about one rounding of
+ * the exact projection (signed_sum). */
+static void project_layer(run *r, int l, gp_rmat w, double *out)
 {
     gp_rng g;
     gp_rng_seed(&g, gp_mix64(r->j->id ^ r->job->init_seed) ^
                         gp_mix64(KEY(r->at.step, r->at.attempt, l)));
     double *v = r->model.enc.data; /* scratch: enc is at least as long as a block's columns */
-    for (size_t j = 0; j < n; j++) v[j] = gp_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
-    return v;
-}
-
-/* Projection of layer l's stored block (or the buffer beside it) on the
- * step's vector, each row's within about one rounding of the exact
- * projection (signed_sum; a float32 block's as its values widened). */
-void blk_project(run *r, int l, bool beside, double *out)
-{
-    if (r->model.f32) {
-        gp_fmat w = beside ? r->model.bf[l] : r->model.wf[l];
-        const double *v = project_vector(r, l, w.cols);
-        for (size_t i = 0; i < w.rows; i++) out[i] = signed_sum_f32(w.data + i * w.ld, v, w.cols);
-        return;
-    }
-    gp_rmat w = beside ? r->model.backup[l] : r->model.wt[l];
-    const double *v = project_vector(r, l, w.cols);
+    for (size_t j = 0; j < w.cols; j++) v[j] = gp_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
     for (size_t i = 0; i < w.rows; i++) out[i] = signed_sum(w.data + i * w.ld, v, w.cols);
 }
 
@@ -82,21 +54,21 @@ static void project(run *r, gp_rmat out)
 {
     size_t off = 0;
     for (int l = 0; l < r->L; l++) {
-        blk_project(r, l, false, out.data + off);
+        project_layer(r, l, r->model.wt[l], out.data + off);
         off += r->model.wt[l].rows;
     }
 }
 
-/* A block of layer l rebuilt from exactly K_w others (beside its block),
- * checked against the
+/* A block of layer l rebuilt from exactly K_w others, checked against the
  * projections of the check (regenerate): GP_OK when its projection lies on
  * the code with the healthy nodes' (with at least one to spare), GP_EDETECTED
  * when it does not, GP_EUNVERIFIED when too few projections are at hand. */
-static gp_err check_rebuilt(run *r, int l, const gp_node_output *proj, int npj, gp_msg *why)
+static gp_err check_rebuilt(run *r, int l, gp_rmat block, const gp_node_output *proj, int npj,
+                            gp_msg *why)
 {
-    double *mine = malloc(r->model.wt[l].rows * sizeof *mine);
+    double *mine = malloc(block.rows * sizeof *mine);
     if (!mine) return gp_fail(why, GP_ENOMEM, "no memory to check the rebuilt block");
-    blk_project(r, l, true, mine); /* as stored: in a float32 job, rounded */
+    project_layer(r, l, block, mine);
     gp_node_output outs[GP_CONFIG_MAX_NODES];
     int n = 0;
     for (int i = 0; i < npj; i++)
@@ -141,7 +113,7 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phas
         if (from >> r->self & 1) to |= 1ull << p;
     }
     uint64_t key = KEY(r->at.step, r->at.attempt, phase + l);
-    if (to) blk_send(r, to, key, l);
+    if (to) ex_send(r, to, key, r->model.wt[l], true);
     if (!(wrong >> r->self & 1)) return;
     /* Catching up after a join, this node replays steps the others took
      * without it: they never saw its projections, and send it nothing. It
@@ -168,11 +140,10 @@ static void regenerate(run *r, int l, uint64_t wrong, uint64_t healthy, int phas
     uint64_t t0 = gp_mono_us();
     /* rebuilt beside the block (the buffer its update goes to, free until
      * the next update), and swapped in once checked */
-    gp_rmat next = blk_work(r, l, true);
+    gp_rmat next = r->model.backup[l];
     gp_err e = gp_code_regenerate(r->code, r->self, r->model.rows[l], r->model.cols[l], outs, n,
                                   r->model.updates, next, &rep, &why);
-    if (e == GP_OK || e == GP_EUNVERIFIED) blk_settle(r, l, true, next);
-    if (e == GP_EUNVERIFIED) e = check_rebuilt(r, l, proj, npj, &why);
+    if (e == GP_EUNVERIFIED) e = check_rebuilt(r, l, next, proj, npj, &why);
     run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
     if (e == GP_OK) {
         swap_block(r, l);
@@ -341,7 +312,7 @@ void integrity_recheck(run *r)
 /* Keeps a copy of the blocks (all consistent at this step) to roll back to. */
 void snap_take(run *r, uint64_t step)
 {
-    blk_snap_take(r);
+    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->check.snap[l], r->model.wt[l]);
     r->check.snap_step = step;
     r->check.snap_updates = r->model.updates;
     r->check.snap_valid = step % (uint64_t)r->job->checkpoint_every == 0;
@@ -354,7 +325,7 @@ void roll_back(run *r, unsigned gen)
     tlog(r->t,
          "job %016" PRIx64 ": step %" PRIu64 ": rolled back to step %" PRIu64 " (generation %u)",
          r->j->id, r->at.step, r->check.snap_step, gen);
-    blk_snap_restore(r);
+    for (int l = 0; l < r->L; l++) gp_rmat_copy(r->model.wt[l], r->check.snap[l]);
     r->model.updates = r->check.snap_updates;
     r->check.gen = gen;
     r->at.step = r->check.snap_step;

@@ -37,7 +37,7 @@ static double evaluate(run *r, double *test_loss)
     bool ok = true;
     for (int l = 0; l < r->L && ok; l++) {
         uint64_t key = KEY(r->at.step, EVAL_ATTEMPT, PH_EVAL + l);
-        blk_send(r, all, key, l);
+        ex_send(r, all, key, r->model.wt[l], true);
         slot *s = ex_collect(r, key, all, r->t->cfg->peer_timeout_ms);
         if (!s || gp_rmat_alloc(&w[l], r->model.rows[l], r->model.cols[l]) != GP_OK) {
             ok = false;
@@ -248,31 +248,18 @@ static gp_err setup(run *r, gp_msg *why)
         r->model.cols[l] = (size_t)job->sizes[l] + 1;
         size_t br = gp_code_block_rows(r->code, r->model.rows[l]),
                bc = gp_code_block_cols(r->code, r->model.cols[l]);
-        if (r->model.f32) { /* the blocks in float32; wt, backup and snap: their shapes */
-            r->model.wt[l] = r->model.backup[l] = r->check.snap[l] = gp_rmat_view(NULL, br, bc, bc);
-            if ((e = gp_fmat_alloc(&r->model.wf[l], br, bc)) != GP_OK ||
-                (e = gp_fmat_alloc(&r->model.bf[l], br, bc)) != GP_OK ||
-                (e = gp_fmat_alloc(&r->check.snapf[l], br, bc)) != GP_OK)
-                return gp_fail(why, e, "no memory for the blocks");
-            if (br * bc > r->model.wide.rows * r->model.wide.cols) {
-                gp_rmat_free(&r->model.wide);
-                if ((e = gp_rmat_alloc(&r->model.wide, br, bc)) != GP_OK)
-                    return gp_fail(why, e, "no memory for the blocks");
-            }
-        } else if ((e = gp_rmat_alloc(&r->model.wt[l], br, bc)) != GP_OK ||
-                   (e = gp_rmat_alloc(&r->model.backup[l], br, bc)) != GP_OK ||
-                   (e = gp_rmat_alloc(&r->check.snap[l], br, bc)) != GP_OK) {
+        if ((e = gp_rmat_alloc(&r->model.wt[l], br, bc)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->model.backup[l], br, bc)) != GP_OK ||
+            (e = gp_rmat_alloc(&r->check.snap[l], br, bc)) != GP_OK ||
+            (r->model.f32 && (e = gp_fmat_alloc(&r->model.wf[l], br, bc)) != GP_OK))
             return gp_fail(why, e, "no memory for the blocks");
-        }
         gp_rmat w;
         if ((e = gp_rmat_alloc(&w, r->model.rows[l], r->model.cols[l])) != GP_OK)
             return gp_fail(why, e, "no memory");
         gp_train_init_weights(job, l, w);
-        gp_rmat into = blk_work(r, l, false);
-        e = gp_code_encode_weights(r->code, r->self, w, into);
+        e = gp_code_encode_weights(r->code, r->self, w, r->model.wt[l]);
         gp_rmat_free(&w);
         if (e != GP_OK) return gp_fail(why, e, "cannot encode layer %d", l);
-        blk_settle(r, l, false, into);
         size_t enc = br > bc ? br : bc;
         if (enc > maxenc) maxenc = enc;
         for (int d = 0; d < 2; d++) {
@@ -301,9 +288,7 @@ static gp_err setup(run *r, gp_msg *why)
         (e = gp_rmat_alloc(&r->model.proj, proj, 1)) != GP_OK || !(r->model.labels = malloc(B)))
         return gp_fail(why, GP_ENOMEM, "no memory for the work buffers");
     if (r->model.f32 && ((e = gp_fmat_alloc(&r->model.encf, maxenc, B)) != GP_OK ||
-                         (e = gp_fmat_alloc(&r->model.outf, maxout, B)) != GP_OK ||
-                         (e = gp_fmat_alloc(&r->model.dtf, maxenc, B)) != GP_OK ||
-                         (e = gp_fmat_alloc(&r->model.xtf, maxenc, B)) != GP_OK))
+                         (e = gp_fmat_alloc(&r->model.outf, maxout, B)) != GP_OK))
         return gp_fail(why, GP_ENOMEM, "no memory for the work buffers");
     return GP_OK;
 }
@@ -312,12 +297,10 @@ static void teardown(run *r)
 {
     for (int l = 0; l <= GP_JOB_MAX_LAYERS; l++) {
         if (l < GP_JOB_MAX_LAYERS) {
-            gp_rmat_free(&r->model.wt[l]); /* float32: shapes only (data NULL) */
+            gp_rmat_free(&r->model.wt[l]);
             gp_rmat_free(&r->model.backup[l]);
             gp_rmat_free(&r->check.snap[l]);
             gp_fmat_free(&r->model.wf[l]);
-            gp_fmat_free(&r->model.bf[l]);
-            gp_fmat_free(&r->check.snapf[l]);
         }
         gp_rmat_free(&r->model.x[l]);
         gp_rmat_free(&r->model.s[l]);
@@ -329,11 +312,8 @@ static void teardown(run *r)
     gp_rmat_free(&r->model.dt);
     gp_rmat_free(&r->model.xt);
     gp_rmat_free(&r->model.proj);
-    gp_rmat_free(&r->model.wide);
     gp_fmat_free(&r->model.encf);
     gp_fmat_free(&r->model.outf);
-    gp_fmat_free(&r->model.dtf);
-    gp_fmat_free(&r->model.xtf);
     free(r->model.labels);
     gp_data_free(&r->train);
     gp_data_free(&r->test);
@@ -353,16 +333,8 @@ static void publish(run *r)
         f->nlayers = r->L;
         f->updates = r->model.updates;
         for (int l = 0; l < r->L; l++) {
-            if (blk_copy_out(r, l, &f->wt[l]) != GP_OK) {
-                tlog(t, "job %016" PRIx64 ": no memory to keep the final blocks for a fetch",
-                     r->j->id);
-                for (int k = 0; k < l; k++) {
-                    gp_rmat_free(&f->wt[k]);
-                    gp_code_destroy(&f->code[k]);
-                }
-                ok = false;
-                break;
-            }
+            f->wt[l] = r->model.wt[l];
+            memset(&r->model.wt[l], 0, sizeof r->model.wt[l]);
             f->rows[l] = r->model.rows[l];
             f->cols[l] = r->model.cols[l];
             gp_code_params cp = {0};
@@ -380,7 +352,7 @@ static void publish(run *r)
             cp.single = in->single;
             if (gp_code_new(&cp, &f->code[l], NULL) != GP_OK) f->code[l] = NULL;
         }
-        f->ready = ok;
+        f->ready = true;
     }
     pthread_mutex_unlock(&t->mu);
     if (ok) {

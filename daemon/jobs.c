@@ -3,12 +3,6 @@
 #define _GNU_SOURCE
 #include "trainer_impl.h"
 
-static bool experimental_float32(void)
-{
-    const char *v = getenv("GPDOT_EXPERIMENTAL_FLOAT32");
-    return v && strcmp(v, "1") == 0;
-}
-
 static const char *const state_names[] = {"queued", "running", "done", "failed", "cancelled"};
 
 static void restore_job(gp_trainer *t);
@@ -202,18 +196,6 @@ gp_err tr_submit(gp_trainer *t, const gp_pmsg *m, gp_msg *why)
     tjob nj = {0};
     if (e == GP_OK) e = gp_job_parse(textcopy, text.len, "job", NULL, sets, nset, &nj.job, why);
     free(lines);
-    /* float32 on the cluster runs (products, partials and stored blocks in
-     * single precision) but is not yet offered: at float32's unit roundoff
-     * the decoder's tolerances, derived for float64 and scaled, let errors
-     * up to about a hundredth of a block's largest entry pass unseen, and
-     * many such errors can leave the final blocks undecodable. A daemon
-     * started with GPDOT_EXPERIMENTAL_FLOAT32=1 accepts it. */
-    if (e == GP_OK && nj.job.precision != GP_PREC_FLOAT64 && !experimental_float32())
-        e = gp_fail(why, GP_EINVAL,
-                    "precision: float32: the cluster trains in float64 only: in float32 its "
-                    "decoder would let soft errors of up to about 1e-2 of a block pass unseen "
-                    "(see gpdotd's GPDOT_EXPERIMENTAL_FLOAT32); `gpdot-client train --local` "
-                    "runs float32");
     if (e == GP_OK) {
         static const gp_field blobs[4] = {GP_F_TRAIN_DATA, GP_F_TRAIN_LABELS, GP_F_TEST_DATA,
                                           GP_F_TEST_LABELS};

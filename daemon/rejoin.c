@@ -173,12 +173,10 @@ static uint64_t join_attempts(run *r)
             gp_decode_report rep;
             gp_msg why = {{0}};
             uint64_t t0 = gp_mono_us();
-            gp_rmat into = blk_work(r, l, false);
             gp_err e = gp_code_regenerate(r->code, r->self, r->model.rows[l], r->model.cols[l],
-                                          outs, n, r->model.updates, into, &rep, &why);
+                                          outs, n, r->model.updates, r->model.wt[l], &rep, &why);
             run_count(r, &r->j->n.us_coding, gp_mono_us() - t0);
             if (e == GP_OK) { /* exactly K_w blocks could not be checked: refused */
-                blk_settle(r, l, false, into);
                 run_count(r, &r->j->n.blocks_regenerated, 1);
             } else {
                 tlog(t, "job %016" PRIx64 ": cannot rebuild layer %d to rejoin: %s", r->j->id, l,
@@ -233,7 +231,7 @@ void serve_joins(run *r)
     ex_send(r, who, KEY(r->at.step - 1, JOIN_ATTEMPT, 0), u, true);
     gp_rmat_free(&u);
     for (int l = 0; l < r->L; l++)
-        blk_send(r, who, KEY(r->at.step - 1, JOIN_ATTEMPT, PH_REGEN + l), l);
+        ex_send(r, who, KEY(r->at.step - 1, JOIN_ATTEMPT, PH_REGEN + l), r->model.wt[l], true);
     for (int p = 0; p < r->P; p++)
         if (who >> p & 1)
             tlog(t, "job %016" PRIx64 ": sent node %d its way back in: the blocks at step %" PRIu64,

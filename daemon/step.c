@@ -122,10 +122,9 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
          * node's output is a sum of `inner` terms each at most max|in|
          * max|block|; past the largest number / 16 of that (or with Inf or
          * NaN in either) the outputs cannot be told apart from errors. */
-        double in_max = gp_rmat_maxabs(in), w_max = blk_maxabs(r, l);
+        double in_max = gp_rmat_maxabs(in), w_max = gp_rmat_maxabs(r->model.wt[l]);
         double inner = (double)(dir == GP_FORWARD ? r->model.wt[l].cols : r->model.wt[l].rows);
-        double top = r->model.f32 ? FLT_MAX : DBL_MAX;
-        r->at.overflow = !(in_max * w_max * inner <= top / 16);
+        r->at.overflow = !(in_max * w_max * inner <= (r->model.f32 ? FLT_MAX : DBL_MAX) / 16);
         if (r->at.overflow)
             snprintf(r->at.last_error, sizeof r->at.last_error,
                      "the %s product of layer %d overflows %s precision: its input reaches "
@@ -152,6 +151,9 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
     r->at.wrong_seen = 0;
     r->at.overflow = false;
     r->at.short_handed = r->at.no_quorum = r->at.superseded = false;
+    /* float32: the products' copy of each block as it is now (updated,
+     * rebuilt, rolled back, or received since the last attempt) */
+    for (int l = 0; l < L && r->model.f32; l++) gp_fmat_round(r->model.wf[l], r->model.wt[l]);
     gp_rmat_copy(view(r->model.x[0], x0.rows, b), x0);
     for (int l = 0; l < L; l++) {
         gp_rmat in = view(r->model.x[l], r->model.cols[l], b),
@@ -198,19 +200,12 @@ bool attempt_step(run *r, gp_rmat x0, const uint8_t *labels, size_t b, double lr
         gp_code_encode_update(r->code, r->self, d, xin, dt, xt);
         uint64_t t1 = gp_mono_us();
         fault_inject(r, GP_FAULT_ENCODE, PH_REGEN + (uint64_t)l, dt);
-        if (r->model.f32) { /* the encodings rounded once, the update in float32 */
-            gp_fmat dtf = fview(r->model.dtf, dt.rows, b), xtf = fview(r->model.xtf, xt.rows, b);
-            gp_fmat_round(dtf, dt);
-            gp_fmat_round(xtf, xt);
-            gp_code_node_update_into_f32((float)-lr, dtf, xtf, r->model.wf[l], r->model.bf[l]);
-        } else {
-            gp_code_node_update_into(-lr, dt, xt, r->model.wt[l], r->model.backup[l]);
-        }
+        gp_code_node_update_into(-lr, dt, xt, r->model.wt[l], r->model.backup[l]);
         swap_block(r, l);
         updated[l] = true;
         run_count(r, &r->j->n.us_coding, t1 - t0);
         run_count(r, &r->j->n.us_compute, gp_mono_us() - t1);
-        blk_fault(r, GP_FAULT_UPDATE, PH_REGEN + (uint64_t)l, l);
+        fault_inject(r, GP_FAULT_UPDATE, PH_REGEN + (uint64_t)l, r->model.wt[l]);
     }
     r->model.updates++;
     bool commit = integrity_check(r);

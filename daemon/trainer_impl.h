@@ -226,17 +226,14 @@ typedef struct run {
     struct run_model {
         /* W_l: rows x cols (the bias included) */
         size_t rows[GP_JOB_MAX_LAYERS], cols[GP_JOB_MAX_LAYERS];
-        /* this node's coded block of each W_l, and the buffer beside it (the
-         * update is written there, then the two swap: step.c). In a float32
-         * job they live in wf and bf, and wt and backup give only their
-         * shapes (data NULL): see blocks.c */
-        gp_rmat wt[GP_JOB_MAX_LAYERS];
-        gp_rmat backup[GP_JOB_MAX_LAYERS];
-        bool f32;                          /* `precision: float32` */
-        gp_fmat wf[GP_JOB_MAX_LAYERS];     /* float32: the blocks */
-        gp_fmat bf[GP_JOB_MAX_LAYERS];     /* float32: the buffers beside them */
-        gp_fmat encf, outf, dtf, xtf;      /* float32: enc, out, dt, xt rounded */
-        gp_rmat wide;                      /* float32: a block widened (blocks.c) */
+        gp_rmat wt[GP_JOB_MAX_LAYERS];     /* this node's coded block of each W_l */
+        gp_rmat backup[GP_JOB_MAX_LAYERS]; /* each block before the update (step.c) */
+        /* `precision: float32`: the products in single precision, from a
+         * float32 copy of each block made at the start of every attempt
+         * (step.c); the blocks themselves stay in double */
+        bool f32;
+        gp_fmat wf[GP_JOB_MAX_LAYERS];
+        gp_fmat encf, outf;                /* a product's input and output in float32 */
         gp_rmat x[GP_JOB_MAX_LAYERS + 1];  /* X_l: (sizes[l]+1) x B */
         gp_rmat s[GP_JOB_MAX_LAYERS + 1];  /* S_l: sizes[l] x B (l >= 1) */
         gp_rmat dl[GP_JOB_MAX_LAYERS + 1]; /* D_l: sizes[l] x B (l >= 1) */
@@ -267,13 +264,12 @@ typedef struct run {
     /* integrity: the nodes' records, the stored code's state, the snapshot a
      * rollback returns to, the checkpoints */
     struct run_check {
-        int streak[GP_CONFIG_MAX_NODES];  /* > 0: consecutive wrong outputs; < 0: right ones */
-        uint64_t suspects;                /* nodes whose blocks are checked at every step */
-        unsigned gen;                     /* rollbacks so far: part of every exchange key */
-        bool broken;                      /* the last check found stored blocks beyond repair */
-        bool clean;                       /* the last check found every stored block on the code */
-        gp_rmat snap[GP_JOB_MAX_LAYERS];  /* blocks as of snap_step, when all were consistent */
-        gp_fmat snapf[GP_JOB_MAX_LAYERS]; /* the same in a float32 job (snap: shapes only) */
+        int streak[GP_CONFIG_MAX_NODES]; /* > 0: consecutive wrong outputs; < 0: right ones */
+        uint64_t suspects;               /* nodes whose blocks are checked at every step */
+        unsigned gen;                    /* rollbacks so far: part of every exchange key */
+        bool broken;                     /* the last check found stored blocks beyond repair */
+        bool clean;                      /* the last check found every stored block on the code */
+        gp_rmat snap[GP_JOB_MAX_LAYERS]; /* blocks as of snap_step, when all were consistent */
         uint64_t snap_step, snap_updates;
         bool snap_valid; /* snap[] is the cluster's snapshot at snap_step (not a join's) */
         /* checkpoints: what the START exchange said each node holds */
@@ -319,12 +315,15 @@ void mail_clear(gp_trainer *t);
  * receivers' blocks at that step */
 void ex_send_join(gp_trainer *t, uint64_t job, uint64_t step, uint64_t gen, bool running);
 void ex_send(run *r, uint64_t dest, uint64_t key, gp_rmat y, bool ok);
+/* the same for a float32 matrix, float32 on the wire (widened where received) */
+void ex_send_f32(run *r, uint64_t dest, uint64_t key, gp_fmat y, bool ok);
 slot *ex_collect(run *r, uint64_t key, uint64_t want, int64_t timeout_ms);
 void ex_advance(run *r, uint64_t key);
 int ex_outputs(run *r, const slot *s, size_t rows, size_t cols, gp_node_output *outs);
 
 /* ---- faults.c: the soft errors a job injects into its own steps */
 int fault_inject(run *r, gp_fault_op kind, uint64_t phase, gp_rmat m);
+int fault_inject_f32(run *r, gp_fault_op kind, uint64_t phase, gp_fmat m);
 
 /* ---- step.c: one attempt at a training step, in the paper's order: encode, product, exchange,
  * decode, activation, Hadamard, update, check */
@@ -344,41 +343,12 @@ static inline void swap_block(run *r, int l)
     gp_rmat w = r->model.wt[l];
     r->model.wt[l] = r->model.backup[l];
     r->model.backup[l] = w;
-    gp_fmat f = r->model.wf[l];
-    r->model.wf[l] = r->model.bf[l];
-    r->model.bf[l] = f;
 }
 /* sum of row[j] v[j], v[j] = +-1, within about one rounding (compensated) */
 double signed_sum(const double *row, const double *v, size_t n);
-/* the same over floats, widened exactly: signed_sum of the row as doubles */
-double signed_sum_f32(const float *row, const double *v, size_t n);
 void integrity_recheck(run *r);
 void snap_take(run *r, uint64_t step);
 void roll_back(run *r, unsigned gen);
-
-/* ---- blocks.c: this node's stored blocks in the job's precision, for what
- * is not the step's products and update (which step.c does in each) */
-/* A double matrix of layer l's block shape to decode or rebuild a block
- * into: the block itself (or the buffer beside it: beside) in float64, a
- * scratch in float32; then blk_settle stores it (float32: rounded). */
-gp_rmat blk_work(run *r, int l, bool beside);
-void blk_settle(run *r, int l, bool beside, gp_rmat w);
-/* Sends the block (its own precision on the wire). */
-void blk_send(run *r, uint64_t dest, uint64_t key, int l);
-/* Projection of the block (or the one beside it) on the step's vector. */
-void blk_project(run *r, int l, bool beside, double *out);
-double blk_maxabs(run *r, int l);
-int blk_fault(run *r, gp_fault_op kind, uint64_t phase, int l);
-/* snapshot: take, restore; the snapshot's layer l as bytes (checkpoints) */
-void blk_snap_take(run *r);
-void blk_snap_restore(run *r);
-size_t blk_elem(const run *r);
-void *blk_snap_row(run *r, int l, size_t i);
-void *blk_row(run *r, int l, size_t i);
-/* A copy of the block in double, owned by the caller (the fetched model). */
-gp_err blk_copy_out(run *r, int l, gp_rmat *out);
-void ex_send_f32(run *r, uint64_t dest, uint64_t key, gp_fmat y, bool ok);
-int fault_inject_f32(run *r, gp_fault_op kind, uint64_t phase, gp_fmat m);
 
 /* ---- checkpoint.c: durable state: the job file, checkpoints, and resuming from them */
 void state_path(const gp_trainer *t, const char *name, char *out, size_t cap);

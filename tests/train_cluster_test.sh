@@ -5,9 +5,9 @@
 #   (b) soft errors in every kind of step on every node: the same model
 #   (c) B = 1
 #   (d) the other strategies run on the same daemons: mds, replication, uncoded;
-#       and gpd in float32 (products, partials and stored blocks in single
-#       precision; the daemons accept it with GPDOT_EXPERIMENTAL_FLOAT32=1):
-#       with a smooth activation the model is train --local's in float32
+#       and gpd with `precision: float32` (products and partials in single
+#       precision): with a smooth activation the model is train --local's in
+#       float32; with soft errors the accuracy is float64's within 0.5 points
 #   (e) cancel; a bad job file; a learning rate that diverges (the job fails
 #       naming it); the data shipped with --upload
 #   (f) a persistently faulty node (every product of node 3 wrong, some of its
@@ -53,8 +53,6 @@ faults:
     - {node: all, op: hadamard, probability: 0.006, magnitude: 1.0}
     - {node: all, op: update, probability: 0.006, magnitude: 1.0}
 JOB
-# float32 jobs, which the daemons refuse unless told (see (d))
-export GPDOT_EXPERIMENTAL_FLOAT32=1
 cfg=$(sh "$cl" up --nodes 8 --dir "$tmp/c" --timeout-ms 2000)
 C() { "$client" -c "$cfg" "$@"; }
 
@@ -178,8 +176,10 @@ same uncoded local $tol
 # within float32's rounding of 0 may take either side in two float32 runs
 # (a different, equally rounded trajectory); tanh's does not. Each decoded
 # product differs from train --local's sgemm by at most the plan's float32
-# bound for this code (kappa (2K + 2) 2^-24 = 2.4e-4); over 100 steps at lr
-# 0.1 that grows at most to 100 * 0.1 * 2.4e-4 = 2.4e-3.
+# bound for this code (kappa (2K + 2) 2^-24 = 2.4e-4), and train --local
+# rounds its weights to float32 at each update (the cluster's blocks stay
+# double): 2^-24 a step. Over 100 steps at lr 0.1 that grows at most to
+# 100 * 0.1 * 2.4e-4 + 100 * 2^-24 = 2.4e-3.
 set -- --set precision=float32 --set model.activation=tanh
 "$client" train --local "$job" "$@" -o local32 --json > local32.json 2> /dev/null ||
     fail "(d) train --local float32"
@@ -187,6 +187,18 @@ run f32 "$@" --set faults.scale=0
 same f32 local32 2.4e-3
 [ "$(json f32.json errors_detected)" = 0 ] && [ "$(json f32.json blocks_regenerated)" = 0 ] ||
     fail "(d) float32's rounding taken for errors"
+"$client" train --local "$job" --set model.activation=tanh -o local64t --json > local64t.json \
+    2> /dev/null || fail "(d) train --local tanh"
+run f32faults "$@" --set faults.scale=2 --set training.max_redo=10
+"$py" - f32faults.json local64t.json <<'EOF' || fail "(d) float32 with soft errors"
+import json, sys
+f, d = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"  float32 with soft errors: accuracy {f['test_accuracy']} (float64 {d['test_accuracy']}); "
+      f"{f['errors_injected']} injected, {f['errors_corrected']} corrected, "
+      f"{f['blocks_regenerated']} blocks regenerated")
+assert f["state"] == "done" and f["errors_corrected"] > 0 and f["blocks_regenerated"] > 0
+assert abs(f["test_accuracy"] - d["test_accuracy"]) <= 0.005
+EOF
 echo "(e) cancel, a bad job file, divergence, --upload"
 id=$(C submit "$job" --set training.epochs=50) || fail "(e) submit"
 sleep 1

@@ -3,7 +3,9 @@
 # cluster, 784-256-128-10 relu, B = 64, 2 epochs, against train --local:
 #   gpd m = n = 2 error-free, and with soft errors in every kind of step on
 #   every node (deploy/examples/fashion-mnist.yaml: about 1.5 per step):
-#   both within 0.5 points of train --local (which must reach 0.85);
+#   both within 0.5 points of train --local (which must reach 0.85), and so
+#   with soft errors in float32 (`precision: float32`: the nodes' products
+#   and partials in single precision);
 #   uncoded and replication at the same fault rates: they must do
 #   measurably worse (fail, or lose more than a point).
 # Prints the table. usage: train_fashion_cluster_test.sh BUILD_DIR PYTHON
@@ -35,6 +37,7 @@ run() {
 }
 run gpd-clean --set faults.scale=0
 run gpd-faults
+run gpd-faults-f32 --set precision=float32
 run uncoded-faults --set code.scheme=uncoded --set code.m=4
 run replication-faults --set code.scheme=replication
 
@@ -42,7 +45,8 @@ printf '\n| run | code | storage/node | state | test accuracy | errors injected 
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 printf '| train --local | none | 1 | done | %s | 0 | 0 | 0 | 0 | 0 | 0 | %s |\n' "$ref" \
     "$(json local.json elapsed_s)"
-for r in gpd-clean:gpd_2x2:1/4 gpd-faults:gpd_2x2:1/4 uncoded-faults:uncoded_4x2:1/8 \
+for r in gpd-clean:gpd_2x2:1/4 gpd-faults:gpd_2x2:1/4 gpd-faults-f32:gpd_2x2_float32:1/4 \
+    uncoded-faults:uncoded_4x2:1/8 \
     replication-faults:replication_2x2_r=2:1/4; do
     n=${r%%:*}
     rest=${r#*:}
@@ -55,7 +59,7 @@ for r in gpd-clean:gpd_2x2:1/4 gpd-faults:gpd_2x2:1/4 uncoded-faults:uncoded_4x2
 done
 echo
 
-for n in gpd-clean gpd-faults; do
+for n in gpd-clean gpd-faults gpd-faults-f32; do
     [ "$(json $n.json state)" = done ] || fail "$n: $(json $n.json state): $(json $n.json reason)"
     acc=$(json $n.json test_accuracy)
     "$py" -c "import sys; sys.exit(0 if abs($acc - $ref) <= 0.005 else 1)" ||

@@ -23,7 +23,7 @@
 struct gp_code {
     gp_code_info info;
     int P, m, n;
-    double u; /* unit roundoff of the node products and stored blocks (gp_code_params.single) */
+    double u; /* unit roundoff of the node products (gp_code_params.single) */
     /* polynomial codes */
     double a[GP_MAX_NODES];
     int ew[GP_MAX_SPLIT][GP_MAX_SPLIT];     /* exponent of W[i][j] */
@@ -450,10 +450,11 @@ double gp_code_eta(const gp_code_t *c, gp_dir dir, size_t rows, size_t cols)
 }
 
 /* Relative noise of stored blocks after `updates` coded updates: encoding
- * rounding plus a random walk of one rounding per update. */
+ * rounding plus a random walk of one rounding per update; the blocks are
+ * double whatever the products' precision. */
 static double eta_storage(const gp_code_t *c, uint64_t updates)
 {
-    return 16.0 * c->u * (2.0 * c->m * c->n + 16.0) * sqrt(1.0 + (double)updates);
+    return 16.0 * UROUND * (2.0 * c->m * c->n + 16.0) * sqrt(1.0 + (double)updates);
 }
 
 /* ---- encoding ------------------------------------------------------------------- */

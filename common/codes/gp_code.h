@@ -72,11 +72,13 @@ typedef struct gp_code_params {
     int points;        /* polynomial codes: point family, -1 (or 0 with auto_points) picks */
     bool fixed_points; /* use `points` as given instead of choosing */
     double max_bound;  /* 0: GP_DEFAULT_MAX_BOUND */
-    /* single precision data: the nodes' products, their outputs and the
-     * stored blocks in float32 (the decoder still computes in double). The
-     * noise a correct output or block may carry (gp_code_eta, the stored
-     * blocks' drift) is then taken with float32's unit roundoff 2^-24; the
-     * code's acceptance does not change (its bounds are the decoder's). */
+    /* single precision products: the nodes multiply a float32 copy of
+     * their block by their input rounded to float32, and send float32
+     * outputs; the stored blocks, their updates and the decoder stay in
+     * double. The noise a correct product output may carry (gp_code_eta)
+     * is then taken with float32's unit roundoff 2^-24, that of stored
+     * blocks with double's; the code's acceptance does not change (its
+     * bounds are the decoder's). */
     bool single;
 } gp_code_params;
 
@@ -103,7 +105,7 @@ typedef struct gp_code_info {
     double bound_forward, bound_backward, bound_storage;
     double worst_bound;   /* the largest of the three */
     bool single;          /* gp_code_params.single */
-    double unit_roundoff; /* of the data: 2^-53, or 2^-24 when single */
+    double unit_roundoff; /* of the products: 2^-53, or 2^-24 when single */
 } gp_code_info;
 
 typedef struct gp_code gp_code_t;

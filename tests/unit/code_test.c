@@ -924,12 +924,12 @@ static void bit_flips(void)
     }
 }
 
-/* A code for single-precision data: the same code (points, thresholds,
+/* A code for single-precision products: the same code (points, thresholds,
  * certified bounds: the decoder still computes in double), with the noise a
  * correct output may carry taken at float32's unit roundoff, 2^29 times
- * float64's; and a product of float32 blocks and inputs decodes to within
- * the float32 bound kappa (2K + 2) 2^-24 of the exact product, errors
- * located as in double. */
+ * float64's; and a product of blocks and inputs rounded to float32 decodes
+ * to within that noise plus the float32 bound kappa (2K + 2) 2^-24 of the
+ * exact product, a wrong output located as in double. */
 static void single_precision_code(void)
 {
     gp_code_params cp = {.scheme = GP_SCHEME_GPD, .nodes = 8, .m = 2, .n = 2};
@@ -971,8 +971,9 @@ static void single_precision_code(void)
         gp_code_node_product_f32(GP_FORWARD, wf, ef, of);
         gp_rmat_widen(outs[p], of);
         /* one wrong output, by about half the largest entry: float32's
-         * tolerance is 2^29 times float64's, and an error of 1e-2 of the
-         * largest entry (1.0 here) can pass unseen (see jobs.c) */
+         * tolerance (the worst case of its rounding) is 2^29 times
+         * float64's, and an error of 1e-2 of the largest entry (1.0 here)
+         * can pass for rounding */
         if (p == 6) outs[p].data[7] += 50.0;
         no[p] = (gp_node_output){p, outs[p].data};
         gp_rmat_free(&wt);
