@@ -658,7 +658,10 @@ gp_err gpdot_fetch(gpdot_t *c, const char *name, gp_rmat *out, gp_msg *why)
     }
     uint64_t digest;
     int agreed;
-    if (!majority(c, have, &digest, &agreed)) {
+    /* a majority of the cluster, not only of those that hold it: a node
+     * that missed a DROP (the client that sent it gone before its message
+     * went out) must not hand back what the others dropped */
+    if (!majority(c, have, &digest, &agreed) || 2 * agreed <= c->cfg.nnodes) {
         if (first != GP_OK) return first;
         return gp_fail(why, got ? GP_EDETECTED : GP_ETIMEOUT,
                        "no majority of the nodes holds the same '%s'", name);
