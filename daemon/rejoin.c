@@ -127,7 +127,15 @@ static uint64_t join_attempts(run *r)
         pthread_mutex_unlock(&t->mu);
         r->at.step = target - 1;
         r->peers.excluded = 0; /* wait for the peers again */
-        ex_advance(r, KEY(target - 1, 0, 0));
+        /* the floor set, not only raised: a node that fell out at the step
+         * the others wait at has its floor past the join's keys (step
+         * target - 1), and would drop the blocks they send it; and nothing
+         * kept from before (its own partials of that step among them, which
+         * its rebuilt blocks would not give) */
+        pthread_mutex_lock(&t->mu);
+        mail_clear(t);
+        t->floor = KEY(target - 1, 0, 0);
+        pthread_mutex_unlock(&t->mu);
         ex_send_join(t, r->j->id, target, gen, true);
         tlog(t,
              "job %016" PRIx64 ": rejoining: %d peers run it at step %" PRIu64

@@ -25,7 +25,9 @@ die() { echo "load_bench.sh: $*" >&2; exit 2; }
 
 quick=
 if [ "${1:-}" = --quick ]; then
-    quick="--clients 4 --seconds 5 --interval 0.25 --rss-limit 25"
+    # 24 MiB: four clients' requests in flight at 3 MiB a daemon, and as much
+    # again that the allocator keeps (load_bench.c, --rss-allow)
+    quick="--clients 4 --seconds 5 --interval 0.25 --rss-limit 25 --rss-allow 24"
     shift
 fi
 [ -x "$bench" ] || die "build first: $bench is missing"
