@@ -58,23 +58,25 @@ static void product(run *r, int l, gp_dir dir, gp_rmat in, gp_rmat result)
         uint64_t t1 = gp_mono_us();
         fault_inject(r, GP_FAULT_ENCODE, (uint64_t)phase, enc);
         uint64_t all = (1ull << r->P) - 1; /* every node decodes */
-        if (r->model.f32) { /* the input rounded once; the product and the wire in float32 */
-            gp_fmat encf = fview(r->model.encf, erows, b), outf = fview(r->model.outf, orows, b);
+        /* float32: the input rounded once, the product and the wire in float32 */
+        gp_fmat encf = fview(r->model.encf, erows, b), outf = fview(r->model.outf, orows, b);
+        if (r->model.f32) {
             gp_fmat_round(encf, enc);
             gp_code_node_product_f32(dir, r->model.wf[l], encf, outf);
-            uint64_t t2 = gp_mono_us();
-            fault_inject_f32(r, GP_FAULT_MULTIPLY, (uint64_t)phase, outf);
-            run_count(r, &r->j->n.us_coding, t1 - t0);
-            run_count(r, &r->j->n.us_compute, t2 - t1);
-            ex_send_f32(r, all, key, outf, true);
         } else {
             gp_code_node_product(dir, r->model.wt[l], enc, out);
-            uint64_t t2 = gp_mono_us();
-            fault_inject(r, GP_FAULT_MULTIPLY, (uint64_t)phase, out);
-            run_count(r, &r->j->n.us_coding, t1 - t0);
-            run_count(r, &r->j->n.us_compute, t2 - t1);
-            ex_send(r, all, key, out, true);
         }
+        uint64_t t2 = gp_mono_us();
+        if (r->model.f32)
+            fault_inject_f32(r, GP_FAULT_MULTIPLY, (uint64_t)phase, outf);
+        else
+            fault_inject(r, GP_FAULT_MULTIPLY, (uint64_t)phase, out);
+        run_count(r, &r->j->n.us_coding, t1 - t0);
+        run_count(r, &r->j->n.us_compute, t2 - t1);
+        if (r->model.f32)
+            ex_send_f32(r, all, key, outf, true);
+        else
+            ex_send(r, all, key, out, true);
     }
     slot *s = ex_collect(r, key, r->part_mask[dir], r->t->cfg->peer_timeout_ms);
     if (!s) return;

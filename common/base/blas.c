@@ -62,39 +62,6 @@ void gp_rank_update_into(double alpha, gp_rmat x, gp_rmat y, gp_rmat src, gp_rma
     gp_rank_update_rm(alpha, x, y, dst);
 }
 
-typedef float v16f __attribute__((vector_size(64)));
-
-/* axpy_into in single precision. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
-saxpy_into(size_t n, float a, const float *y, const float *s, float *d)
-{
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        v16f yv, sv, r;
-        memcpy(&yv, y + j, sizeof yv);
-        memcpy(&sv, s + j, sizeof sv);
-        r = sv + a * yv;
-        memcpy(d + j, &r, sizeof r);
-    }
-    for (; j < n; j++) d[j] = s[j] + a * y[j];
-}
-
-void gp_srank_update_into(float alpha, gp_fmat x, gp_fmat y, gp_fmat src, gp_fmat dst)
-{
-    assert(src.rows == dst.rows && src.cols == dst.cols);
-    assert(x.rows == src.rows && y.rows == src.cols && x.cols == y.cols);
-    if (src.rows == 0 || src.cols == 0) return;
-    if (x.cols == 1 && y.ld == 1) {
-        for (size_t i = 0; i < src.rows; i++)
-            saxpy_into(src.cols, alpha * x.data[i * x.ld], y.data, src.data + i * src.ld,
-                       dst.data + i * dst.ld);
-        return;
-    }
-    for (size_t i = 0; i < src.rows; i++)
-        memcpy(dst.data + i * dst.ld, src.data + i * src.ld, src.cols * sizeof(float));
-    gp_srank_update_rm(alpha, x, y, dst);
-}
-
 void gp_sgemm_rm(bool trans_a, float alpha, gp_fmat a, gp_fmat b, float beta, gp_fmat c)
 {
     size_t m = trans_a ? a.cols : a.rows, k = trans_a ? a.rows : a.cols;

@@ -76,7 +76,5 @@ void gp_rank_update_into(double alpha, gp_rmat x, gp_rmat y, gp_rmat src, gp_rma
 /* The two in single precision (sgemm, sgemv, sger). */
 void gp_sgemm_rm(bool trans_a, float alpha, gp_fmat a, gp_fmat b, float beta, gp_fmat c);
 void gp_srank_update_rm(float alpha, gp_fmat x, gp_fmat y, gp_fmat a);
-/* gp_rank_update_into in single precision. */
-void gp_srank_update_into(float alpha, gp_fmat x, gp_fmat y, gp_fmat src, gp_fmat dst);
 
 #endif

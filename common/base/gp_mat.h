@@ -66,9 +66,6 @@ void gp_rmat_copy(gp_rmat dst, gp_rmat src);
 /* Largest absolute element; NaN if any element is NaN. */
 double gp_rmat_maxabs(gp_rmat m);
 
-/* Largest absolute element of a single-precision matrix; NaN if any is. */
-double gp_fmat_maxabs(gp_fmat m);
-
 /* dst = src rounded to single precision (to nearest; past FLT_MAX: Inf);
  * and back, exactly. Shapes must match. */
 void gp_fmat_round(gp_fmat dst, gp_rmat src);

@@ -106,20 +106,6 @@ double gp_rmat_maxabs(gp_rmat m)
     return mx;
 }
 
-double gp_fmat_maxabs(gp_fmat m)
-{
-    double mx = 0.0;
-    for (size_t i = 0; i < m.rows; i++) {
-        const float *r = m.data + i * m.ld;
-        for (size_t j = 0; j < m.cols; j++) {
-            double a = fabs((double)r[j]);
-            if (!(a <= mx)) mx = a;
-            if (isnan(mx)) return mx;
-        }
-    }
-    return mx;
-}
-
 void gp_fmat_round(gp_fmat dst, gp_rmat src)
 {
     for (size_t i = 0; i < src.rows; i++) {

@@ -118,8 +118,8 @@ gp_err gp_npy_read(const char *path, gp_rmat *out, gp_msg *why)
     memset(out, 0, sizeof *out);
     char *buf;
     size_t len;
-    gp_err e = gp_read_file(path, GP_NPY_MAX_ELEMS * 8 + MAX_HEADER + 16, "a .npy file", &buf, &len,
-                            why);
+    gp_err e =
+        gp_read_file(path, GP_NPY_MAX_ELEMS * 8 + MAX_HEADER + 16, "a .npy file", &buf, &len, why);
     if (e != GP_OK) return e;
     e = gp_npy_parse((const unsigned char *)buf, len, out, why);
     if (e != GP_OK && why) {

@@ -567,11 +567,6 @@ void gp_code_node_update_into(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt, 
     gp_rank_update_into(alpha, dt, xt, wt, next);
 }
 
-void gp_code_node_update_into_f32(float alpha, gp_fmat dt, gp_fmat xt, gp_fmat wt, gp_fmat next)
-{
-    gp_srank_update_into(alpha, dt, xt, wt, next);
-}
-
 /* ---- decoding ------------------------------------------------------------------- */
 
 /* Places for nb decoded blocks of blk x width each, stacked into res (total

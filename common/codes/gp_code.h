@@ -173,9 +173,6 @@ void gp_code_node_update(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt);
 /* The same out of place: next = wt + alpha dt xt^T, wt left as it was (a
  * node that may have to take the update back keeps both and swaps). */
 void gp_code_node_update_into(double alpha, gp_rmat dt, gp_rmat xt, gp_rmat wt, gp_rmat next);
-/* The same in single precision: next = fl(wt + alpha dt xt^T), each entry
- * rounded once more than in double. */
-void gp_code_node_update_into_f32(float alpha, gp_fmat dt, gp_fmat xt, gp_fmat wt, gp_fmat next);
 
 /* Decodes a product: result is rows x B (forward) or cols x B (backward).
  * outs[] are the outputs that arrived (any order, any subset). Returns as

@@ -114,45 +114,6 @@ static void rank_update_into(void)
     }
 }
 
-/* gp_srank_update_into: the same in single precision, against a double
- * reference of the float inputs, within gamma_{k+2} of float32 (2^-24). */
-static void srank_update_into(void)
-{
-    const size_t shapes[][3] = {{1, 1, 1}, {37, 513, 1}, {301, 257, 3}, {65, 300, 24}};
-    gp_rng g;
-    gp_rng_seed(&g, 4);
-    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
-        size_t m = shapes[t][0], n = shapes[t][1], k = shapes[t][2];
-        gp_fmat x, y, src, dst;
-        CHECK(gp_fmat_alloc(&x, m, k) == GP_OK && gp_fmat_alloc(&y, n, k) == GP_OK &&
-              gp_fmat_alloc(&src, m, n) == GP_OK && gp_fmat_alloc(&dst, m, n) == GP_OK);
-        for (size_t i = 0; i < m * k; i++) x.data[i] = (float)gp_rng_normal(&g);
-        for (size_t i = 0; i < n * k; i++) y.data[i] = (float)gp_rng_normal(&g);
-        for (size_t i = 0; i < m * n; i++) src.data[i] = (float)gp_rng_normal(&g);
-        float alpha = -0.37f;
-        gp_srank_update_into(alpha, x, y, src, dst);
-        double u = FLT_EPSILON / 2, gamma = (double)(k + 2) * u / (1 - (double)(k + 2) * u);
-        double worst = 0;
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++) {
-                double e = src.data[i * n + j], a = fabs(e);
-                for (size_t q = 0; q < k; q++) {
-                    double p = (double)alpha * x.data[i * k + q] * y.data[j * k + q];
-                    e += p;
-                    a += fabs(p);
-                }
-                double r = fabs(dst.data[i * n + j] - e) / (gamma * a);
-                if (r > worst) worst = r;
-            }
-        CHECKF(worst <= 1, "float32 %zux%zu rank %zu: largest error %.3g of the bound", m, n, k,
-               worst);
-        gp_fmat_free(&x);
-        gp_fmat_free(&y);
-        gp_fmat_free(&src);
-        gp_fmat_free(&dst);
-    }
-}
-
 /* Runs this program as "show" with the environment changes `env` (NAME=VALUE
  * sets, NAME= unsets; NULL-terminated); returns its output line and exit
  * status; *pid is the child's PID as fork saw it. */
@@ -259,7 +220,6 @@ static const test_case cases[] = {
     {"decision", decision},
     {"reference_check", reference_check},
     {"rank_update_into", rank_update_into},
-    {"srank_update_into", srank_update_into},
     {"settle", settle},
 };
 
